@@ -1,0 +1,196 @@
+"""The case store: one DuckDB file holding the canonical tables of an investigation."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+
+from cibscan.errors import CaseStoreError
+from cibscan.schema import META_TABLES, SCHEMA_VERSION, TABLES, create_tables_sql
+
+__all__ = ["Case", "CaseInfo", "connect", "open_case"]
+
+
+def connect(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB connection with the settings every cibscan stage relies on.
+
+    The session time zone is UTC so that timestamps print and cast identically on every machine.
+    """
+    try:
+        con = duckdb.connect(":memory:" if path is None else str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise CaseStoreError(f"cannot open case store {path}: {exc}") from exc
+    con.execute("SET TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+@dataclass
+class CaseInfo:
+    """Counts and spans of a case store, as ``cibscan info`` shows them."""
+
+    path: str
+    counts: dict[str, int]
+    first_post: str | None
+    last_post: str | None
+    platforms: dict[str, int]
+    post_kinds: dict[str, int]
+    account_kinds: dict[str, int]
+    rejects: int
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the information as plain JSON-compatible data."""
+        return {
+            "path": self.path,
+            "counts": self.counts,
+            "first_post": self.first_post,
+            "last_post": self.last_post,
+            "platforms": self.platforms,
+            "post_kinds": self.post_kinds,
+            "account_kinds": self.account_kinds,
+            "rejects": self.rejects,
+            "sources": self.sources,
+        }
+
+
+class Case:
+    """An open case store.
+
+    Use :func:`open_case` to get one. The DuckDB connection is :attr:`con`; the canonical tables
+    are ``posts``, ``accounts``, ``infra``, ``memberships``, ``labels`` and ``rejects``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None, con: duckdb.DuckDBPyConnection) -> None:
+        self.path = None if path is None else Path(path)
+        self.con = con
+
+    def __enter__(self) -> Case:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.con.close()
+
+    def table(self, name: str) -> duckdb.DuckDBPyRelation:
+        """Return a canonical table as a DuckDB relation."""
+        if name not in TABLES and name not in META_TABLES:
+            raise CaseStoreError(f"no table {name!r} in a case store")
+        return self.con.table(name)
+
+    def count(self, name: str) -> int:
+        """Return the number of rows of a table."""
+        row = self.con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+        return int(row[0]) if row else 0
+
+    def info(self) -> CaseInfo:
+        """Summarise the case: counts per table, time span, platforms, kinds and rejects."""
+        con = self.con
+        counts = {name: self.count(name) for name in TABLES}
+        span = con.execute(
+            "SELECT strftime(min(timestamp), '%Y-%m-%dT%H:%M:%SZ'),"
+            " strftime(max(timestamp), '%Y-%m-%dT%H:%M:%SZ') FROM posts"
+        ).fetchone()
+
+        def tally(sql: str) -> dict[str, int]:
+            return {str(k): int(v) for k, v in con.execute(sql).fetchall()}
+
+        sources = [
+            dict(
+                zip(
+                    ("path", "format", "table", "read", "ingested", "rejected", "duplicates"),
+                    row,
+                    strict=True,
+                )
+            )
+            for row in con.execute(
+                "SELECT path, format, table_name, rows_read, rows_ingested, rows_rejected,"
+                " rows_duplicate FROM sources ORDER BY ingested_at, path"
+            ).fetchall()
+        ]
+        return CaseInfo(
+            path=str(self.path) if self.path else ":memory:",
+            counts=counts,
+            first_post=span[0] if span else None,
+            last_post=span[1] if span else None,
+            platforms=tally(
+                "SELECT coalesce(platform, '?'), count(*) FROM posts GROUP BY 1 ORDER BY 2 DESC, 1"
+            ),
+            post_kinds=tally("SELECT kind, count(*) FROM posts GROUP BY 1 ORDER BY 2 DESC, 1"),
+            account_kinds=tally(
+                "SELECT coalesce(kind, '?'), count(*) FROM accounts GROUP BY 1 ORDER BY 2 DESC, 1"
+            ),
+            rejects=self.count("rejects"),
+            sources=sources,
+        )
+
+
+def _check_version(con: duckdb.DuckDBPyConnection, path: object) -> None:
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    elif row[0] != str(SCHEMA_VERSION):
+        raise CaseStoreError(
+            f"{path} was written with case-store schema {row[0]}; this cibscan reads schema "
+            f"{SCHEMA_VERSION}. Re-ingest the inputs into a new case store."
+        )
+
+
+def open_case(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    create: bool = True,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> Case:
+    """Open (and by default create) a case store.
+
+    Parameters
+    ----------
+    path
+        The DuckDB file, conventionally ``case.duckdb``; ``None`` for an in-memory case.
+    create
+        Create the file and its tables when missing. With ``False`` a missing file is an error.
+    read_only
+        Open without write access (several readers may then share the file).
+    memory_limit, threads
+        DuckDB settings; DuckDB spills to disk beyond the memory limit.
+
+    Examples
+    --------
+    >>> case = open_case()
+    >>> case.count("posts")
+    0
+    """
+    if path is not None and not create and not Path(path).exists():
+        raise CaseStoreError(f"no case store at {path}; create one with `cibscan ingest`")
+    if path is not None and read_only and not Path(path).exists():
+        raise CaseStoreError(f"no case store at {path}; create one with `cibscan ingest`")
+    con = connect(path, read_only=read_only, memory_limit=memory_limit, threads=threads)
+    if not read_only:
+        con.execute(create_tables_sql())
+        _check_version(con, path)
+    return Case(path, con)

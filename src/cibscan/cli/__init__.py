@@ -1,0 +1,50 @@
+"""The ``cibscan`` command line.
+
+Each stage's commands live in their own module and register on :data:`app`. User errors
+(:class:`cibscan.errors.CibscanError`) print ``Error: ...`` and exit with status 2; ``--debug``
+shows the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+
+from cibscan.cli import demo as _demo  # noqa: F401  (registers commands)
+from cibscan.cli import ingest as _ingest  # noqa: F401
+from cibscan.cli.app import app
+from cibscan.errors import CibscanError
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    if debug:
+        args.remove("--debug")
+    try:
+        app(args=args, standalone_mode=False)
+    except CibscanError as exc:
+        if debug:
+            raise
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"Error: {exc}", markup=False)
+        return 2
+    except SystemExit as exc:  # typer/click exits for --help and usage errors
+        return int(exc.code or 0) if isinstance(exc.code, int) else 1
+    except Exception as exc:  # click's usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            return 130
+        raise
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

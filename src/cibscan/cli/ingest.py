@@ -1,0 +1,233 @@
+"""``cibscan ingest`` and ``cibscan info``: build and inspect a case store."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cibscan.case import open_case
+from cibscan.cli.app import app
+from cibscan.config import load_config, parse_column_map
+from cibscan.errors import ConfigError
+from cibscan.ingest import FORMATS, ingest
+
+_FORMAT_HELP = "Input format; detected from each file's content when omitted. One of: " + ", ".join(
+    f.name for f in FORMATS
+)
+
+
+@app.command("ingest")
+def ingest_command(
+    sources: Annotated[
+        list[Path],
+        typer.Argument(help="Input files (gzip/zstd read transparently).", show_default=False),
+    ],
+    db: Annotated[Path, typer.Option("--db", help="Case store to create or append to.")] = Path(
+        "case.duckdb"
+    ),
+    fmt: Annotated[str | None, typer.Option("--format", help=_FORMAT_HELP)] = None,
+    column_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Rename a column: SOURCE=CANONICAL (repeatable)."),
+    ] = None,
+    table: Annotated[
+        str | None,
+        typer.Option(
+            "--table",
+            help="Canonical table of generic files: posts, accounts, infra, memberships, "
+            "labels (guessed from the columns when omitted).",
+        ),
+    ] = None,
+    platform: Annotated[
+        str | None,
+        typer.Option(
+            "--platform", help="Platform of rows that do not say (twitter, facebook, ...)."
+        ),
+    ] = None,
+    on_error: Annotated[
+        str | None,
+        typer.Option(
+            "--on-error",
+            help="strict (default): stop at the first bad row, case unchanged. skip: "
+            "store bad rows in the rejects table and go on.",
+        ),
+    ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", help="IANA time zone of timestamps without one (default UTC)."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="TOML config file; its [ingest] table sets the defaults."),
+    ] = None,
+    rejects_out: Annotated[
+        Path | None,
+        typer.Option("--rejects-out", help="Also write this ingest's rejected rows to a CSV file."),
+    ] = None,
+) -> None:
+    """Ingest input files into a case store (created if missing).
+
+    Every input row is accounted for: the summary line states
+    `read = ingested + rejected + duplicates`. Ingesting the same file twice adds nothing.
+
+    Examples:
+
+        cibscan ingest posts.csv accounts.csv --db case.duckdb
+
+        cibscan ingest tweets.jsonl.gz --db case.duckdb --map user_id=account_id --on-error skip
+
+        cibscan ingest archive_tweets.csv --format io-archive --db case.duckdb
+    """
+    base = load_config(config).ingest
+    mapping = {**base.column_map, **parse_column_map(column_map or [])}
+    if on_error not in (None, "strict", "skip"):
+        raise ConfigError(f"--on-error must be strict or skip, got {on_error!r}")
+    overrides = {
+        "format": fmt,
+        "table": table,
+        "platform": platform,
+        "on_error": on_error,
+        "tz": tz,
+    }
+    chosen: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    cfg = dataclasses.replace(base, column_map=mapping, **chosen)
+    console = Console(stderr=True)
+    case = open_case(db)
+    try:
+        before = case.count("rejects")
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        ) as bar:
+            task = bar.add_task("reading", total=None)
+
+            def progress(file: str, rows: int) -> None:
+                bar.update(task, description=f"{file}: {rows:,} rows")
+
+            report = ingest(sources, case, cfg, progress=progress)
+        out = Console(highlight=False)
+        for f in report.files:
+            out.print(
+                f"{f.file} [{f.format} -> {f.table}]: read {f.read} = ingested "
+                f"{f.ingested} + rejected {f.rejected} + duplicates {f.duplicates}",
+                markup=False,
+            )
+        out.print(report.summary(), markup=False)
+        if report.rejected:
+            out.print(
+                f"{report.rejected} rejected rows are in the rejects table of {db} "
+                "(`cibscan info --db` shows them)",
+                markup=False,
+            )
+        if rejects_out is not None:
+            _write_rejects(
+                case.con.execute("SELECT * FROM rejects LIMIT -1 OFFSET ?", [before]).fetchall(),
+                rejects_out,
+            )
+    finally:
+        case.close()
+
+
+def _write_rejects(rows: list[tuple[object, ...]], path: Path) -> None:
+    """Write rejected rows as CSV; cells that a spreadsheet would run as formulas are quoted."""
+    from cibscan.export import neutralise_formula
+
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["file", "row", "table", "column", "value", "reason"])
+        for row in rows:
+            writer.writerow(["" if v is None else neutralise_formula(str(v)) for v in row])
+    tmp.replace(path)
+
+
+@app.command("info")
+def info_command(
+    db: Annotated[Path, typer.Option("--db", help="The case store.")] = Path("case.duckdb"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    rejects: Annotated[
+        int, typer.Option("--rejects", help="Show up to this many rejected rows.")
+    ] = 10,
+) -> None:
+    """Show what a case store holds: counts per table, time span, platforms, kinds, rejects.
+
+    Examples:
+
+        cibscan info --db case.duckdb
+
+        cibscan info --db case.duckdb --json
+    """
+    case = open_case(db, create=False, read_only=True)
+    try:
+        info = case.info()
+        sample = case.con.execute(
+            'SELECT file, row, table_name, "column", value, reason FROM rejects '
+            "ORDER BY file, row LIMIT ?",
+            [rejects],
+        ).fetchall()
+    finally:
+        case.close()
+    if as_json:
+        data = info.as_dict()
+        data["rejects_sample"] = [
+            dict(zip(("file", "row", "table", "column", "value", "reason"), r, strict=True))
+            for r in sample
+        ]
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+        return
+    out = Console(highlight=False)
+    counts = Table(title=f"Case {info.path}")
+    counts.add_column("table")
+    counts.add_column("rows", justify="right")
+    for name, n in info.counts.items():
+        counts.add_row(name, f"{n:,}")
+    counts.add_row("rejects", f"{info.rejects:,}")
+    out.print(counts)
+    out.print(f"Posts from {info.first_post} to {info.last_post}", markup=False)
+    for title, tally in (
+        ("Platforms", info.platforms),
+        ("Post kinds", info.post_kinds),
+        ("Account kinds", info.account_kinds),
+    ):
+        text = ", ".join(f"{k} {v:,}" for k, v in tally.items()) or "none"
+        out.print(f"{title}: {text}", markup=False)
+    if info.sources:
+        src = Table(title="Inputs")
+        for col in ("file", "format", "table", "read", "ingested", "rejected", "duplicates"):
+            src.add_column(col)
+        for s in info.sources:
+            src.add_row(
+                *(
+                    str(s[k])
+                    for k in (
+                        "path",
+                        "format",
+                        "table",
+                        "read",
+                        "ingested",
+                        "rejected",
+                        "duplicates",
+                    )
+                )
+            )
+        out.print(src)
+    if sample:
+        rej = Table(title=f"Rejected rows (first {len(sample)} of {info.rejects})")
+        for col in ("file", "row", "table", "column", "value", "reason"):
+            rej.add_column(col)
+        for r in sample:
+            rej.add_row(*("" if v is None else str(v)[:60] for v in r))
+        out.print(rej)

@@ -1,0 +1,590 @@
+"""The load stage: validate raw batches in DuckDB, account for every row, insert into the case.
+
+Raw batches from a reader are appended to a staging table; one SQL pass turns the raw values into
+typed canonical values and gives each row either a rejection (column, value, reason) or a place
+in the case. Duplicates (same key, same content) are counted, conflicts (same key, different
+content) are rejected. Nothing here loops over rows in Python: per-row work is SQL, and the one
+Python step (URL normalisation) runs once per distinct URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from dataclasses import dataclass
+from typing import Final
+
+import duckdb
+import pyarrow as pa
+
+from cibscan.errors import BadInputError
+from cibscan.ingest.readers import ParseReject, RawBatch
+from cibscan.ingest.urls import normalise_url
+from cibscan.schema import KEYS, LIST_COLUMNS, REQUIRED_COLUMNS, TABLES
+
+__all__ = ["FileCounts", "TableLoader", "derive_accounts"]
+
+MIN_TIMESTAMP: Final = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
+
+# Unicode-aware hashtags (Persian and Arabic use ZWNJ/ZWJ inside words); not after a letter,
+# digit, '&' or '/', so that URL fragments and HTML entities are not hashtags.
+HASHTAG_RE: Final = r"(?:^|[^\p{L}\p{N}\p{M}_&/#])#([\p{L}\p{N}\p{M}_\x{200C}\x{200D}]+)"
+MENTION_RE: Final = r"(?:^|[^\p{L}\p{N}\p{M}_.@/])@([\p{L}\p{N}\p{M}_]+)"
+URL_RE: Final = r"https?://[^\s<>\"'\x{200B}\x{2026}]+"
+_URL_TRAIL: Final = r"[.,;:!?)\]}'\"»›]+$"
+
+_POST_KINDS: Final = {
+    "post": ("post", "tweet", "status", "message", "original", "text"),
+    "share": ("share", "retweet", "repost", "reshare", "forward", "boost"),
+    "reply": ("reply", "comment", "answer"),
+    "quote": ("quote", "quote_tweet", "quoted"),
+}
+_ACCOUNT_KINDS: Final = {
+    "user": ("user", "account", "person", "profile", "individual"),
+    "page": ("page",),
+    "group": ("group",),
+    "channel": ("channel", "supergroup", "broadcast"),
+}
+_ID_COLUMNS: Final = frozenset(
+    {
+        "post_id",
+        "account_id",
+        "shared_post_id",
+        "shared_account_id",
+        "reply_to_post_id",
+        "reply_to_account_id",
+        "asset_id",
+    }
+)
+_TIME_COLUMNS: Final = frozenset({"timestamp", "created_at"})
+_INT_COLUMNS: Final = frozenset({"followers", "engagement"})
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass
+class FileCounts:
+    """Row accounting of one input file and table: ``read = ingested + rejected + duplicates``."""
+
+    file: str
+    table: str
+    format: str
+    read: int = 0
+    ingested: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+
+    @property
+    def balanced(self) -> bool:
+        """Whether every row read is accounted for."""
+        return self.read == self.ingested + self.rejected + self.duplicates
+
+
+class TableLoader:
+    """Stages, validates and inserts the rows of one input file for one table.
+
+    Parameters
+    ----------
+    con
+        The case-store connection, inside the ingest's transaction.
+    table
+        The canonical table.
+    file_label
+        The input file as recorded in ``source`` and in messages.
+    fmt, row_label
+        The format name, and the word for a row position ("row" or "line").
+    tz
+        The time zone for timestamps without one.
+    max_timestamp
+        Later timestamps are rejected as being in the future.
+    embedded
+        Whether the rows are side information (merged, not counted; see ``RawBatch``).
+    """
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        table: str,
+        *,
+        file_label: str,
+        fmt: str,
+        row_label: str,
+        tz: str,
+        max_timestamp: dt.datetime,
+        embedded: bool = False,
+        stage_id: int = 0,
+    ) -> None:
+        self.con = con
+        self.table = table
+        self.file_label = file_label
+        self.row_label = row_label
+        self.tz = tz
+        self.max_timestamp = max_timestamp
+        self.embedded = embedded
+        self.stage = f"_stage_{table}_{stage_id}{'_e' if embedded else ''}"
+        self.parse_rejects: list[ParseReject] = []
+        self.counts = FileCounts(file_label, table, fmt)
+        self._created = False
+        self._columns: dict[str, str] = {}
+
+    # -- staging -------------------------------------------------------------------------
+    def add(self, batch: RawBatch) -> None:
+        """Append a raw batch to the staging table."""
+        data = pa.Table.from_batches([batch.data])
+        self.con.register("_cibscan_batch", data)
+        try:
+            if not self._created:
+                self.con.execute(f"CREATE TEMP TABLE {self.stage} AS SELECT * FROM _cibscan_batch")
+                self._created = True
+                self._columns = {
+                    r[0]: r[1] for r in self.con.execute(f"DESCRIBE {self.stage}").fetchall()
+                }
+                self._check_id_types()
+            else:
+                self.con.execute(f"INSERT INTO {self.stage} BY NAME SELECT * FROM _cibscan_batch")
+        finally:
+            self.con.unregister("_cibscan_batch")
+        if not self.embedded:
+            self.counts.read += batch.data.num_rows
+
+    def add_reject(self, reject: ParseReject) -> None:
+        """Record a record the reader could not parse."""
+        self.parse_rejects.append(reject)
+        self.counts.read += 1
+
+    def _check_id_types(self) -> None:
+        for name, typ in self._columns.items():
+            if name in _ID_COLUMNS and typ in ("FLOAT", "DOUBLE", "REAL"):
+                raise BadInputError(
+                    f"ids are stored as floating-point numbers ({typ}), which loses digits of "
+                    "long ids; write the ids as strings or integers",
+                    file=self.file_label,
+                    column=name,
+                )
+
+    # -- SQL expressions -------------------------------------------------------------------
+    def _raw(self, name: str) -> str | None:
+        return _q(name) if name in self._columns else None
+
+    def _text(self, name: str) -> str:
+        raw = self._raw(name)
+        return "NULL::VARCHAR" if raw is None else f"CAST({raw} AS VARCHAR)"
+
+    def _id(self, name: str) -> str:
+        raw = self._raw(name)
+        return "NULL::VARCHAR" if raw is None else f"nullif(trim(CAST({raw} AS VARCHAR)), '')"
+
+    def _timestamp(self, name: str) -> str:
+        raw = self._raw(name)
+        if raw is None:
+            return "NULL::TIMESTAMPTZ"
+        typ = self._columns[name]
+        epoch = (
+            "(CASE WHEN abs({x}) >= 1e14 THEN make_timestamptz(CAST({x} AS BIGINT))"
+            " WHEN abs({x}) >= 1e11 THEN to_timestamp({x} / 1000.0)"
+            " ELSE to_timestamp({x}) END)"
+        )
+        if typ.startswith(("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")):
+            return raw
+        if typ.startswith(("TIMESTAMP", "DATE")):
+            return f"CAST({raw} AS TIMESTAMPTZ)"
+        if typ in ("BIGINT", "INTEGER", "DOUBLE", "FLOAT", "HUGEINT", "UBIGINT", "SMALLINT"):
+            return epoch.format(x=f"CAST({raw} AS DOUBLE)")
+        s = f"trim(CAST({raw} AS VARCHAR))"
+        number = epoch.format(x=f"TRY_CAST({s} AS DOUBLE)")
+        return (
+            f"(CASE WHEN regexp_full_match({s}, '[+-]?[0-9]+(\\.[0-9]+)?') THEN {number}"
+            f" ELSE coalesce(TRY_CAST({s} AS TIMESTAMPTZ),"
+            f" try_strptime({s}, '%a %b %d %H:%M:%S %z %Y'),"
+            f" CAST(try_strptime({s}, '%d/%m/%Y %H:%M:%S') AS TIMESTAMPTZ),"
+            f" CAST(try_strptime({s}, '%d.%m.%Y %H:%M:%S') AS TIMESTAMPTZ)) END)"
+        )
+
+    def _integer(self, name: str) -> str:
+        raw = self._raw(name)
+        if raw is None:
+            return "NULL::BIGINT"
+        return f"TRY_CAST(TRY_CAST(trim(CAST({raw} AS VARCHAR)) AS DOUBLE) AS BIGINT)"
+
+    def _kind(self, mapping: dict[str, tuple[str, ...]], fallback: str) -> str:
+        raw = self._raw("kind")
+        if raw is None:
+            return fallback
+        k = f"lower(trim(CAST({raw} AS VARCHAR)))"
+        cases = " ".join(
+            f"WHEN {k} IN ({', '.join(_lit(s) for s in synonyms)}) THEN {_lit(kind)}"
+            for kind, synonyms in mapping.items()
+        )
+        return f"(CASE WHEN {k} IS NULL OR {k} = '' THEN {fallback} {cases} ELSE '!invalid' END)"
+
+    def _list(self, name: str) -> tuple[str, str | None]:
+        """Return (list expression, 'bad JSON' condition) for a list column."""
+        raw = self._raw(name)
+        if raw is None:
+            return "NULL::VARCHAR[]", None
+        typ = self._columns[name]
+        if typ.endswith("[]"):
+            return f"CAST({raw} AS VARCHAR[])", None
+        s = f"trim(CAST({raw} AS VARCHAR))"
+        expr = (
+            f"(CASE WHEN {s} IS NULL THEN NULL WHEN starts_with({s}, '[') THEN "
+            f"(CASE WHEN json_valid({s}) AND json_type(CAST({s} AS JSON)) = 'ARRAY' "
+            f"THEN TRY_CAST(CAST({s} AS JSON) AS VARCHAR[]) END) "
+            f"ELSE list_filter(string_split_regex({s}, '\\s+'), lambda x: x <> '') END)"
+        )
+        bad = f"(starts_with({s}, '[') AND {_q('t_' + name)} IS NULL)"
+        return expr, bad
+
+    # -- the typed projection --------------------------------------------------------------
+    def _typed(self) -> tuple[dict[str, str], list[tuple[str, str, str, str]]]:
+        """Return typed column expressions and checks (condition, column, raw, reason)."""
+        exprs: dict[str, str] = {}
+        checks: list[tuple[str, str, str, str]] = []
+        required = REQUIRED_COLUMNS[self.table]
+        for name in TABLES[self.table]:
+            if name == "source":
+                continue
+            raw = self._raw(name)
+            typed = _q("t_" + name)
+            raw_text = f"CAST({raw} AS VARCHAR)" if raw else "NULL"
+            if name in _ID_COLUMNS:
+                exprs[name] = self._id(name)
+                if name in required:
+                    checks.append((f"{typed} IS NULL", name, raw_text, "empty id"))
+            elif name in _TIME_COLUMNS:
+                exprs[name] = self._timestamp(name)
+                missing = f"({raw} IS NULL OR trim(CAST({raw} AS VARCHAR)) = '')" if raw else "TRUE"
+                if name in required:
+                    checks.append((missing, name, raw_text, "missing timestamp"))
+                checks.append(
+                    (
+                        f"NOT {missing} AND {typed} IS NULL",
+                        name,
+                        raw_text,
+                        "unparseable timestamp (expected ISO-8601, or epoch seconds or "
+                        "milliseconds)",
+                    )
+                )
+                checks.append(
+                    (
+                        f"{typed} > TIMESTAMPTZ {_lit(self.max_timestamp.isoformat())}",
+                        name,
+                        raw_text,
+                        "timestamp in the future",
+                    )
+                )
+                checks.append(
+                    (
+                        f"{typed} < TIMESTAMPTZ {_lit(MIN_TIMESTAMP.isoformat())}",
+                        name,
+                        raw_text,
+                        "timestamp before 1990-01-01",
+                    )
+                )
+            elif name in _INT_COLUMNS:
+                exprs[name] = self._integer(name)
+                if raw:
+                    present = f"({raw} IS NOT NULL AND trim(CAST({raw} AS VARCHAR)) <> '')"
+                    checks.append(
+                        (f"{present} AND {typed} IS NULL", name, raw_text, "not an integer")
+                    )
+                    checks.append((f"{typed} < 0", name, raw_text, "negative count"))
+            elif name in LIST_COLUMNS:
+                expr, bad = self._list(name)
+                exprs[name] = expr
+                if bad:
+                    checks.append((bad, name, raw_text, "not a JSON array of strings"))
+            elif name == "kind":
+                if self.table == "posts":
+                    fallback = (
+                        "(CASE WHEN t_shared_post_id IS NOT NULL THEN 'share' "
+                        "WHEN t_reply_to_post_id IS NOT NULL THEN 'reply' ELSE 'post' END)"
+                    )
+                    exprs[name] = self._kind(_POST_KINDS, "NULL")
+                    exprs["_kind_fallback"] = "NULL"
+                    self._post_kind_fallback = fallback
+                    expected = "post, share, reply or quote"
+                else:
+                    exprs[name] = self._kind(_ACCOUNT_KINDS, "'user'")
+                    expected = "user, page, group or channel"
+                checks.append(
+                    (f"{typed} = '!invalid'", name, raw_text, f"unknown kind (expected {expected})")
+                )
+            else:
+                exprs[name] = self._text(name)
+                if name in required:
+                    checks.append(
+                        (f"({typed} IS NULL OR trim({typed}) = '')", name, raw_text, "empty value")
+                    )
+        exprs.pop("_kind_fallback", None)
+        return exprs, checks
+
+    def _final(self, name: str) -> str:
+        """The value stored for a column, from the typed projection (``t_*`` columns)."""
+        t = _q("t_" + name)
+        if self.table == "posts":
+            if name == "kind":
+                return f"coalesce({t}, {self._post_kind_fallback})"
+            if name == "hashtags":
+                return (
+                    f"(list_filter(list_transform(coalesce({t}, "
+                    f"regexp_extract_all(coalesce(t_text, ''), {_lit(HASHTAG_RE)}, 1)), "
+                    "lambda x: lower(ltrim(trim(x), '#'))), "
+                    "lambda x: x IS NOT NULL AND x <> '' AND NOT regexp_full_match(x, '[0-9]+')))"
+                )
+            if name == "mentions":
+                return (
+                    f"(list_filter(list_transform(coalesce({t}, "
+                    f"regexp_extract_all(coalesce(t_text, ''), {_lit(MENTION_RE)}, 1)), "
+                    "lambda x: lower(ltrim(trim(x), '@'))), lambda x: x IS NOT NULL AND x <> ''))"
+                )
+            if name == "urls_original":
+                return (
+                    f"list_filter(list_transform(coalesce({t}, t_urls, list_transform("
+                    f"regexp_extract_all(coalesce(t_text, ''), {_lit(URL_RE)}), "
+                    f"lambda x: regexp_replace(x, {_lit(_URL_TRAIL)}, ''))), "
+                    "lambda x: trim(x)), lambda x: x IS NOT NULL AND x <> '')"
+                )
+            if name == "urls":
+                return "NULL::VARCHAR[]"  # filled from urls_original after validation
+            if name == "media":
+                return (
+                    f"list_filter(list_transform(coalesce({t}, []), lambda x: trim(x)), "
+                    "lambda x: x IS NOT NULL AND x <> '')"
+                )
+        if name == "username":
+            return f"nullif(ltrim(trim({t}), '@'), '')"
+        if name == "role" and self.table == "memberships":
+            return f"coalesce(nullif(trim({t}), ''), 'admin')"
+        if name in LIST_COLUMNS:
+            return f"list_filter({t}, lambda x: x IS NOT NULL AND trim(x) <> '')"
+        return t
+
+    # -- finishing -------------------------------------------------------------------------
+    def finish(self, *, strict: bool) -> FileCounts:
+        """Validate, deduplicate and insert the staged rows; return the row accounting.
+
+        Raises
+        ------
+        BadInputError
+            In strict mode, for the first bad row (in file order).
+        """
+        if not self._created:
+            self._finish_rejects_only(strict)
+            return self.counts
+        con = self.con
+        exprs, checks = self._typed()
+        cols = [c for c in TABLES[self.table] if c != "source"]
+        typed_sql = ", ".join(f"{e} AS {_q('t_' + n)}" for n, e in exprs.items())
+        reject_sql = (
+            "CASE "
+            + " ".join(
+                f"WHEN {cond} THEN struct_pack(col := {_lit(col)}, val := {raw}, "
+                f"why := {_lit(why)})"
+                for cond, col, raw, why in checks
+            )
+            + " END"
+            if checks
+            else "NULL"
+        )
+        final_sql = ", ".join(f"{self._final(c)} AS {_q(c)}" for c in cols)
+        con.execute(f"SET TimeZone = {_lit(self.tz)}")
+        try:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _v AS SELECT {final_sql}, _row, _reject FROM ("
+                f" SELECT *, {reject_sql} AS _reject FROM ("
+                f"  SELECT {typed_sql}, {'*' if self._columns else 'NULL'} FROM {self.stage}))"
+            )
+        finally:
+            # After a failure the transaction is aborted; the original error is the one to report.
+            with contextlib.suppress(duckdb.Error):
+                con.execute("SET TimeZone = 'UTC'")
+        if self.embedded:
+            self._merge_embedded(cols)
+            return self.counts
+        self._normalise_urls()
+        key = KEYS[self.table]
+        part = ", ".join(_q(k) for k in key)
+        content = ", ".join(_q(c) for c in cols)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _ranked AS SELECT *, hash({content}) AS _h,"
+            f" row_number() OVER (PARTITION BY {part} ORDER BY _row) AS _rn,"
+            f" first_value(hash({content})) OVER (PARTITION BY {part} ORDER BY _row) AS _h0,"
+            f" first_value(_row) OVER (PARTITION BY {part} ORDER BY _row) AS _row0"
+            " FROM _v WHERE _reject IS NULL"
+        )
+        on = " AND ".join(f"t.{_q(k)} IS NOT DISTINCT FROM r.{_q(k)}" for k in key)
+        # Placeholder accounts derived from posts give way to the real account rows.
+        existing = (
+            "t.source IS NULL OR NOT starts_with(t.source, 'derived:')"
+            if self.table == "accounts"
+            else "TRUE"
+        )
+        key_label = "/".join(key)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _verdict AS SELECT r._row,"
+            " CASE WHEN r._rn > 1 AND r._h = r._h0 THEN 'duplicate'"
+            "      WHEN r._rn > 1 THEN 'conflict_file'"
+            "      WHEN e._h IS NULL THEN 'new'"
+            "      WHEN e._h = r._h THEN 'duplicate' ELSE 'conflict_case' END AS verdict,"
+            f" r._row0, e.source AS other_source, CAST(r.{_q(key[0])} AS VARCHAR) AS key_value"
+            f" FROM _ranked r LEFT JOIN (SELECT {', '.join('t.' + _q(k) for k in key)},"
+            f"   hash({', '.join('t.' + _q(c) for c in cols)}) AS _h, t.source"
+            f"   FROM {_q(self.table)} t SEMI JOIN _ranked r ON {on} WHERE {existing}) e"
+            f" ON {' AND '.join(f'e.{_q(k)} IS NOT DISTINCT FROM r.{_q(k)}' for k in key)}"
+            "  AND r._rn = 1"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _rejects AS "
+            "SELECT _row, _reject.col AS col, _reject.val AS val, _reject.why AS why"
+            " FROM _v WHERE _reject IS NOT NULL"
+            " UNION ALL SELECT v._row, " + _lit(key_label) + ", v.key_value,"
+            f" 'duplicate {key_label} with different content than "
+            + self.row_label
+            + " ' || v._row0 FROM _verdict v WHERE verdict = 'conflict_file'"
+            " UNION ALL SELECT v._row, " + _lit(key_label) + ", v.key_value,"
+            f" '{key_label} already in the case with different content (from ' ||"
+            " coalesce(v.other_source, '?') || ')' FROM _verdict v WHERE verdict = 'conflict_case'"
+        )
+        all_rejects = self._collect_rejects()
+        if strict and all_rejects:
+            row, col, val, why = all_rejects[0]
+            raise BadInputError(
+                why, file=self.file_label, row=row, column=col, value=val, row_label=self.row_label
+            )
+        if self.table == "accounts":
+            con.execute(
+                "DELETE FROM accounts WHERE starts_with(source, 'derived:') AND account_id IN "
+                "(SELECT r.account_id FROM _ranked r JOIN _verdict v USING (_row) "
+                "WHERE v.verdict = 'new')"
+            )
+        inserted = con.execute(
+            f"INSERT INTO {_q(self.table)} ({content}, source) SELECT {content}, ? FROM _ranked r"
+            " JOIN _verdict v USING (_row) WHERE v.verdict = 'new' ORDER BY r._row",
+            [self.file_label],
+        ).fetchone()
+        self.counts.ingested = int(inserted[0]) if inserted else 0
+        dup = con.execute("SELECT count(*) FROM _verdict WHERE verdict = 'duplicate'").fetchone()
+        self.counts.duplicates = int(dup[0]) if dup else 0
+        self.counts.rejected = len(all_rejects)
+        if all_rejects:
+            con.executemany(
+                "INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
+                [(self.file_label, r, self.table, c, v, w) for r, c, v, w in all_rejects],
+            )
+        self._drop()
+        return self.counts
+
+    def _collect_rejects(self) -> list[tuple[int, str | None, str | None, str]]:
+        rows = [
+            (int(r), c, v, w)
+            for r, c, v, w in self.con.execute(
+                "SELECT _row, col, val, why FROM _rejects ORDER BY _row"
+            ).fetchall()
+        ]
+        rows += [(p.row, p.column, p.value, p.reason) for p in self.parse_rejects]
+        rows.sort(key=lambda r: r[0])
+        return rows
+
+    def _finish_rejects_only(self, strict: bool) -> None:
+        rejects = sorted(self.parse_rejects, key=lambda p: p.row)
+        if strict and rejects:
+            p = rejects[0]
+            raise BadInputError(
+                p.reason,
+                file=self.file_label,
+                row=p.row,
+                column=p.column,
+                value=p.value,
+                row_label=self.row_label,
+            )
+        self.counts.rejected = len(rejects)
+        if rejects:
+            self.con.executemany(
+                "INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (self.file_label, p.row, self.table, p.column, p.value, p.reason)
+                    for p in rejects
+                ],
+            )
+
+    def _normalise_urls(self) -> None:
+        if self.table != "posts":
+            return
+        con = self.con
+        originals = (
+            con.sql(
+                "SELECT DISTINCT u FROM (SELECT unnest(urls_original) AS u FROM _v"
+                " WHERE _reject IS NULL) WHERE u IS NOT NULL"
+            )
+            .to_arrow_table()
+            .column(0)
+            .to_pylist()
+        )
+        mapping = pa.table(
+            {
+                "original": pa.array(originals, pa.string()),
+                "url": pa.array([normalise_url(u) for u in originals], pa.string()),
+            }
+        )
+        con.register("_cibscan_urls", mapping)
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _v AS WITH exploded AS ("
+                " SELECT _row, unnest(urls_original) AS original,"
+                "  generate_subscripts(urls_original, 1) AS i FROM _v WHERE _reject IS NULL),"
+                " normalised AS (SELECT e._row, list(m.url ORDER BY e.i) AS urls"
+                "  FROM exploded e JOIN _cibscan_urls m USING (original) GROUP BY e._row)"
+                " SELECT _v.* REPLACE (CASE WHEN _v._reject IS NULL THEN coalesce(n.urls, [])"
+                " END AS urls) FROM _v LEFT JOIN normalised n USING (_row)"
+            )
+        finally:
+            con.unregister("_cibscan_urls")
+
+    def _merge_embedded(self, cols: list[str]) -> None:
+        """Merge side-information rows: the latest per key, never replacing real rows."""
+        con = self.con
+        key = KEYS[self.table]
+        part = ", ".join(_q(k) for k in key)
+        content = ", ".join(_q(c) for c in cols)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _latest AS SELECT * FROM _v WHERE _reject IS NULL"
+            f" QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY _row DESC) = 1"
+        )
+        on = " AND ".join(f"t.{_q(k)} IS NOT DISTINCT FROM l.{_q(k)}" for k in key)
+        if self.table == "accounts":
+            con.execute(
+                "DELETE FROM accounts t WHERE starts_with(t.source, 'derived:') AND "
+                "t.account_id IN (SELECT account_id FROM _latest)"
+            )
+        con.execute(
+            f"INSERT INTO {_q(self.table)} ({content}, source) SELECT {content}, ? FROM _latest l"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {_q(self.table)} t WHERE {on}) ORDER BY _row",
+            [self.file_label],
+        )
+        self._drop()
+
+    def _drop(self) -> None:
+        for name in (self.stage, "_v", "_ranked", "_verdict", "_rejects", "_latest"):
+            self.con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def derive_accounts(con: duckdb.DuckDBPyConnection) -> int:
+    """Add an account row (kind ``user``) for every post author the case has no account for.
+
+    Returns the number of accounts added. Such rows carry ``source = 'derived:posts'`` and give
+    way to real account rows ingested later.
+    """
+    row = con.execute(
+        "INSERT INTO accounts (account_id, kind, platform, source)"
+        " SELECT account_id, 'user', min(platform), 'derived:posts' FROM posts p"
+        " WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = p.account_id)"
+        " GROUP BY account_id ORDER BY account_id"
+    ).fetchone()
+    return int(row[0]) if row else 0

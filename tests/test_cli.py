@@ -1,0 +1,78 @@
+"""The command line: exit codes, error lines, help, ingest and info."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from cibscan.cli import main
+
+HEADER = "post_id,account_id,timestamp,text\n"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cibscan", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_ingest_then_info(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "p.csv"
+    src.write_text(HEADER + "1,a,2024-01-01T10:00:00Z,hi #x\n2,b,2024-01-02T10:00:00Z,yo\n")
+    db = tmp_path / "case.duckdb"
+    assert main(["ingest", str(src), "--db", str(db)]) == 0
+    assert "read 2 = ingested 2 + rejected 0 + duplicates 0" in capsys.readouterr().out
+    assert main(["info", "--db", str(db), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["counts"]["posts"] == 2
+    assert info["first_post"] == "2024-01-01T10:00:00Z"
+    assert info["post_kinds"] == {"post": 2}
+
+
+def test_user_error_is_one_line_exit_2(tmp_path: Path) -> None:
+    src = tmp_path / "p.csv"
+    src.write_text(HEADER + "1,a,whenever,hi\n")
+    proc = run("ingest", str(src), "--db", str(tmp_path / "c.duckdb"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"Error: {src}, row 2, column 'timestamp', value 'whenever': unparseable timestamp "
+        "(expected ISO-8601, or epoch seconds or milliseconds)"
+    )
+    assert "Traceback" not in proc.stderr
+    debug = run("ingest", str(src), "--db", str(tmp_path / "c.duckdb"), "--debug")
+    assert "Traceback" in debug.stderr
+
+
+def test_skip_mode_writes_rejects_and_counts(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "p.csv"
+    src.write_text(HEADER + "1,a,2024-01-01T10:00:00Z,ok\n2,a,=cmd|calc,bad\n")
+    db = tmp_path / "case.duckdb"
+    assert main(["ingest", str(src), "--db", str(db), "--on-error", "skip"]) == 0
+    assert "read 2 = ingested 1 + rejected 1 + duplicates 0" in capsys.readouterr().out
+    assert main(["info", "--db", str(db), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["rejects"] == 1
+    assert info["rejects_sample"][0]["row"] == 3
+    assert info["rejects_sample"][0]["value"] == "=cmd|calc"
+    assert info["rejects_sample"][0]["reason"].startswith("unparseable timestamp")
+
+
+def test_help_has_examples() -> None:
+    for command in ("ingest", "info", "demo"):
+        proc = run(command, "--help")
+        assert proc.returncode == 0
+        assert "Example" in proc.stdout, command
+
+
+def test_info_on_missing_case(tmp_path: Path) -> None:
+    proc = run("info", "--db", str(tmp_path / "none.duckdb"))
+    assert proc.returncode == 2
+    assert "no case store at" in proc.stderr
+
+
+def test_demo_runs(tmp_path: Path) -> None:
+    proc = run("demo", "--out", str(tmp_path / "demo"))
+    assert proc.returncode == 0, proc.stderr
+    assert "ingested 18" in proc.stdout

@@ -1,0 +1,289 @@
+"""Ingest of generic files: row accounting, validation, pinned error messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from cibscan import BadInputError, ConfigError, open_case
+from cibscan.config import IngestConfig
+from cibscan.ingest import ingest
+
+HEADER = "post_id,account_id,timestamp,text\n"
+UTC = dt.UTC
+
+
+def posts(case) -> list[tuple]:  # type: ignore[no-untyped-def]
+    return case.con.execute(
+        "SELECT post_id, account_id, timestamp, kind FROM posts ORDER BY post_id"
+    ).fetchall()
+
+
+def test_generic_csv_rows_and_types(write) -> None:  # type: ignore[no-untyped-def]
+    path = write(
+        "p.csv",
+        HEADER + "1,a,2024-01-01T10:00:00Z,hi\n2,b,1704103200,x\n"
+        "3,c,1704103200123,y\n4,d,2024-01-01 12:00,z\n",
+    )
+    case = open_case()
+    report = ingest([path], case)
+    assert report.summary() == "read 4 = ingested 4 + rejected 0 + duplicates 0"
+    rows = posts(case)
+    assert [r[2] for r in rows] == [
+        dt.datetime(2024, 1, 1, 10, tzinfo=UTC),
+        dt.datetime(2024, 1, 1, 10, tzinfo=UTC),
+        dt.datetime(2024, 1, 1, 10, 0, 0, 123000, tzinfo=UTC),
+        dt.datetime(2024, 1, 1, 12, tzinfo=UTC),
+    ]
+    assert {r[3] for r in rows} == {"post"}
+    assert case.count("accounts") == 4  # derived from the posts
+
+
+def test_naive_timestamps_use_tz(write) -> None:  # type: ignore[no-untyped-def]
+    path = write("p.csv", HEADER + "1,a,2024-01-01 10:00:00,hi\n2,a,2024-01-01T10:00:00+00:00,x\n")
+    case = open_case()
+    ingest([path], case, IngestConfig(tz="Europe/Tirane"))
+    stamps = [r[2] for r in posts(case)]
+    assert stamps == [
+        dt.datetime(2024, 1, 1, 9, tzinfo=UTC),
+        dt.datetime(2024, 1, 1, 10, tzinfo=UTC),
+    ]
+
+
+def test_same_file_twice_adds_nothing(write) -> None:  # type: ignore[no-untyped-def]
+    path = write("p.csv", HEADER + "1,a,2024-01-01T10:00:00Z,hi\n2,b,2024-01-01T10:00:00Z,x\n")
+    case = open_case()
+    ingest([path], case)
+    again = ingest([path], case)
+    assert again.summary() == "read 2 = ingested 0 + rejected 0 + duplicates 2"
+    assert case.count("posts") == 2
+
+
+def test_entities_extracted_unicode(write) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "Freedom #Iran #ایران‌ما #Россия #مصر @Some_One mail a@b.com "
+        "https://WWW.Example.com/a/?utm_source=x&id=1#frag, page#anchor #123"
+    )
+    path = write("p.csv", HEADER + f'1,a,2024-01-01T10:00:00Z,"{text}"\n')
+    case = open_case()
+    ingest([path], case)
+    tags, mentions, urls, original = case.con.execute(
+        "SELECT hashtags, mentions, urls, urls_original FROM posts"
+    ).fetchone()
+    assert tags == ["iran", "ایران\u200cما", "россия", "مصر"]
+    assert mentions == ["some_one"]
+    assert original == ["https://WWW.Example.com/a/?utm_source=x&id=1#frag"]
+    assert urls == ["https://example.com/a?id=1"]
+
+
+def test_list_columns_json_or_space_separated(write) -> None:  # type: ignore[no-untyped-def]
+    path = write(
+        "p.csv",
+        "post_id,account_id,timestamp,hashtags,mentions,media\n"
+        '1,a,2024-01-01T10:00:00Z,"[""#Iran"", ""Tehran""]",@x @Y,h1 h2\n',
+    )
+    case = open_case()
+    ingest([path], case)
+    assert case.con.execute("SELECT hashtags, mentions, media FROM posts").fetchone() == (
+        ["iran", "tehran"],
+        ["x", "y"],
+        ["h1", "h2"],
+    )
+
+
+def test_column_map_and_jsonl(write) -> None:  # type: ignore[no-untyped-def]
+    path = write(
+        "p.jsonl",
+        '{"id": "1", "user_id": 7, "created": 1704103200, "hashtags": ["A"]}\n'
+        '\n{"id": "2", "user_id": 8, "created": "2024-01-01T10:00:00Z"}\n',
+    )
+    case = open_case()
+    cfg = IngestConfig(
+        column_map={"id": "post_id", "user_id": "account_id", "created": "timestamp"}
+    )
+    report = ingest([path], case, cfg)
+    assert report.summary() == "read 2 = ingested 2 + rejected 0 + duplicates 0"
+    assert posts(case)[0][:2] == ("1", "7")
+
+
+def test_parquet_native_types(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "post_id": pa.array([1, 2], pa.int64()),
+            "account_id": ["a", "b"],
+            "timestamp": pa.array(
+                [dt.datetime(2024, 1, 1, 10), dt.datetime(2024, 1, 2, 10)],
+                pa.timestamp("us", tz="UTC"),
+            ),
+            "hashtags": pa.array([["X"], []], pa.list_(pa.string())),
+        }
+    )
+    pq.write_table(table, tmp_path / "p.parquet")
+    case = open_case()
+    report = ingest([tmp_path / "p.parquet"], case)
+    assert report.ingested == 2
+    assert case.con.execute("SELECT hashtags FROM posts ORDER BY post_id").fetchall() == [
+        (["x"],),
+        ([],),
+    ]
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, zstandard.compress])
+def test_compressed_inputs(write, compress) -> None:  # type: ignore[no-untyped-def]
+    path = write("p.csv.x", compress((HEADER + "1,a,2024-01-01T10:00:00Z,hi\n").encode()))
+    case = open_case()
+    assert ingest([path], case).ingested == 1
+
+
+def test_accounts_file_replaces_derived(write) -> None:  # type: ignore[no-untyped-def]
+    p = write("p.csv", HEADER + "1,a,2024-01-01T10:00:00Z,hi\n")
+    a = write(
+        "accounts.csv",
+        "account_id,kind,username,followers,created_at\na,page,@Anna,12,2020-05-01\n",
+    )
+    case = open_case()
+    ingest([p], case)
+    report = ingest([a], case)
+    assert report.ingested == 1
+    assert case.con.execute(
+        "SELECT account_id, kind, username, followers FROM accounts"
+    ).fetchall() == [("a", "page", "Anna", 12)]
+
+
+# -- bad input: strict by default, pinned messages -------------------------------------------
+
+BAD_CASES = [
+    (
+        "missing required column",
+        "post_id,account_id,text\n1,a,hi\n",
+        "{f}, column 'timestamp': missing required column for table 'posts' (columns found: "
+        "account_id, post_id, text); map a column to it with --map SOURCE=timestamp",
+    ),
+    (
+        "empty id",
+        HEADER + "1,a,2024-01-01T10:00:00Z,ok\n2,,2024-01-01T10:00:00Z,hi\n",
+        "{f}, row 3, column 'account_id': empty id",
+    ),
+    (
+        "unparseable timestamp",
+        HEADER + "1,a,yesterday,hi\n",
+        "{f}, row 2, column 'timestamp', value 'yesterday': unparseable timestamp (expected "
+        "ISO-8601, or epoch seconds or milliseconds)",
+    ),
+    (
+        "future timestamp",
+        HEADER + "1,a,2999-01-01T00:00:00Z,hi\n",
+        "{f}, row 2, column 'timestamp', value '2999-01-01T00:00:00Z': timestamp in the future",
+    ),
+    (
+        "ragged row",
+        HEADER + "1,a,2024-01-01T10:00:00Z,hi\n2,b,2024-01-01T10:00:00Z\n",
+        "{f}, row 3, value '2,b,2024-01-01T10:00:00Z': expected 4 fields, found 3",
+    ),
+    (
+        "duplicate id, different content",
+        HEADER + "1,a,2024-01-01T10:00:00Z,hi\n1,a,2024-01-01T10:00:00Z,changed\n",
+        "{f}, row 3, column 'post_id', value '1': duplicate post_id with different content than "
+        "row 2",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "message"), BAD_CASES, ids=[c[0] for c in BAD_CASES])
+def test_bad_input_strict(write, name: str, content: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = write("p.csv", content)
+    case = open_case()
+    with pytest.raises(BadInputError) as info:
+        ingest([path], case)
+    assert str(info.value) == message.format(f=path)
+    assert case.count("posts") == 0 and case.count("sources") == 0  # the case is unchanged
+
+
+def test_non_utf8_strict_and_skip(write) -> None:  # type: ignore[no-untyped-def]
+    path = write(
+        "p.csv",
+        HEADER.encode() + b"1,a,2024-01-01T10:00:00Z,caf\xe9\n2,b,2024-01-01T10:00:00Z,fine\n",
+    )
+    with pytest.raises(
+        BadInputError, match=r"row 2, column 'text', value 'caf\\\\xe9': not valid UTF-8"
+    ):
+        ingest([path], open_case())
+    case = open_case()
+    report = ingest([path], case, IngestConfig(on_error="skip"))
+    assert report.summary() == "read 2 = ingested 1 + rejected 1 + duplicates 0"
+
+
+def test_truncated_json_line(write) -> None:  # type: ignore[no-untyped-def]
+    path = write(
+        "p.jsonl",
+        '{"post_id": "1", "account_id": "a", "timestamp": "2024-01-01T10:00:00Z"}\n'
+        '{"post_id": "2", "account_id": "b", "timest\n',
+    )
+    with pytest.raises(BadInputError) as info:
+        ingest([path], open_case())
+    assert str(info.value).startswith(f"{path}, line 2, value ")
+    assert str(info.value).endswith(": invalid JSON (Unterminated string starting at)")
+
+
+def test_case_unchanged_when_later_file_fails(write) -> None:  # type: ignore[no-untyped-def]
+    good = write("good.csv", HEADER + "1,a,2024-01-01T10:00:00Z,hi\n")
+    bad = write("bad.csv", HEADER + "2,a,never,hi\n")
+    case = open_case()
+    with pytest.raises(BadInputError):
+        ingest([good, bad], case)
+    assert case.count("posts") == 0 and case.count("accounts") == 0
+
+
+def test_skip_mode_accounts_for_every_row(write) -> None:  # type: ignore[no-untyped-def]
+    content = HEADER + "".join(
+        [
+            "1,a,2024-01-01T10:00:00Z,ok\n",
+            ",a,2024-01-01T10:00:00Z,empty id\n",
+            "3,a,nope,bad time\n",
+            "4,a,2024-01-01T10:00:00Z\n",  # ragged
+            "1,a,2024-01-01T10:00:00Z,ok\n",  # duplicate, same content
+            "1,a,2024-01-01T10:00:00Z,other\n",  # conflict
+            "7,b,2999-01-01T00:00:00Z,future\n",
+            "8,b,2024-01-01T11:00:00Z,ok\n",
+        ]
+    )
+    path = write("p.csv", content)
+    case = open_case()
+    report = ingest([path], case, IngestConfig(on_error="skip"))
+    assert report.summary() == "read 8 = ingested 2 + rejected 5 + duplicates 1"
+    reasons = case.con.execute("SELECT row, reason FROM rejects ORDER BY row").fetchall()
+    assert [r[0] for r in reasons] == [3, 4, 5, 7, 8]
+    assert reasons[0][1] == "empty id"
+
+
+def test_conflict_with_existing_case(write) -> None:  # type: ignore[no-untyped-def]
+    first = write("a.csv", HEADER + "1,a,2024-01-01T10:00:00Z,hi\n")
+    second = write("b.csv", HEADER + "1,a,2024-01-01T10:00:00Z,edited\n")
+    case = open_case()
+    ingest([first], case)
+    with pytest.raises(
+        BadInputError, match=r"post_id already in the case with different content \(from .*a.csv\)"
+    ):
+        ingest([second], case)
+
+
+def test_bad_config() -> None:
+    with pytest.raises(ConfigError, match="unknown time zone 'Mars/Olympus'"):
+        IngestConfig(tz="Mars/Olympus")
+    with pytest.raises(ConfigError, match="'nope' is not a canonical column"):
+        IngestConfig(column_map={"x": "nope"})
+
+
+def test_gzip_bomb_bounded(write) -> None:  # type: ignore[no-untyped-def]
+    payload = HEADER.encode() + b"1,a,2024-01-01T10:00:00Z," + b"x" * (4 << 20) + b"\n"
+    path = write("bomb.csv.gz", gzip.compress(payload))
+    cfg = IngestConfig(max_decompressed_bytes=1 << 20)
+    with pytest.raises(BadInputError, match="decompressed size exceeds the limit"):
+        ingest([path], open_case(), cfg)
