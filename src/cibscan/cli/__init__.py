@@ -13,6 +13,8 @@ from rich.console import Console
 
 from cibscan.cli import demo as _demo  # noqa: F401  (registers commands)
 from cibscan.cli import ingest as _ingest  # noqa: F401
+from cibscan.cli import networks as _networks  # noqa: F401
+from cibscan.cli import synth as _synth  # noqa: F401
 from cibscan.cli.app import app
 from cibscan.errors import CibscanError
 

@@ -118,7 +118,7 @@ def ingest_command(
                 bar.update(task, description=f"{file}: {rows:,} rows")
 
             report = ingest(sources, case, cfg, progress=progress)
-        out = Console(highlight=False)
+        out = Console(highlight=False, soft_wrap=True)
         for f in report.files:
             out.print(
                 f"{f.file} [{f.format} -> {f.table}]: read {f.read} = ingested "
@@ -188,7 +188,7 @@ def info_command(
         ]
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
         return
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True)
     counts = Table(title=f"Case {info.path}")
     counts.add_column("table")
     counts.add_column("rows", justify="right")

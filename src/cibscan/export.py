@@ -1,0 +1,263 @@
+"""Writing tables to files that people open: CSV, Parquet, GraphML and GEXF.
+
+Every writer is atomic: it writes a temporary file next to the target and renames it, so a
+crashed or interrupted run never leaves half a file under the final name.
+
+CSV files are opened in spreadsheets, which run a cell that starts with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return as a formula; post texts, handles and URLs come from
+adversaries, so :func:`write_csv` prefixes such text cells with ``'`` (:func:`neutralise_formula`).
+Numbers are written as numbers and left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final, TextIO
+from xml.sax.saxutils import escape, quoteattr
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+__all__ = [
+    "FORMULA_PREFIXES",
+    "atomic_path",
+    "neutralise_formula",
+    "neutralise_formulas",
+    "write_csv",
+    "write_gexf",
+    "write_graphml",
+    "write_parquet",
+]
+
+#: First characters that make a spreadsheet evaluate a cell.
+FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_RE: Final = "^[=+\\-@\t\r]"
+# Characters XML 1.0 cannot carry at all, even escaped.
+_XML_INVALID: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def neutralise_formula(value: str) -> str:
+    """Return ``value`` with a leading ``'`` if a spreadsheet would run it as a formula.
+
+    Examples
+    --------
+    >>> neutralise_formula("=HYPERLINK(\\"http://evil\\")")
+    '\\'=HYPERLINK("http://evil")'
+    >>> neutralise_formula("plain text")
+    'plain text'
+    """
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def neutralise_formulas(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Vectorised :func:`neutralise_formula` over an Arrow string array (nulls stay null)."""
+    risky = pc.match_substring_regex(array, _FORMULA_RE)
+    return pc.if_else(risky, pc.binary_join_element_wise("'", array, ""), array)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path in the target's folder; rename it to ``path`` on success."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _csv_ready(table: pa.Table) -> pa.Table:
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = column.type
+        if pa.types.is_timestamp(kind):
+            if kind.tz is not None:
+                column = pc.cast(column, pa.timestamp(kind.unit, tz="UTC"))
+            column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%SZ")
+        elif pa.types.is_large_string(kind) or pa.types.is_string(kind):
+            column = neutralise_formulas(column)
+        elif pa.types.is_dictionary(kind):
+            column = neutralise_formulas(pc.cast(column, pa.string()))
+        elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            column = neutralise_formulas(
+                pa.array(
+                    [None if v is None else " ".join(map(str, v)) for v in column.to_pylist()],
+                    pa.string(),
+                )
+            )
+        columns.append((name, column))
+    return pa.table(dict(columns))
+
+
+def write_csv(table: pa.Table, path: str | os.PathLike[str]) -> None:
+    """Write a table as UTF-8 CSV with a header, atomically, formulas neutralised.
+
+    Timestamps are written as ISO 8601 in UTC (``2024-05-01T10:00:00Z``, with the fraction when
+    there is one); lists as space-separated text; nulls as empty cells.
+
+    Examples
+    --------
+    >>> import pyarrow as pa, tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "edges.csv"
+    >>> write_csv(pa.table({"source": ["=cmd()"], "weight": [-3]}), out)
+    >>> print(out.read_text().strip())
+    "source","weight"
+    "'=cmd()",-3
+    """
+    ready = _csv_ready(table)
+    options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+    with atomic_path(path) as tmp:
+        pacsv.write_csv(ready, str(tmp), write_options=options)
+
+
+def write_parquet(
+    table: pa.Table, path: str | os.PathLike[str], *, metadata: Mapping[str, str] | None = None
+) -> None:
+    """Write a table as Parquet (zstd), atomically, with optional key-value metadata."""
+    if metadata:
+        merged = dict(table.schema.metadata or {})
+        merged.update({k.encode(): v.encode() for k, v in metadata.items()})
+        table = table.replace_schema_metadata(merged)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, str(tmp), compression="zstd")
+
+
+def _xml_text(value: Any) -> str:
+    return escape(_XML_INVALID.sub("", str(value)))
+
+
+def _xml_attr(value: Any) -> str:
+    return quoteattr(_XML_INVALID.sub("", str(value)))
+
+
+def _attribute_type(kind: pa.DataType, *, gexf: bool) -> str:
+    if pa.types.is_boolean(kind):
+        return "boolean"
+    if pa.types.is_integer(kind):
+        return "long"
+    if pa.types.is_floating(kind):
+        return "double"
+    return "string"
+
+
+def _rows(table: pa.Table) -> Iterator[dict[str, Any]]:
+    for batch in table.to_batches(max_chunksize=65_536):
+        yield from batch.to_pylist()
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
+def _nodes(table: pa.Table) -> list[str]:
+    ends = pa.concat_arrays(
+        [
+            pc.cast(table.column("source"), pa.string()).combine_chunks(),
+            pc.cast(table.column("target"), pa.string()).combine_chunks(),
+        ]
+    )
+    return sorted(str(v) for v in pc.unique(ends).to_pylist() if v is not None)
+
+
+def write_graphml(
+    edges: pa.Table,
+    path: str | os.PathLike[str],
+    *,
+    directed: bool = False,
+    graph_attributes: Mapping[str, str] | None = None,
+) -> None:
+    """Write an edge table (``source``, ``target`` and attribute columns) as GraphML.
+
+    Every column other than ``source`` and ``target`` becomes a typed edge attribute; nodes are
+    the accounts named in the edges. Opens in Gephi, Cytoscape, igraph and networkx.
+    """
+    attrs = [name for name in edges.column_names if name not in ("source", "target")]
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        out.write('<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n')
+        for key in graph_attributes or {}:
+            out.write(f'  <key id="g_{_xml_text(key)}" for="graph" attr.name={_xml_attr(key)}')
+            out.write(' attr.type="string"/>\n')
+        for i, name in enumerate(attrs):
+            kind = _attribute_type(edges.schema.field(name).type, gexf=False)
+            out.write(f'  <key id="e{i}" for="edge" attr.name={_xml_attr(name)}')
+            out.write(f' attr.type="{kind}"/>\n')
+        default = "directed" if directed else "undirected"
+        out.write(f'  <graph id="G" edgedefault="{default}">\n')
+        for key, value in (graph_attributes or {}).items():
+            out.write(f'    <data key="g_{_xml_text(key)}">{_xml_text(value)}</data>\n')
+        for node in _nodes(edges):
+            out.write(f"    <node id={_xml_attr(node)}/>\n")
+        for row in _rows(edges):
+            _graphml_edge(out, row, attrs)
+        out.write("  </graph>\n</graphml>\n")
+
+
+def _graphml_edge(out: TextIO, row: dict[str, Any], attrs: list[str]) -> None:
+    out.write(f"    <edge source={_xml_attr(row['source'])} target={_xml_attr(row['target'])}>")
+    for i, name in enumerate(attrs):
+        value = row[name]
+        if value is not None:
+            out.write(f'<data key="e{i}">{_xml_text(_value(value))}</data>')
+    out.write("</edge>\n")
+
+
+def write_gexf(
+    edges: pa.Table,
+    path: str | os.PathLike[str],
+    *,
+    directed: bool = False,
+    description: str | None = None,
+) -> None:
+    """Write an edge table as GEXF 1.3, Gephi's native format.
+
+    ``weight`` becomes the edges' weight; when a ``signal`` column is present it becomes the
+    edge ``kind``, so Gephi keeps one edge per signal between two accounts instead of merging
+    them; every other column is an edge attribute.
+    """
+    attrs = [n for n in edges.column_names if n not in ("source", "target", "weight")]
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        out.write('<gexf xmlns="http://gexf.net/1.3" version="1.3">\n')
+        out.write("  <meta><creator>cibscan</creator>")
+        if description:
+            out.write(f"<description>{_xml_text(description)}</description>")
+        out.write("</meta>\n")
+        default = "directed" if directed else "undirected"
+        out.write(f'  <graph mode="static" defaultedgetype="{default}">\n')
+        out.write('    <attributes class="edge">\n')
+        for i, name in enumerate(attrs):
+            kind = _attribute_type(edges.schema.field(name).type, gexf=True)
+            out.write(f'      <attribute id="{i}" title={_xml_attr(name)} type="{kind}"/>\n')
+        out.write("    </attributes>\n    <nodes>\n")
+        for node in _nodes(edges):
+            out.write(f"      <node id={_xml_attr(node)} label={_xml_attr(node)}/>\n")
+        out.write("    </nodes>\n    <edges>\n")
+        for n, row in enumerate(_rows(edges)):
+            kind_attr = f" kind={_xml_attr(row['signal'])}" if "signal" in row else ""
+            weight = f' weight="{row["weight"]}"' if row.get("weight") is not None else ""
+            out.write(
+                f'      <edge id="{n}" source={_xml_attr(row["source"])}'
+                f" target={_xml_attr(row['target'])}{weight}{kind_attr}><attvalues>"
+            )
+            for i, name in enumerate(attrs):
+                value = row[name]
+                if value is not None:
+                    out.write(f'<attvalue for="{i}" value={_xml_attr(_value(value))}/>')
+            out.write("</attvalues></edge>\n")
+        out.write("    </edges>\n  </graph>\n</gexf>\n")

@@ -1,0 +1,235 @@
+"""Trace extraction from ``posts``: one table per signal of (account, item, post, time)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from cibscan.case import Case, open_case
+from cibscan.errors import ConfigError
+from cibscan.traces import (
+    SIGNALS,
+    cnt_normalise_text,
+    minhash_signatures,
+    near_duplicate_clusters,
+    traces,
+)
+
+POST_TYPES: dict[str, pa.DataType] = {
+    "post_id": pa.string(),
+    "account_id": pa.string(),
+    "seconds": pa.float64(),
+    "kind": pa.string(),
+    "text": pa.string(),
+    "shared_post_id": pa.string(),
+    "reply_to_post_id": pa.string(),
+    "urls": pa.list_(pa.string()),
+    "urls_original": pa.list_(pa.string()),
+    "hashtags": pa.list_(pa.string()),
+    "mentions": pa.list_(pa.string()),
+    "media": pa.list_(pa.string()),
+}
+
+
+def make_case(*rows: dict[str, Any]) -> Case:
+    """A case whose posts are ``rows``; ``seconds`` counts from 2024-01-01 (None: no time)."""
+    case = open_case()
+    table = pa.table(
+        {
+            name: pa.array([r.get(name, "post" if name == "kind" else None) for r in rows], kind)
+            for name, kind in POST_TYPES.items()
+        }
+    )
+    case.con.register("rows", table)
+    columns = ", ".join(n for n in POST_TYPES if n != "seconds")
+    case.con.execute(
+        f"""INSERT INTO posts BY NAME SELECT {columns},
+            TIMESTAMPTZ '2024-01-01 00:00:00+00'
+                + to_microseconds(CAST(round(seconds * 1e6) AS BIGINT)) AS timestamp
+            FROM rows"""
+    )
+    case.con.unregister("rows")
+    return case
+
+
+def rows_of(case: Case, signal: str, **options: Any) -> list[tuple[str, str, str]]:
+    table = traces(case, signal, **options)
+    assert table.column_names == ["account", "item", "post", "time"]
+    return [(r["account"], r["item"], r["post"]) for r in table.to_pylist()]
+
+
+def test_share_traces_only_reposts_with_a_target() -> None:
+    case = make_case(
+        {"post_id": "1", "account_id": "a", "seconds": 0, "kind": "share", "shared_post_id": "x"},
+        {"post_id": "2", "account_id": "b", "seconds": 1, "kind": "share", "shared_post_id": ""},
+        {"post_id": "3", "account_id": "c", "seconds": 2, "kind": "quote", "shared_post_id": "x"},
+        {"post_id": "4", "account_id": None, "seconds": 3, "kind": "share", "shared_post_id": "x"},
+        {
+            "post_id": "5",
+            "account_id": "e",
+            "seconds": None,
+            "kind": "share",
+            "shared_post_id": "x",
+        },
+    )
+    assert rows_of(case, "share") == [("a", "x", "1")]
+
+
+def test_link_and_domain_skip_reposts_nulls_and_empty_strings() -> None:
+    case = make_case(
+        {"post_id": "1", "account_id": "a", "seconds": 0,
+         "urls": ["https://www.News.example:443/a", None, "", "https://news.example/a"]},
+        {"post_id": "2", "account_id": "b", "seconds": 1, "kind": "share",
+         "shared_post_id": "9", "urls": ["https://news.example/a"]},
+        {"post_id": "3", "account_id": "c", "seconds": 2, "urls": None},
+        {"post_id": "4", "account_id": "d", "seconds": 3, "urls": ["user@mail.example/x",
+                                                                    "plain.example"]},
+    )  # fmt: skip
+    assert rows_of(case, "link") == [
+        ("a", "https://news.example/a", "1"),
+        ("a", "https://www.News.example:443/a", "1"),
+        ("d", "plain.example", "4"),
+        ("d", "user@mail.example/x", "4"),
+    ]
+    # One trace per (post, domain), however many URLs of that domain the post has.
+    assert rows_of(case, "domain") == [
+        ("d", "mail.example", "4"),
+        ("a", "news.example", "1"),
+        ("d", "plain.example", "4"),
+    ]
+
+
+def test_cnt_links_are_the_urls_as_given() -> None:
+    case = make_case(
+        {"post_id": "1", "account_id": "a", "seconds": 0, "urls": ["x.example/a"],
+         "urls_original": ["HTTP://X.example/a?utm=1"]},
+    )  # fmt: skip
+    assert rows_of(case, "link", semantics="cnt") == [("a", "HTTP://X.example/a?utm=1", "1")]
+
+
+def test_reply_mention_hashtag_media() -> None:
+    case = make_case(
+        {"post_id": "1", "account_id": "a", "seconds": 0, "kind": "reply",
+         "reply_to_post_id": "t", "mentions": ["bob", "bob", ""], "hashtags": ["x", None],
+         "media": ["img1"]},
+        {"post_id": "2", "account_id": "b", "seconds": 0, "kind": "reply",
+         "reply_to_post_id": ""},
+    )  # fmt: skip
+    assert rows_of(case, "reply") == [("a", "t", "1")]
+    assert rows_of(case, "mention") == [("a", "bob", "1")]
+    assert rows_of(case, "hashtag") == [("a", "x", "1")]
+    assert rows_of(case, "media") == [("a", "img1", "1")]
+
+
+def test_hashtag_sequence_needs_two_tags_and_keeps_their_order() -> None:
+    case = make_case(
+        {"post_id": "1", "account_id": "a", "seconds": 0, "hashtags": ["b", "a"]},
+        {"post_id": "2", "account_id": "b", "seconds": 0, "hashtags": ["a", "b"]},
+        {"post_id": "3", "account_id": "c", "seconds": 0, "hashtags": ["a", ""]},
+        {"post_id": "4", "account_id": "d", "seconds": 0, "hashtags": []},
+    )
+    assert rows_of(case, "hashtag_seq") == [("b", "a b", "2"), ("a", "b a", "1")]
+
+
+def test_text_is_normalised_and_short_texts_are_left_out() -> None:
+    case = make_case(
+        {"post_id": "1", "account_id": "a", "seconds": 0,
+         "text": "Vote  NOW @bob https://t.co/x for them"},
+        {"post_id": "2", "account_id": "b", "seconds": 0, "text": "vote now for them"},
+        {"post_id": "3", "account_id": "c", "seconds": 0, "text": "ok"},
+        {"post_id": "4", "account_id": "d", "seconds": 0, "text": None},
+        {"post_id": "5", "account_id": "e", "seconds": 0, "kind": "share",
+         "shared_post_id": "1", "text": "vote now for them"},
+    )  # fmt: skip
+    assert rows_of(case, "text") == [
+        ("a", "vote now for them", "1"),
+        ("b", "vote now for them", "2"),
+    ]
+    assert rows_of(case, "text", min_text_chars=0) == [
+        ("c", "ok", "3"),
+        ("a", "vote now for them", "1"),
+        ("b", "vote now for them", "2"),
+    ]
+
+
+def test_cnt_text_keeps_urls_and_drops_empty_normalisations() -> None:
+    case = make_case(
+        {"post_id": "1", "account_id": "a", "seconds": 0, "text": "Hi  https://t.co/x @bob"},
+        {"post_id": "2", "account_id": "b", "seconds": 0, "text": "@only @mentions"},
+    )
+    assert rows_of(case, "text", semantics="cnt") == [("a", "hi https://t.co/x", "1")]
+    assert cnt_normalise_text("@only @mentions") == ""
+
+
+def test_co_post_bins_are_one_window_wide() -> None:
+    case = make_case(
+        {"post_id": "1", "account_id": "a", "seconds": 0},
+        {"post_id": "2", "account_id": "b", "seconds": 59.9},
+        {"post_id": "3", "account_id": "c", "seconds": 60},
+        {"post_id": "4", "account_id": "d", "seconds": -0.5},
+    )
+    items = {post: item for _, item, post in rows_of(case, "co_post", window=60)}
+    assert items["1"] == items["2"] == "2024-01-01T00:00:00.000000Z"
+    assert items["3"] == "2024-01-01T00:01:00.000000Z"
+    assert items["4"] == "2023-12-31T23:59:00.000000Z"
+    assert {item for _, item, _ in rows_of(case, "co_post", semantics="cnt")} == {""}
+
+
+def test_near_text_clusters_near_duplicates_under_the_earliest_post() -> None:
+    base = (
+        "the election was stolen, share this before they delete it, the media will not tell "
+        "you what happened in the count last night"
+    )
+    case = make_case(
+        {"post_id": "p2", "account_id": "a", "seconds": 10, "text": base},
+        {"post_id": "p1", "account_id": "b", "seconds": 5, "text": base + "!!"},
+        {"post_id": "p3", "account_id": "c", "seconds": 20,
+         "text": base.replace("stolen", "STOLEN!") + " @someone"},
+        {"post_id": "p4", "account_id": "d", "seconds": 30, "text": "a completely different "
+         "message about the weather today"},
+    )  # fmt: skip
+    got = rows_of(case, "near_text")
+    assert {post: item for _, item, post in got} == {"p1": "p1", "p2": "p1", "p3": "p1", "p4": "p4"}
+    assert got == rows_of(case, "near_text")  # deterministic
+
+
+def test_unknown_signal_names_the_choices() -> None:
+    with pytest.raises(ConfigError, match="unknown signal 'likes'; choose from share"):
+        traces(make_case(), "likes")
+
+
+@pytest.mark.parametrize("signal", [s for s in SIGNALS])
+def test_every_signal_on_an_empty_case(signal: str) -> None:
+    table = traces(make_case(), signal)
+    assert table.num_rows == 0
+
+
+def test_minhash_is_deterministic_and_seeded() -> None:
+    texts = ["alpha beta gamma delta", "alpha beta gamma delta!", "x"]
+    one = minhash_signatures(texts, num_perm=32, seed=1)
+    assert np.array_equal(one, minhash_signatures(texts, num_perm=32, seed=1))
+    assert not np.array_equal(one, minhash_signatures(texts, num_perm=32, seed=2))
+    assert one.shape == (3, 32) and one.dtype == np.uint32
+
+
+def test_minhash_estimates_jaccard() -> None:
+    a = "coordinated inauthentic behaviour is hard to see one post at a time"
+    b = a.replace("hard", "easy")
+
+    def shingles(text: str) -> set[str]:
+        padded = text + "\0" * 4
+        return {padded[i : i + 5] for i in range(len(text))}
+
+    exact = len(shingles(a) & shingles(b)) / len(shingles(a) | shingles(b))
+    sig = minhash_signatures([a, b], num_perm=1024)
+    assert abs(float((sig[0] == sig[1]).mean()) - exact) < 0.05
+
+
+def test_near_duplicate_clusters_of_nothing_and_of_distinct_texts() -> None:
+    assert near_duplicate_clusters([]).tolist() == []
+    assert near_duplicate_clusters(["one text here", "another thing"]).tolist() == [0, 1]
+    with pytest.raises(ConfigError, match="multiple of bands"):
+        near_duplicate_clusters(["x"], num_perm=10, bands=3)
