@@ -12,6 +12,7 @@ import sys
 from rich.console import Console
 
 from cibscan.cli import demo as _demo  # noqa: F401  (registers commands)
+from cibscan.cli import detect as _detect  # noqa: F401
 from cibscan.cli import ingest as _ingest  # noqa: F401
 from cibscan.cli import networks as _networks  # noqa: F401
 from cibscan.cli import synth as _synth  # noqa: F401

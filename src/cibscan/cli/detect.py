@@ -1,0 +1,165 @@
+"""``cibscan detect`` and ``cibscan evaluate``: find networks, score them against labels."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cibscan.case import open_case
+from cibscan.cli.app import app
+from cibscan.detect import DETECT_SIGNALS, DetectConfig, detect, write_detection
+from cibscan.errors import BadInputError, ConfigError
+from cibscan.evaluate import Evaluation, evaluate_assignment
+from cibscan.export import atomic_path
+
+
+@app.command("detect")
+def detect_command(
+    db: Annotated[Path, typer.Option("--db", help="The case store.")] = Path("case.duckdb"),
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("cibscan-out"),
+    signals: Annotated[
+        str, typer.Option("--signal", help="Comma-separated signals to test.")
+    ] = ",".join(DETECT_SIGNALS),
+    window: Annotated[
+        float, typer.Option("--window", help="Co-action window in seconds (inclusive).")
+    ] = DetectConfig.window,
+    alpha: Annotated[
+        float, typer.Option("--alpha", help="False-discovery rate of the significant edges.")
+    ] = DetectConfig.alpha,
+    min_size: Annotated[
+        int, typer.Option("--min-size", help="Smallest network reported.")
+    ] = DetectConfig.min_size,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the clustering.")] = 0,
+) -> None:
+    """Find networks of coordinated accounts and rank them.
+
+    Writes OUT/accounts.csv (account_id, network_id, score, top_signals, ...),
+    OUT/networks.json (networks with their accounts, score, rank and estimated false-discovery
+    rate, and the config used), OUT/edges.parquet (per-signal edges with p- and q-values) and
+    OUT/evidence.parquet (the post pairs behind the edges).
+
+    Example:
+
+        cibscan detect --db case.duckdb --out results/ --window 600
+    """
+    cfg = DetectConfig(
+        signals=tuple(s for s in signals.split(",") if s),
+        window=window,
+        alpha=alpha,
+        min_size=min_size,
+        seed=seed,
+    )
+    case = open_case(db, create=False, read_only=True)
+    try:
+        result = detect(case, cfg)
+    finally:
+        case.close()
+    write_detection(result, out)
+    flagged = sum(1 for n in result.accounts.column("network_id").to_pylist() if n)
+    Console(highlight=False, soft_wrap=True).print(
+        f"{len(result.networks)} networks, {flagged} accounts flagged; outputs in {out}",
+        markup=False,
+    )
+
+
+def read_assignment(path: Path) -> dict[str, str | None]:
+    """Read ``account_id, network_id`` from an ``accounts.csv`` written by ``detect``."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if (
+                reader.fieldnames is None
+                or "account_id" not in reader.fieldnames
+                or "network_id" not in reader.fieldnames
+            ):
+                raise BadInputError(
+                    "expected the columns account_id and network_id", file=str(path)
+                )
+            return {row["account_id"]: (row["network_id"] or None) for row in reader}
+    except FileNotFoundError as exc:
+        raise BadInputError("no such file; run `cibscan detect` first", file=str(path)) from exc
+
+
+def read_labels(path: Path) -> dict[str, tuple[str, str | None]]:
+    """Read ``account_id, label[, role]`` from a CSV file."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if (
+                reader.fieldnames is None
+                or "account_id" not in reader.fieldnames
+                or "label" not in reader.fieldnames
+            ):
+                raise BadInputError("expected the columns account_id and label", file=str(path))
+            return {row["account_id"]: (row["label"], row.get("role") or None) for row in reader}
+    except FileNotFoundError as exc:
+        raise BadInputError("no such file", file=str(path)) from exc
+
+
+def print_evaluation(ev: Evaluation, console: Console) -> None:
+    """Print an evaluation as tables."""
+    table = Table(title="Account-level detection")
+    for col in ("precision", "recall", "F1", "TP", "FP", "FN", "ARI", "NMI"):
+        table.add_column(col, justify="right")
+
+    def fmt(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.3f}"
+
+    table.add_row(
+        fmt(ev.precision),
+        fmt(ev.recall),
+        fmt(ev.f1),
+        str(ev.true_positives),
+        str(ev.false_positives),
+        str(ev.false_negatives),
+        fmt(ev.adjusted_rand),
+        fmt(ev.nmi),
+    )
+    console.print(table)
+    ops = Table(title="Recall per operation")
+    ops.add_column("operation")
+    ops.add_column("recall", justify="right")
+    for op, r in ev.recall_by_operation.items():
+        ops.add_row(op, f"{r:.3f}")
+    console.print(ops)
+    roles = Table(title="Organic accounts flagged, by role")
+    roles.add_column("role")
+    roles.add_column("flagged", justify="right")
+    roles.add_column("accounts", justify="right")
+    for role, (hit, n) in ev.flagged_by_role.items():
+        roles.add_row(role, str(hit), str(n))
+    console.print(roles)
+    console.print(
+        f"Confounders flagged: {ev.confounders_flagged} of {ev.confounders} "
+        f"({ev.confounder_rate:.2%})",
+        markup=False,
+    )
+
+
+@app.command("evaluate")
+def evaluate_command(
+    out: Annotated[Path, typer.Option("--out", help="A detect output directory.")],
+    labels: Annotated[Path, typer.Option("--labels", help="CSV: account_id,label[,role].")],
+) -> None:
+    """Score a detection against ground-truth labels.
+
+    Prints and writes OUT/evaluation.json: account-level precision, recall and F1, recall per
+    operation, organic confounders flagged per role (viral sharers, fans, news bots), and the
+    agreement of networks with operations (adjusted Rand index, NMI).
+
+    Example:
+
+        cibscan evaluate --out results/ --labels labels.csv
+    """
+    if not out.is_dir():
+        raise ConfigError(f"{out} is not a directory; run `cibscan detect --out {out}` first")
+    ev = evaluate_assignment(read_assignment(out / "accounts.csv"), read_labels(labels))
+    print_evaluation(ev, Console(highlight=False, soft_wrap=True))
+    with atomic_path(out / "evaluation.json") as tmp:
+        tmp.write_text(json.dumps(ev.as_dict(), indent=2) + "\n", encoding="utf-8")

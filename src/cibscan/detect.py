@@ -1,0 +1,256 @@
+"""Detection: from a case to ranked networks of coordinated accounts.
+
+The path: :func:`cibscan.networks.networks` (co-action edges per signal, weight-1 edges
+included) → :func:`cibscan.significance.signal_null` and :func:`~cibscan.significance.edge_pvalues`
+(p- and q-values per signal) → :func:`~cibscan.significance.fuse_signals` (one fused edge per
+pair) → :func:`cibscan.clusters.cluster_accounts` (Leiden networks, account and network scores).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from cibscan.case import Case, open_case
+from cibscan.clusters import ClusterConfig, Clustering, cluster_accounts
+from cibscan.errors import ConfigError
+from cibscan.export import atomic_path, write_csv, write_parquet
+from cibscan.networks import networks
+from cibscan.significance import SignalNull, edge_pvalues, fuse_signals, signal_null
+from cibscan.traces import SIGNALS, traces
+
+__all__ = ["DETECT_SIGNALS", "DetectConfig", "Detection", "detect", "write_detection"]
+
+#: Signals used by default: every item-based trace that is specific to an account's choice.
+#: ``hashtag``, ``mention`` and ``domain`` are left out: one popular hashtag, a celebrity or a
+#: big news site is shared by crowds, and their sequence/text forms carry the coordination.
+DETECT_SIGNALS: tuple[str, ...] = (
+    "share",
+    "link",
+    "reply",
+    "hashtag_seq",
+    "text",
+    "near_text",
+    "media",
+)
+
+
+@dataclass(frozen=True)
+class DetectConfig:
+    """Options of ``cibscan detect``.
+
+    Parameters
+    ----------
+    signals
+        Signals whose co-action is tested (see :data:`cibscan.traces.SIGNALS`).
+    window
+        Co-action window in seconds (inclusive).
+    hot_item_cap
+        Items with more posts than this inside one window are not enumerated pair by pair
+        (they are listed as hot items and left out of the null model too).
+    evidence_limit
+        Evidence rows (post pairs) kept per edge and signal.
+    alpha, min_size, resolution, seed
+        See :class:`cibscan.clusters.ClusterConfig`.
+    """
+
+    signals: tuple[str, ...] = DETECT_SIGNALS
+    window: float = 60.0
+    hot_item_cap: int | None = 1000
+    evidence_limit: int = 10
+    alpha: float = 0.05
+    min_size: int = 3
+    resolution: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        signals = self.signals
+        if isinstance(signals, str):
+            signals = tuple(s.strip() for s in signals.split(",") if s.strip())
+            object.__setattr__(self, "signals", signals)
+        for s in signals:
+            if s not in SIGNALS:
+                raise ConfigError(f"unknown signal {s!r}; choose from {', '.join(SIGNALS)}")
+        if not self.window > 0:
+            raise ConfigError(f"window must be positive, got {self.window}")
+        self.cluster_config()  # validates alpha, min_size, resolution
+
+    def cluster_config(self) -> ClusterConfig:
+        """The clustering part of the configuration."""
+        return ClusterConfig(
+            alpha=self.alpha, min_size=self.min_size, resolution=self.resolution, seed=self.seed
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready configuration."""
+        data = asdict(self)
+        data["signals"] = list(self.signals)
+        return data
+
+
+@dataclass
+class Detection:
+    """The outcome of :func:`detect`."""
+
+    accounts: pa.Table
+    networks: list[dict[str, Any]]
+    edges: pa.Table
+    fused: pa.Table
+    evidence: pa.Table
+    hot_items: pa.Table
+    nulls: dict[str, SignalNull]
+    config: DetectConfig
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def assignment(self) -> dict[str, str | None]:
+        """Account id -> network id (``None`` outside networks)."""
+        ids = self.accounts.column("account_id").to_pylist()
+        nets = self.accounts.column("network_id").to_pylist()
+        return dict(zip(ids, nets, strict=True))
+
+
+def detect(case: Case | str | os.PathLike[str], config: DetectConfig | None = None) -> Detection:
+    """Find coordinated networks in a case.
+
+    Parameters
+    ----------
+    case
+        An open case or the path of a case store.
+    config
+        Detection options.
+
+    Returns
+    -------
+    Detection
+        Accounts (every account of the case, with ``network_id`` null outside networks),
+        ranked networks, per-signal edges with ``expected``, ``p_value``, ``q_value``, fused
+        edges, evidence and hot items.
+    """
+    cfg = config or DetectConfig()
+    owned = not isinstance(case, Case)
+    store = case if isinstance(case, Case) else open_case(case, create=False, read_only=True)
+    timings: dict[str, float] = {}
+    try:
+        started = time.perf_counter()
+        result = networks(
+            store.con,
+            list(cfg.signals),
+            window=cfg.window,
+            min_weight=1,
+            hot_item_cap=cfg.hot_item_cap,
+            evidence_limit=cfg.evidence_limit,
+        )
+        timings["networks"] = time.perf_counter() - started
+        started = time.perf_counter()
+        tested: list[pa.Table] = []
+        nulls: dict[str, SignalNull] = {}
+        window_us = round(cfg.window * 1_000_000)
+        for signal in cfg.signals:
+            sig_edges = result.edges.filter(pa.compute.equal(result.edges["signal"], signal))
+            hot = result.hot_items.filter(pa.compute.equal(result.hot_items["signal"], signal))
+            tr = traces(store.con, signal, window=cfg.window)
+            null = signal_null(tr, signal, window_us, hot)
+            nulls[signal] = null
+            if sig_edges.num_rows:
+                tested.append(edge_pvalues(sig_edges, null))
+        edges = (
+            pa.concat_tables(tested)
+            if tested
+            else result.edges.append_column("expected", pa.array([], pa.float64()))
+            .append_column("p_value", pa.array([], pa.float64()))
+            .append_column("q_value", pa.array([], pa.float64()))
+        )
+        fused = fuse_signals(edges)
+        timings["significance"] = time.perf_counter() - started
+        started = time.perf_counter()
+        clustering = cluster_accounts(fused, cfg.cluster_config())
+        accounts = _all_accounts(store, clustering)
+        timings["clusters"] = time.perf_counter() - started
+    finally:
+        if owned:
+            store.close()
+    return Detection(
+        accounts=accounts,
+        networks=clustering.networks,
+        edges=edges,
+        fused=fused,
+        evidence=result.evidence,
+        hot_items=result.hot_items,
+        nulls=nulls,
+        config=cfg,
+        timings=timings,
+    )
+
+
+def _all_accounts(case: Case, clustering: Clustering) -> pa.Table:
+    """Every account of the case, with the clustering's columns (zero score outside it)."""
+    con = case.con
+    con.register("_scored", clustering.accounts)
+    try:
+        return con.sql(
+            """
+            SELECT a.account_id, s.network_id, coalesce(s.score, 0.0) AS score,
+                   coalesce(s.pagerank, 0.0) AS pagerank, coalesce(s.degree, 0) AS degree,
+                   coalesce(s.top_signals, '') AS top_signals
+            FROM (SELECT account_id FROM accounts UNION SELECT account_id FROM posts
+                  UNION SELECT account_id FROM _scored) a
+            LEFT JOIN _scored s USING (account_id)
+            ORDER BY score DESC, a.account_id
+            """
+        ).to_arrow_table()
+    finally:
+        con.unregister("_scored")
+
+
+def write_detection(
+    detection: Detection, out: str | os.PathLike[str], *, extra: dict[str, Any] | None = None
+) -> dict[str, Path]:
+    """Write ``accounts.csv``, ``networks.json``, ``edges.parquet`` and ``evidence.parquet``.
+
+    Every file is written to a temporary name and renamed, so an interrupted run leaves no
+    half-written output.
+    """
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "accounts": folder / "accounts.csv",
+        "networks": folder / "networks.json",
+        "edges": folder / "edges.parquet",
+        "evidence": folder / "evidence.parquet",
+    }
+    write_csv(detection.accounts, paths["accounts"])
+    edges = detection.edges.select(
+        [
+            "source",
+            "target",
+            "signal",
+            "weight",
+            "events",
+            "min_gap",
+            "median_gap",
+            "expected",
+            "p_value",
+            "q_value",
+        ]
+    )
+    write_parquet(edges, paths["edges"])
+    write_parquet(detection.evidence, paths["evidence"])
+    document = {
+        "networks": detection.networks,
+        "null_models": {k: v.as_dict() for k, v in detection.nulls.items()},
+        "hot_items": detection.hot_items.num_rows,
+        "config": detection.config.as_dict(),
+        **(extra or {}),
+    }
+    with atomic_path(paths["networks"]) as tmp:
+        tmp.write_text(
+            json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n",
+            encoding="utf-8",
+        )
+    return paths
