@@ -1,0 +1,1 @@
+"""Operator fingerprints: what the accounts of one network have in common."""

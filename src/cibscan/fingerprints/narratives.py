@@ -1,0 +1,679 @@
+"""Narratives: what a network says, whom it praises and attacks, and its most typical posts.
+
+Per network, against the background (every other post of the case):
+
+* **Distinctive hashtags, domains and terms** by the weighted log-odds ratio with an informative
+  Dirichlet prior (Monroe, Colaresi & Quinn 2008, "Fightin' words", section 3.5). For item ``w``
+  with counts ``y_w`` in the network (total ``n``) and ``b_w`` in the background (total ``m``),
+  and prior ``a_w = a0 * (y_w + b_w) / (n + m)``::
+
+      delta_w = log((y_w + a_w) / (n + a0 - y_w - a_w)) - log((b_w + a_w) / (m + a0 - b_w - a_w))
+      z_w     = delta_w / sqrt(1 / (y_w + a_w) + 1 / (b_w + a_w))
+
+  ``a0`` defaults to the case's total count of that kind of item (the whole case is the prior).
+  Terms are lower-cased Unicode word tokens (letters, marks, digits) of the texts without URLs,
+  @mentions and #hashtags, with the stop words of the post's language removed (stopwordsiso,
+  58 languages); domains are the hosts of ``posts.urls`` without ``www.``.
+* **Entities praised and attacked**: every @mention, #hashtag and capitalised name in a post
+  is scored by the sentiment words within ``window`` words of it (a sentiment lexicon for the
+  post's language; a negation up to three words before a sentiment word flips and damps it, as
+  VADER does). Lexicons: English from the ``vaderSentiment`` package (VADER, MIT), German and
+  French vendored under ``lexicons/`` (see their licence files). Posts in other languages are
+  not scored; :attr:`Narratives.sentiment_languages` and each network's ``sentiment_coverage``
+  say how much was.
+* **Representative posts**: the network's texts with the highest mean similarity (cosine of
+  TF-IDF character 3-5-grams) to all of its other posts, counting verbatim copies, with near
+  duplicates of an already chosen post skipped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Final
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from numpy.typing import NDArray
+from scipy import sparse
+
+from cibscan.errors import ConfigError
+from cibscan.fingerprints.style import (
+    _fetch_arrow,
+    _registered,
+    _validated_assignment,
+    char_ngram_counts,
+)
+
+__all__ = [
+    "DistinctiveItem",
+    "EntitySentiment",
+    "NarrativeConfig",
+    "Narratives",
+    "NetworkNarrative",
+    "RepresentativePost",
+    "narratives",
+    "sentiment_languages",
+    "weighted_log_odds",
+]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class NarrativeConfig:
+    """How distinctive items, entity sentiment and representative posts are chosen.
+
+    Parameters
+    ----------
+    top_items
+        Distinctive hashtags, domains and terms reported per network (highest z first).
+    min_count
+        An item must occur at least this often in the network to be reported.
+    prior_strength
+        ``a0`` of the Dirichlet prior; ``None`` uses the case's total count of the item kind.
+    window
+        Words on each side of an entity whose sentiment counts.
+    min_mentions
+        Mentions an entity needs in the network's scored posts to be reported.
+    top_entities
+        Entities reported as praised and as attacked.
+    representative
+        Representative posts reported per network.
+    max_texts
+        At most this many distinct texts (the most copied) enter the centrality computation.
+    near_duplicate
+        A candidate representative post with this cosine or more to a chosen one is skipped.
+    """
+
+    top_items: int = 20
+    min_count: int = 3
+    prior_strength: float | None = None
+    window: int = 5
+    min_mentions: int = 3
+    top_entities: int = 10
+    representative: int = 5
+    max_texts: int = 20000
+    near_duplicate: float = 0.8
+
+    def __post_init__(self) -> None:
+        for name in (
+            "top_items",
+            "min_count",
+            "window",
+            "min_mentions",
+            "top_entities",
+            "representative",
+            "max_texts",
+        ):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"narrative {name} must be at least 1, not {getattr(self, name)}")
+        if self.prior_strength is not None and self.prior_strength <= 0:
+            raise ConfigError(
+                f"narrative prior_strength must be positive or None, not {self.prior_strength}"
+            )
+        if not 0.0 < self.near_duplicate <= 1.0:
+            raise ConfigError(
+                f"narrative near_duplicate must be in (0, 1], not {self.near_duplicate}"
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the configuration as JSON-ready data."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DistinctiveItem:
+    """A hashtag, domain or term the network uses more than the background."""
+
+    item: str
+    z: float
+    count: int
+    background: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return JSON-ready data."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class EntitySentiment:
+    """How a network speaks of one entity.
+
+    ``sentiment`` is the mean score of its mentions, each in [-1, 1]; ``positive`` and
+    ``negative`` count mentions scored above and below zero.
+    """
+
+    entity: str
+    kind: str
+    mentions: int
+    sentiment: float
+    positive: int
+    negative: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return JSON-ready data."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RepresentativePost:
+    """A typical post of the network (``copies``: posts of the network with the same text)."""
+
+    post_id: str
+    account_id: str
+    text: str
+    copies: int
+    centrality: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return JSON-ready data."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class NetworkNarrative:
+    """The narrative fingerprint of one network."""
+
+    network_id: str
+    posts: int
+    hashtags: list[DistinctiveItem]
+    domains: list[DistinctiveItem]
+    terms: list[DistinctiveItem]
+    praises: list[EntitySentiment]
+    attacks: list[EntitySentiment]
+    sentiment_coverage: float
+    representative_posts: list[RepresentativePost]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return JSON-ready data."""
+        return {
+            "network_id": self.network_id,
+            "posts": self.posts,
+            "hashtags": [x.as_dict() for x in self.hashtags],
+            "domains": [x.as_dict() for x in self.domains],
+            "terms": [x.as_dict() for x in self.terms],
+            "praises": [x.as_dict() for x in self.praises],
+            "attacks": [x.as_dict() for x in self.attacks],
+            "sentiment_coverage": self.sentiment_coverage,
+            "representative_posts": [x.as_dict() for x in self.representative_posts],
+        }
+
+
+@dataclass(frozen=True)
+class Narratives:
+    """Narrative fingerprints of every network of an assignment."""
+
+    networks: dict[str, NetworkNarrative]
+    sentiment_languages: list[str]
+    config: NarrativeConfig
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return JSON-ready data."""
+        return {
+            "config": self.config.as_dict(),
+            "sentiment_languages": self.sentiment_languages,
+            "networks": {k: v.as_dict() for k, v in self.networks.items()},
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Weighted log-odds
+
+
+def weighted_log_odds(
+    group: FloatArray, background: FloatArray, prior_strength: float | None = None
+) -> FloatArray:
+    """z-scores of the weighted log-odds ratio with an informative Dirichlet prior.
+
+    Parameters
+    ----------
+    group, background
+        Counts of each item in the group and in the background (same length).
+    prior_strength
+        ``a0``; the prior of item ``w`` is ``a0`` times its share of ``group + background``.
+        ``None`` uses the total count (the pooled counts themselves are the prior).
+
+    Returns
+    -------
+    numpy.ndarray
+        One z per item; positive where the group over-uses the item.
+
+    Examples
+    --------
+    >>> z = weighted_log_odds(np.array([30.0, 5, 5]), np.array([10.0, 100, 100]))
+    >>> int(z.argmax()), bool(z[0] > 1.96)
+    (0, True)
+    """
+    y = np.asarray(group, dtype=np.float64)
+    b = np.asarray(background, dtype=np.float64)
+    pooled = y + b
+    total = pooled.sum()
+    if total <= 0:
+        return np.zeros_like(y)
+    a0 = total if prior_strength is None else float(prior_strength)
+    a = a0 * pooled / total
+    n, m = y.sum(), b.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.log((y + a) / (n + a0 - y - a)) - np.log((b + a) / (m + a0 - b - a))
+        var = 1.0 / (y + a) + 1.0 / (b + a)
+        z = delta / np.sqrt(var)
+    return np.asarray(np.where(np.isfinite(z), z, 0.0), dtype=np.float64)
+
+
+def _item_counts_sql(kind: str, assignment: str, stopwords: str) -> str:
+    """SQL of ``(network_id, item, n)`` counts; ``network_id`` NULL for the background."""
+    if kind == "hashtag":
+        items = """SELECT account_id, unnest(hashtags) AS item FROM posts"""
+    elif kind == "domain":
+        items = r"""SELECT account_id, regexp_replace(
+                        lower(regexp_extract(url, '^(?:[A-Za-z][A-Za-z0-9+.-]*://)?([^/?#]+)', 1)),
+                        '^www\.|:[0-9]+$|^[^@]*@', '', 'g') AS item
+                    FROM (SELECT account_id, unnest(urls) AS url FROM posts)"""
+    else:
+        items = rf"""SELECT account_id, item FROM (
+                        SELECT account_id, lang, unnest(regexp_extract_all(
+                            regexp_replace(regexp_replace(lower(text),
+                                '(https?://|www\.)\S+', ' ', 'g'), '[@#][\p{{L}}\p{{N}}_]+', ' ',
+                                'g'),
+                            '[\p{{L}}\p{{M}}\p{{N}}_]+')) AS item
+                        FROM (SELECT account_id, text,
+                                     coalesce(split_part(lower(nullif(lang, '')), '-', 1), '*')
+                                         AS lang
+                              FROM posts WHERE text IS NOT NULL)
+                    ) t
+                    WHERE length(item) >= 2 AND NOT regexp_full_match(item, '[0-9_]+')
+                      AND NOT EXISTS (SELECT 1 FROM {stopwords} s
+                                      WHERE s.lang = t.lang AND s.word = t.item)"""
+    return f"""
+        SELECT a.network_id, i.item, count(*) AS n
+        FROM ({items}) i LEFT JOIN {assignment} a USING (account_id)
+        WHERE coalesce(i.item, '') <> ''
+        GROUP BY a.network_id, i.item
+    """
+
+
+def _stopword_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Stop words of every language of the case; posts without a language get the union."""
+    import stopwordsiso
+
+    langs = [
+        str(r[0])
+        for r in con.execute(
+            "SELECT DISTINCT split_part(lower(lang), '-', 1) FROM posts "
+            "WHERE coalesce(lang, '') <> ''"
+        ).fetchall()
+    ]
+    known = sorted(lang for lang in set(langs) if stopwordsiso.has_lang(lang))
+    union_langs = known or ["en"]
+    rows: list[tuple[str, str]] = []
+    for lang in known:
+        rows += [(lang, w) for w in sorted(stopwordsiso.stopwords(lang))]
+    rows += [("*", w) for w in sorted(stopwordsiso.stopwords(union_langs))]
+    return pa.table(
+        {"lang": [r[0] for r in rows], "word": [r[1].lower() for r in rows]},
+    )
+
+
+def _distinctive(
+    con: duckdb.DuckDBPyConnection,
+    assignment: str,
+    stopwords: str,
+    networks: list[str],
+    config: NarrativeConfig,
+) -> dict[str, dict[str, list[DistinctiveItem]]]:
+    out: dict[str, dict[str, list[DistinctiveItem]]] = {n: {} for n in networks}
+    net_index = {n: k for k, n in enumerate(networks)}
+    for kind in ("hashtag", "domain", "term"):
+        counts = _fetch_arrow(con, _item_counts_sql(kind, assignment, stopwords)).to_pydict()
+        items = sorted(set(counts["item"]))
+        item_index = {w: k for k, w in enumerate(items)}
+        rows = np.array(
+            [
+                net_index.get(n, len(networks)) if n is not None else len(networks)
+                for n in counts["network_id"]
+            ],
+            dtype=np.int64,
+        )
+        cols = np.array([item_index[w] for w in counts["item"]], dtype=np.int64)
+        matrix = (
+            sparse.csr_matrix(
+                (np.asarray(counts["n"], dtype=np.float64), (rows, cols)),
+                shape=(len(networks) + 1, len(items)),
+            ).toarray()
+            if items
+            else np.zeros((len(networks) + 1, 0))
+        )
+        total = matrix.sum(axis=0)
+        for k, network in enumerate(networks):
+            y = matrix[k]
+            z = weighted_log_odds(y, total - y, config.prior_strength)
+            ok = np.flatnonzero((y >= config.min_count) & (z > 0))
+            order = ok[np.lexsort((ok, -z[ok]))][: config.top_items]
+            out[network][kind] = [
+                DistinctiveItem(items[i], round(float(z[i]), 4), int(y[i]), int(total[i] - y[i]))
+                for i in order
+            ]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Entity sentiment
+
+
+def _wordset(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+#: Negations per language (a sentiment word after one of these within three words flips).
+NEGATIONS: Final[dict[str, frozenset[str]]] = {
+    "en": _wordset(
+        "not no never nobody nothing neither nor none cannot without hardly isnt arent wasnt "
+        "werent dont doesnt didnt cant couldnt wont wouldnt shouldnt isn't aren't wasn't "
+        "weren't don't doesn't didn't can't couldn't won't wouldn't shouldn't"
+    ),
+    "de": _wordset("nicht kein keine keinen keinem keiner keines nie niemals ohne weder"),
+    "fr": _wordset("ne pas jamais sans aucun aucune ni rien personne"),
+}
+_NEGATION_SCALE: Final = -0.74  # VADER's N_SCALAR
+
+_TOKEN = re.compile(r"[@#][\w]+|[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+")
+_SENTENCE_BREAK = re.compile(r"[.!?…]\s|\n")
+
+
+@lru_cache(maxsize=1)
+def _lexicons() -> dict[str, dict[str, float]]:
+    """Sentiment lexicons by language, valences in [-1, 1]."""
+    out: dict[str, dict[str, float]] = {}
+    try:
+        vader = resources.files("vaderSentiment").joinpath("vader_lexicon.txt")
+        english: dict[str, float] = {}
+        for line in vader.read_text(encoding="utf-8").splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 2 and parts[0] and not parts[0][0].isdigit():
+                english[parts[0].lower()] = max(-1.0, min(1.0, float(parts[1]) / 4.0))
+        out["en"] = english
+    except (ModuleNotFoundError, FileNotFoundError):  # pragma: no cover - optional dependency
+        pass
+    for lang in ("de", "fr"):
+        path = resources.files("cibscan.fingerprints").joinpath(f"lexicons/{lang}-polarity.tsv")
+        table: dict[str, float] = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line and not line.startswith("#"):
+                form, value = line.split("\t")
+                table[form] = float(value)
+        out[lang] = table
+    return out
+
+
+def sentiment_languages() -> list[str]:
+    """The languages (ISO 639-1) whose posts are scored for sentiment.
+
+    Examples
+    --------
+    >>> sentiment_languages()
+    ['de', 'en', 'fr']
+    """
+    return sorted(_lexicons())
+
+
+@lru_cache(maxsize=1)
+def _covered_stopwords() -> dict[str, frozenset[str]]:
+    import stopwordsiso
+
+    return {lang: frozenset(stopwordsiso.stopwords(lang)) for lang in _lexicons()}
+
+
+def _guess_language(words: list[str]) -> str | None:
+    """The covered language whose stop words the post uses most (two at least)."""
+    best, hits = None, 1
+    for lang, stop in _covered_stopwords().items():
+        n = sum(w in stop for w in words)
+        if n > hits:
+            best, hits = lang, n
+    return best
+
+
+def _entity_mentions(
+    text: str, lang: str | None, window: int
+) -> tuple[list[tuple[str, str, float]], bool]:
+    """``(entity, kind, score)`` for every entity of a post, and whether it was scored."""
+    text = _URL_RE.sub(" ", text)
+    matches = list(_TOKEN.finditer(text))
+    if not matches:
+        return [], False
+    tokens = [m.group() for m in matches]
+    lower = [t.lower().replace("’", "'") for t in tokens]
+    if lang is None or lang not in _lexicons():
+        lang = _guess_language(lower)
+        if lang is None:
+            return [], False
+    lexicon = _lexicons()[lang]
+    negations = NEGATIONS.get(lang, frozenset())
+    stop = _covered_stopwords()[lang]
+    # Sentence of each token: sentiment counts only within the entity's sentence, and a
+    # capitalised word opening a sentence is not evidence of a name.
+    breaks = np.array([m.end() for m in _SENTENCE_BREAK.finditer(text)], dtype=np.int64)
+    sentence = np.searchsorted(breaks, [m.start() for m in matches], side="right")
+    sentence_start = np.concatenate(([True], sentence[1:] != sentence[:-1]))
+    valence = np.zeros(len(tokens))
+    for k, w in enumerate(lower):
+        v = lexicon.get(w.lstrip("#"), 0.0) if not w.startswith("@") else 0.0
+        if v and any(x in negations for x in lower[max(0, k - 3) : k]):
+            v *= _NEGATION_SCALE
+        valence[k] = v
+    # Entities: @mentions, #hashtags, and runs of capitalised words that are not stop words.
+    spans: list[tuple[int, int, str, str]] = []
+    k = 0
+    while k < len(tokens):
+        t = tokens[k]
+        if t[0] in "@#":
+            spans.append((k, k + 1, t.lower(), "mention" if t[0] == "@" else "hashtag"))
+            k += 1
+            continue
+        if t[0].isupper() and lower[k] not in stop:
+            j = k + 1
+            while j < len(tokens) and tokens[j][0].isupper() and tokens[j][0] not in "@#":
+                j += 1
+            single_at_start = j == k + 1 and sentence_start[k]
+            if not single_at_start and lexicon.get(lower[k], 0.0) == 0.0:
+                spans.append((k, j, " ".join(tokens[k:j]), "name"))
+            k = j
+            continue
+        k += 1
+    out = []
+    position = np.arange(len(tokens))
+    for a, b, entity, kind in spans:
+        near = ((position >= a - window) & (position < a)) | (
+            (position >= b) & (position < b + window)
+        )
+        s = float(valence[near & (sentence == sentence[a])].sum())
+        out.append((entity, kind, s / math.sqrt(s * s + 1.0)))
+    return out, True
+
+
+def _entity_sentiment(
+    texts: Iterable[tuple[str, str | None]], config: NarrativeConfig
+) -> tuple[list[EntitySentiment], list[EntitySentiment], float]:
+    """Praised and attacked entities of one network, and the share of posts scored."""
+    scores: dict[tuple[str, str], list[float]] = defaultdict(list)
+    scored = total = 0
+    for text, lang in texts:
+        total += 1
+        mentions, ok = _entity_mentions(text, lang, config.window)
+        scored += ok
+        for entity, kind, s in mentions:
+            scores[(entity, kind)].append(s)
+    summary = []
+    for (entity, kind), values in scores.items():
+        if len(values) < config.min_mentions:
+            continue
+        arr = np.asarray(values)
+        summary.append(
+            EntitySentiment(
+                entity=entity,
+                kind=kind,
+                mentions=len(values),
+                sentiment=round(float(arr.mean()), 4),
+                positive=int((arr > 0).sum()),
+                negative=int((arr < 0).sum()),
+            )
+        )
+    # "Most" praised or attacked: the net sentiment summed over mentions.
+    praises = sorted(
+        (e for e in summary if e.sentiment > 0),
+        key=lambda e: (-e.sentiment * e.mentions, e.entity),
+    )[: config.top_entities]
+    attacks = sorted(
+        (e for e in summary if e.sentiment < 0),
+        key=lambda e: (e.sentiment * e.mentions, e.entity),
+    )[: config.top_entities]
+    return praises, attacks, round(scored / total, 4) if total else 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Representative posts
+
+
+def _representative(
+    post_ids: list[str],
+    accounts: list[str],
+    texts: list[str],
+    config: NarrativeConfig,
+) -> list[RepresentativePost]:
+    """The most central distinct texts of a network (posts given in time order)."""
+    first: dict[str, int] = {}
+    copies: dict[str, int] = defaultdict(int)
+    for k, text in enumerate(texts):
+        key = " ".join(_URL_RE.sub(" ", text).lower().split())
+        if not key:
+            continue
+        first.setdefault(key, k)
+        copies[key] += 1
+    keys = sorted(first, key=lambda t: (-copies[t], first[t]))[: config.max_texts]
+    if not keys:
+        return []
+    weights = np.array([copies[t] for t in keys], dtype=np.float64)
+    counts = char_ngram_counts(keys, ngram_range=(3, 5), n_features=2**18, lowercase=True)
+    df = np.asarray((counts > 0).sum(axis=0)).ravel()
+    idf = np.log((1.0 + len(keys)) / (1.0 + df)) + 1.0
+    tfidf = sparse.csr_matrix(counts @ sparse.diags(idf))
+    norms = np.sqrt(np.asarray(tfidf.multiply(tfidf).sum(axis=1)).ravel())
+    unit = sparse.csr_matrix(
+        sparse.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ tfidf
+    )
+    total = np.asarray(unit.T @ weights).ravel()
+    self_sim = (norms > 0).astype(np.float64)
+    others = weights.sum() - 1.0
+    centrality = (unit @ total - self_sim) / others if others > 0 else np.zeros(len(keys))
+    order = np.lexsort((np.arange(len(keys)), -centrality))
+    chosen: list[int] = []
+    for i in order:
+        if len(chosen) == config.representative:
+            break
+        if chosen:
+            sims = (unit[chosen] @ unit[i].T).toarray().ravel()
+            if sims.max() >= config.near_duplicate:
+                continue
+        chosen.append(int(i))
+    return [
+        RepresentativePost(
+            post_id=post_ids[first[keys[i]]],
+            account_id=accounts[first[keys[i]]],
+            text=texts[first[keys[i]]],
+            copies=int(weights[i]),
+            centrality=round(float(centrality[i]), 6),
+        )
+        for i in chosen
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+
+
+def narratives(
+    con: duckdb.DuckDBPyConnection,
+    assignment: pa.Table,
+    *,
+    config: NarrativeConfig | None = None,
+) -> Narratives:
+    """Describe what each network says, against the rest of the case.
+
+    Parameters
+    ----------
+    con
+        The case's DuckDB connection (reads ``posts``: ``text``, ``lang``, ``hashtags``,
+        ``urls``).
+    assignment
+        ``account_id``, ``network_id`` strings; unassigned accounts are background only.
+    config
+        A :class:`NarrativeConfig`.
+
+    Returns
+    -------
+    Narratives
+        Per network: distinctive ``hashtags``, ``domains`` and ``terms`` (``item``, ``z``,
+        ``count``, ``background``), ``praises`` and ``attacks`` (``entity``, ``kind``,
+        ``mentions``, ``sentiment``, ``positive``, ``negative``), ``sentiment_coverage`` and
+        ``representative_posts`` (``post_id``, ``account_id``, ``text``, ``copies``,
+        ``centrality``).
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from cibscan.case import open_case
+    >>> out = narratives(open_case().con, pa.table({"account_id": ["a"], "network_id": ["n"]}))
+    >>> out.as_dict()["networks"]["n"]["posts"]
+    0
+    """
+    config = config or NarrativeConfig()
+    table = _validated_assignment(assignment)
+    networks = sorted(set(table["network_id"].to_pylist()))
+    with (
+        _registered(con, table, "assignment") as name,
+        _registered(con, _stopword_table(con), "stopwords") as stopwords,
+    ):
+        distinctive = _distinctive(con, name, stopwords, networks, config)
+        posts = _fetch_arrow(
+            con,
+            f"""SELECT a.network_id, p.post_id, p.account_id, p.text,
+                       split_part(lower(nullif(p.lang, '')), '-', 1) AS lang
+                FROM posts p JOIN {name} a USING (account_id)
+                WHERE p.text IS NOT NULL
+                ORDER BY a.network_id, p.timestamp, p.post_id""",
+        ).to_pydict()
+    by_network: dict[str, list[int]] = defaultdict(list)
+    for k, network in enumerate(posts["network_id"]):
+        by_network[network].append(k)
+    out: dict[str, NetworkNarrative] = {}
+    for network in networks:
+        rows = by_network.get(network, [])
+        texts = [posts["text"][k] for k in rows]
+        praises, attacks, coverage = _entity_sentiment(
+            ((posts["text"][k], posts["lang"][k]) for k in rows), config
+        )
+        out[network] = NetworkNarrative(
+            network_id=network,
+            posts=len(rows),
+            hashtags=distinctive[network]["hashtag"],
+            domains=distinctive[network]["domain"],
+            terms=distinctive[network]["term"],
+            praises=praises,
+            attacks=attacks,
+            sentiment_coverage=coverage,
+            representative_posts=_representative(
+                [posts["post_id"][k] for k in rows],
+                [posts["account_id"][k] for k in rows],
+                texts,
+                config,
+            ),
+        )
+    return Narratives(networks=out, sentiment_languages=sentiment_languages(), config=config)

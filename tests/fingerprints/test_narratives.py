@@ -1,0 +1,195 @@
+"""Narratives: distinctive items by weighted log-odds, entity sentiment, representative posts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from cibscan.case import open_case
+from cibscan.errors import BadInputError, ConfigError
+from cibscan.fingerprints.narratives import (
+    NarrativeConfig,
+    narratives,
+    sentiment_languages,
+    weighted_log_odds,
+)
+
+T0 = datetime(2021, 6, 1, tzinfo=UTC)
+BACKGROUND = [
+    "The weather in the city is lovely today, enjoy the park #weather",
+    "Traffic on the main road again, the bus was late #commute",
+    "Great match last night, the team played well #football",
+    "New cafe opened near the station, coffee is good #food",
+    "Election debate tonight on the news channel #news",
+]
+NETWORK = [
+    "@resistance_org is brave and wonderful, thank you! The mullahs must go #FreeIran",
+    "The corrupt mullahs lie again. @regime_official is a brutal liar #FreeIran",
+    "Support @resistance_org, a great and heroic movement against the mullahs #FreeIran",
+    "@regime_official is terrible and cruel, the mullahs kill protesters #FreeIran",
+]
+
+
+def _case(rows: list[dict[str, object]]):  # type: ignore[no-untyped-def]
+    case = open_case()
+    n = len(rows)
+    table = pa.table(
+        {
+            "post_id": [f"p{i:04d}" for i in range(n)],
+            "account_id": [r["account"] for r in rows],
+            "timestamp": [T0 + timedelta(minutes=i) for i in range(n)],
+            "kind": ["post"] * n,
+            "text": [r["text"] for r in rows],
+            "lang": [r.get("lang", "en") for r in rows],
+            "hashtags": pa.array([r.get("tags", []) for r in rows], pa.list_(pa.string())),
+            "urls": pa.array([r.get("urls", []) for r in rows], pa.list_(pa.string())),
+        }
+    )
+    case.con.register("staged", table)
+    case.con.execute("INSERT INTO posts BY NAME SELECT * FROM staged")
+    case.con.unregister("staged")
+    return case
+
+
+def _tags(text: str) -> list[str]:
+    return [w[1:].lower() for w in text.split() if w.startswith("#")]
+
+
+@pytest.fixture(scope="module")
+def scenario():  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    rows: list[dict[str, object]] = []
+    for k in range(40):
+        for _ in range(5):
+            text = str(rng.choice(BACKGROUND))
+            rows.append(
+                {
+                    "account": f"org{k:02d}",
+                    "text": text,
+                    "tags": _tags(text),
+                    "urls": ["https://www.bbc.co.uk/news/1"] if rng.random() < 0.3 else [],
+                }
+            )
+    # One organic post mentions the mullahs too: the planted term is rare, not absent.
+    rows.append({"account": "org00", "text": "A documentary about the mullahs tonight"})
+    for k in range(5):
+        for j, text in enumerate(NETWORK * 2):
+            rows.append(
+                {
+                    "account": f"op{k}",
+                    "text": text,
+                    "tags": _tags(text),
+                    "urls": [f"https://www.iran-truth.example/a/{j}"],
+                }
+            )
+    assignment = pa.table({"account_id": [f"op{k}" for k in range(5)], "network_id": ["N"] * 5})
+    case = _case(rows)
+    yield case, assignment
+    case.close()
+
+
+def test_log_odds_ranks_the_planted_items_first(scenario) -> None:  # type: ignore[no-untyped-def]
+    case, assignment = scenario
+    net = narratives(case.con, assignment).networks["N"]
+    assert net.posts == 40
+    assert net.terms[0].item == "mullahs"
+    assert net.terms[0].count == 40 and net.terms[0].background == 1
+    assert net.hashtags[0].item == "freeiran"
+    assert net.domains[0].item == "iran-truth.example"
+    assert all(x.z > 0 for x in net.terms)
+    terms = {x.item for x in net.terms}
+    assert "the" not in terms and "is" not in terms  # stop words are gone
+
+
+def test_praise_and_attack_have_the_right_sign(scenario) -> None:  # type: ignore[no-untyped-def]
+    case, assignment = scenario
+    net = narratives(case.con, assignment).networks["N"]
+    praised = {e.entity: e for e in net.praises}
+    attacked = {e.entity: e for e in net.attacks}
+    assert "@resistance_org" in praised and praised["@resistance_org"].sentiment > 0.3
+    assert "@regime_official" in attacked and attacked["@regime_official"].sentiment < -0.3
+    assert attacked["@regime_official"].negative == attacked["@regime_official"].mentions
+    assert net.sentiment_coverage == 1.0
+
+
+def test_representative_posts_are_central_and_deduplicated(scenario) -> None:  # type: ignore[no-untyped-def]
+    case, assignment = scenario
+    reps = narratives(case.con, assignment).networks["N"].representative_posts
+    assert len(reps) == 4  # four distinct texts, each posted 10 times
+    assert {r.text for r in reps} == set(NETWORK)
+    assert all(r.copies == 10 for r in reps)
+    assert [r.centrality for r in reps] == sorted((r.centrality for r in reps), reverse=True)
+
+
+def test_as_dict_is_json_ready(scenario) -> None:  # type: ignore[no-untyped-def]
+    case, assignment = scenario
+    out = json.loads(json.dumps(narratives(case.con, assignment).as_dict()))
+    net = out["networks"]["N"]
+    assert set(net) >= {"hashtags", "domains", "terms", "praises", "attacks"}
+    assert set(net["terms"][0]) == {"item", "z", "count", "background"}
+    assert out["sentiment_languages"] == ["de", "en", "fr"]
+
+
+def test_negation_flips_the_sign() -> None:
+    rows: list[dict[str, object]] = [
+        {"account": "a", "text": f"@bob is not good, really not good {i}"} for i in range(3)
+    ]
+    case = _case(rows)
+    net = narratives(case.con, pa.table({"account_id": ["a"], "network_id": ["N"]})).networks["N"]
+    assert [e.entity for e in net.attacks] == ["@bob"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "praise", "attack"),
+    [
+        ("de", "@anna ist mutig und wunderbar", "@otto ist korrupt und schrecklich"),
+        ("fr", "@anna est magnifique et courageux", "@otto est horrible et corrompu"),
+        (None, "@anna is wonderful and brave", "@otto is a terrible liar"),
+    ],
+)
+def test_sentiment_in_german_french_and_unlabelled_english(
+    lang: str | None, praise: str, attack: str
+) -> None:
+    rows: list[dict[str, object]] = [
+        {"account": "a", "text": t, "lang": lang} for t in [praise, attack] * 3
+    ]
+    case = _case(rows)
+    net = narratives(case.con, pa.table({"account_id": ["a"], "network_id": ["N"]})).networks["N"]
+    assert [e.entity for e in net.praises] == ["@anna"]
+    assert [e.entity for e in net.attacks] == ["@otto"]
+
+
+def test_uncovered_language_is_not_scored() -> None:
+    rows: list[dict[str, object]] = [
+        {"account": "a", "text": "@anna это прекрасно и смело", "lang": "ru"} for _ in range(3)
+    ]
+    case = _case(rows)
+    net = narratives(case.con, pa.table({"account_id": ["a"], "network_id": ["N"]})).networks["N"]
+    assert net.sentiment_coverage == 0.0 and net.praises == [] and net.attacks == []
+    assert "ru" not in sentiment_languages()
+
+
+counts = st.lists(st.integers(min_value=0, max_value=50), min_size=1, max_size=8)
+
+
+@settings(max_examples=50, deadline=None)
+@given(counts, counts)
+@example([0], [0])
+def test_log_odds_is_antisymmetric(group: list[int], background: list[int]) -> None:
+    n = min(len(group), len(background))
+    y = np.array(group[:n], dtype=float)
+    b = np.array(background[:n], dtype=float)
+    assert np.allclose(weighted_log_odds(y, b), -weighted_log_odds(b, y))
+
+
+def test_config_and_assignment_errors() -> None:
+    with pytest.raises(ConfigError, match="window"):
+        NarrativeConfig(window=0)
+    with pytest.raises(BadInputError, match="null"):
+        narratives(open_case().con, pa.table({"account_id": [None], "network_id": ["n"]}))
