@@ -330,6 +330,10 @@ def test_partitions_do_not_change_the_result(rows: list, window: int, parts: int
         ({"keep_loops": True}, "keep_loops applies to semantics 'coortweet' only"),
         ({"near_text_threshold": 1.5}, "near_text_threshold must be in"),
         ({"signals": ("co_post",), "window": "auto"}, "co_post has no items"),
+        (
+            {"signals": ("near_text",), "window": "auto", "semantics": "cnt"},
+            "compares posts pairwise",
+        ),
         ({"signals": ()}, "no signal given"),
     ],
 )

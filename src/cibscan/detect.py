@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from cibscan.assessment import AssessmentConfig, assess_groups
 from cibscan.case import Case, open_case
 from cibscan.clusters import ClusterConfig, Clustering, cluster_accounts
 from cibscan.errors import ConfigError
@@ -58,16 +59,23 @@ class DetectConfig:
         Evidence rows (post pairs) kept per edge and signal.
     alpha, min_size, resolution, seed
         See :class:`cibscan.clusters.ClusterConfig`.
+    min_markers
+        Inauthenticity markers a coordinated group needs to be flagged as a network (see
+        :mod:`cibscan.assessment`); ``0`` flags every coordinated group.
+    attach_assets
+        Add the Pages and Groups that a group's accounts administer (``memberships``) to it.
     """
 
     signals: tuple[str, ...] = DETECT_SIGNALS
-    window: float = 60.0
+    window: float = 600.0
     hot_item_cap: int | None = 1000
     evidence_limit: int = 10
     alpha: float = 0.05
     min_size: int = 3
     resolution: float = 1.0
     seed: int = 0
+    min_markers: int = 1
+    attach_assets: bool = True
 
     def __post_init__(self) -> None:
         signals = self.signals
@@ -80,6 +88,7 @@ class DetectConfig:
         if not self.window > 0:
             raise ConfigError(f"window must be positive, got {self.window}")
         self.cluster_config()  # validates alpha, min_size, resolution
+        AssessmentConfig(min_markers=self.min_markers)
 
     def cluster_config(self) -> ClusterConfig:
         """The clustering part of the configuration."""
@@ -100,6 +109,7 @@ class Detection:
 
     accounts: pa.Table
     networks: list[dict[str, Any]]
+    groups: list[dict[str, Any]]
     edges: pa.Table
     fused: pa.Table
     evidence: pa.Table
@@ -170,14 +180,18 @@ def detect(case: Case | str | os.PathLike[str], config: DetectConfig | None = No
         timings["significance"] = time.perf_counter() - started
         started = time.perf_counter()
         clustering = cluster_accounts(fused, cfg.cluster_config())
-        accounts = _all_accounts(store, clustering)
         timings["clusters"] = time.perf_counter() - started
+        started = time.perf_counter()
+        flagged, unflagged = _assess(store, clustering, cfg)
+        accounts = _all_accounts(store, clustering, flagged, unflagged)
+        timings["assessment"] = time.perf_counter() - started
     finally:
         if owned:
             store.close()
     return Detection(
         accounts=accounts,
-        networks=clustering.networks,
+        networks=flagged,
+        groups=unflagged,
         edges=edges,
         fused=fused,
         evidence=result.evidence,
@@ -188,24 +202,112 @@ def detect(case: Case | str | os.PathLike[str], config: DetectConfig | None = No
     )
 
 
-def _all_accounts(case: Case, clustering: Clustering) -> pa.Table:
-    """Every account of the case, with the clustering's columns (zero score outside it)."""
+def _attached_assets(case: Case, groups: list[dict[str, Any]]) -> dict[str, str]:
+    """Pages and Groups administered by a group's accounts: asset id -> group id.
+
+    An asset joins the group that holds most of its admins; assets already in a group stay.
+    """
+    members = [(a, g["id"]) for g in groups for a in g["accounts"]]
+    if not members:
+        return {}
+    table = pa.table({"account_id": [m[0] for m in members], "group_id": [m[1] for m in members]})
     con = case.con
-    con.register("_scored", clustering.accounts)
+    con.register("_members", table)
+    try:
+        rows = con.execute(
+            """
+            SELECT asset_id, arg_max(group_id, n) FROM (
+                SELECT m.asset_id, g.group_id, count(*) AS n FROM memberships m
+                JOIN _members g ON g.account_id = m.account_id
+                WHERE lower(coalesce(m.role, 'admin')) IN ('admin', 'owner', 'editor', 'manager')
+                  AND m.asset_id NOT IN (SELECT account_id FROM _members)
+                GROUP BY ALL)
+            GROUP BY asset_id ORDER BY asset_id
+            """
+        ).fetchall()
+    finally:
+        con.unregister("_members")
+    return {str(asset): str(group) for asset, group in rows}
+
+
+def _assess(
+    case: Case, clustering: Clustering, cfg: DetectConfig
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Split the coordinated groups into flagged networks and groups without markers."""
+    groups = [dict(g) for g in clustering.networks]
+    if cfg.attach_assets:
+        attached = _attached_assets(case, groups)
+        for g in groups:
+            assets = sorted(a for a, gid in attached.items() if gid == g["id"])
+            g["administered_assets"] = assets
+            g["accounts"] = sorted([*g["accounts"], *assets])
+            g["size"] = len(g["accounts"])
+    assignment = pa.table({
+        "account_id": pa.array([a for g in groups for a in g["accounts"]], pa.string()),
+        "network_id": pa.array([g["id"] for g in groups for _ in g["accounts"]], pa.string()),
+    })
+    acfg = AssessmentConfig(min_markers=cfg.min_markers)
+    assessed = assess_groups(case.con, assignment, acfg)
+    flagged: list[dict[str, Any]] = []
+    unflagged: list[dict[str, Any]] = []
+    for g in groups:  # already ranked by score
+        verdict = assessed.get(g["id"])
+        g["group_id"] = g["id"]
+        g["markers"] = verdict.markers if verdict else []
+        if verdict is not None:
+            g["rhythm"] = verdict.rhythm
+            g["creation"] = verdict.creation
+            if verdict.infra is not None:
+                g["infra"] = verdict.infra
+        rhythm = g.get("rhythm", {})
+        g["utc_offset_hours"] = rhythm.get("utc_offset_hours")
+        g["utc_offset_confidence"] = rhythm.get("utc_offset_confidence", 0.0)
+        g["rhythm_label"] = rhythm.get("rhythm", "unknown")
+        if verdict is not None and verdict.flagged(acfg):
+            flagged.append(g)
+        else:
+            unflagged.append(g)
+    for rank, g in enumerate(flagged, start=1):
+        g["id"], g["rank"] = f"N{rank}", rank
+    for rank, g in enumerate(unflagged, start=1):
+        g["id"], g["rank"] = f"G{rank}", rank
+    return flagged, unflagged
+
+
+def _all_accounts(
+    case: Case,
+    clustering: Clustering,
+    flagged: list[dict[str, Any]],
+    unflagged: list[dict[str, Any]],
+) -> pa.Table:
+    """Every account of the case with its network (flagged) or coordinated group (not)."""
+    membership = [(a, g["id"], None) for g in flagged for a in g["accounts"]]
+    membership += [(a, None, g["id"]) for g in unflagged for a in g["accounts"]]
+    groups = pa.table({
+        "account_id": pa.array([m[0] for m in membership], pa.string()),
+        "network_id": pa.array([m[1] for m in membership], pa.string()),
+        "group_id": pa.array([m[2] for m in membership], pa.string()),
+    })
+    con = case.con
+    con.register("_scored", clustering.accounts.drop_columns(["network_id"]))
+    con.register("_groups", groups)
     try:
         return con.sql(
             """
-            SELECT a.account_id, s.network_id, coalesce(s.score, 0.0) AS score,
+            SELECT a.account_id, g.network_id, coalesce(s.score, 0.0) AS score,
+                   coalesce(s.top_signals, '') AS top_signals,
                    coalesce(s.pagerank, 0.0) AS pagerank, coalesce(s.degree, 0) AS degree,
-                   coalesce(s.top_signals, '') AS top_signals
+                   g.group_id AS coordinated_group
             FROM (SELECT account_id FROM accounts UNION SELECT account_id FROM posts
                   UNION SELECT account_id FROM _scored) a
             LEFT JOIN _scored s USING (account_id)
+            LEFT JOIN _groups g USING (account_id)
             ORDER BY score DESC, a.account_id
             """
         ).to_arrow_table()
     finally:
         con.unregister("_scored")
+        con.unregister("_groups")
 
 
 def write_detection(
@@ -243,6 +345,7 @@ def write_detection(
     write_parquet(detection.evidence, paths["evidence"])
     document = {
         "networks": detection.networks,
+        "coordinated_groups": detection.groups,
         "null_models": {k: v.as_dict() for k, v in detection.nulls.items()},
         "hot_items": detection.hot_items.num_rows,
         "config": detection.config.as_dict(),

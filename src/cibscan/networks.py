@@ -45,7 +45,7 @@ import time as _time
 import tomllib
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Final, Literal, cast
@@ -271,6 +271,12 @@ class NetworkConfig:
                 "window 'auto' estimates the interval from shares of items; co_post has no "
                 "items. Give --window in seconds or drop co_post."
             )
+        if window == "auto" and self.semantics == "cnt" and "near_text" in signals:
+            raise ConfigError(
+                "window 'auto' estimates the interval from shares of items; near_text under "
+                "semantics 'cnt' compares posts pairwise and has no items. "
+                "Give --window in seconds."
+            )
         _positive("min_weight", self.min_weight, allow_none=True)
         _positive("min_participation", self.min_participation, allow_none=True)
         _positive("hot_item_cap", self.hot_item_cap, allow_none=True)
@@ -411,7 +417,23 @@ class NetworkResult:
 # --- the engine ----------------------------------------------------------------------------------
 
 
-_STEMS: Final = ("raw", "acc", "post", "item", "tr", "hot", "ev", "edges", "tok", "active", "units")
+_STEMS: Final = (
+    "raw",
+    "acc",
+    "post",
+    "item",
+    "tr",
+    "hot",
+    "ev",
+    "edges",
+    "tok",
+    "active",
+    "units",
+    "cand",
+    "per_unit",
+    "ranked",
+)
+_UNITS_PER_CHUNK: Final = 4_000_000
 
 
 class _Run:
@@ -489,7 +511,10 @@ def _connection(
     finally:
         try:
             for key, value in previous.items():
-                con.execute(f"SET {key} = '{value}'")
+                # DuckDB refuses to move a temporary directory it has used; the caller's
+                # connection then keeps ours, which is harmless.
+                with suppress(duckdb.Error):
+                    con.execute(f"SET {key} = '{value}'")
         finally:
             if opened is not None:
                 opened.close()
@@ -934,41 +959,68 @@ def _default_or_cnt(
         sql = pair_events_sql(source, window_us, same_account=False)
         return _verified_similar_sql(run, sql, cfg) if cnt_similar else sql
 
+    # A unit is what the weight counts: (pair, item) for default, (pair, source post) for cnt.
+    # Packing pair and unit into one integer key makes the two aggregations below group on a
+    # single column, much faster than on three; HUGEINT when BIGINT would overflow.
+    n_acc = int(run.scalar(f"SELECT count(*) FROM {run.name('acc')}")) + 1
+    n_unit = int(run.scalar(f"SELECT max({'post' if directed else 'item'}) FROM {tr}") or 0) + 1
+    key_type = "BIGINT" if n_acc * n_acc * n_unit < 2**62 else "HUGEINT"
     if directed:
         # Each event counts for both directions: the source's post is the one being counted.
-        unit = """
-            SELECT CASE WHEN d.x = 0 THEN e.account_a ELSE e.account_b END AS src,
-                   CASE WHEN d.x = 0 THEN e.account_b ELSE e.account_a END AS dst,
-                   CASE WHEN d.x = 0 THEN e.post_a ELSE e.post_b END AS unit,
-                   count(*) AS n, min(e.gap) AS g
-            FROM ({events}) e CROSS JOIN (VALUES (0), (1)) d(x)
-            GROUP BY ALL
+        unit = f"""
+            SELECT (CASE WHEN d.x = 0 THEN e.account_a ELSE e.account_b END::{key_type} * {n_acc}
+                    + CASE WHEN d.x = 0 THEN e.account_b ELSE e.account_a END) * {n_unit}
+                    + CASE WHEN d.x = 0 THEN e.post_a ELSE e.post_b END AS k,
+                   e.gap AS g
+            FROM ({{events}}) e CROSS JOIN (VALUES (0), (1)) d(x)
         """
     else:
-        unit = """
-            SELECT least(e.account_a, e.account_b) AS src,
-                   greatest(e.account_a, e.account_b) AS dst,
-                   e.item AS unit, count(*) AS n, min(e.gap) AS g
-            FROM ({events}) e
-            GROUP BY ALL
+        unit = f"""
+            SELECT (least(e.account_a, e.account_b)::{key_type} * {n_acc}
+                    + greatest(e.account_a, e.account_b)) * {n_unit} + e.item AS k,
+                   e.gap AS g
+            FROM ({{events}}) e
         """
     parts = _partitions(tr, cfg.partitions)
-    if len(parts) == 1:
-        units_sql = unit.format(events=events(parts[0]))
-    else:
-        # Units are (pair, item) or (pair, post); a post can have items in several partitions,
-        # so partial units are merged before counting.
-        units = run.create("units", unit.format(events=events(parts[0])) + " LIMIT 0")
-        for part in parts:
-            run.con.execute(f"INSERT INTO {units} {unit.format(events=events(part))}")
-        units_sql = f"SELECT src, dst, unit, sum(n) AS n, min(g) AS g FROM {units} GROUP BY ALL"
-    edges = run.create(
-        "edges",
-        f"""SELECT src, dst, count(*) AS weight, sum(n)::BIGINT AS events,
-                   min(g) / 1e6 AS min_gap, median(g) / 1e6 AS median_gap
-            FROM ({units_sql}) GROUP BY src, dst HAVING count(*) >= {cfg.min_weight}""",
+    units = run.create("units", unit.format(events=events(parts[0])))
+    for part in parts[1:]:
+        run.con.execute(f"INSERT INTO {units} {unit.format(events=events(part))}")
+    # Every pair with min_weight distinct units has at least min_weight unit rows: counting
+    # rows per pair is a cheap upper bound that discards most coincidental pairs (weight 1)
+    # before the exact count of distinct units.
+    candidates = ""
+    if cfg.min_weight > 1:
+        run.create(
+            "cand",
+            f"SELECT k // {n_unit} AS pair FROM {units} GROUP BY 1 "
+            f"HAVING count(*) >= {cfg.min_weight}",
+        )
+        candidates = f"WHERE k // {n_unit} IN (SELECT pair FROM {run.name('cand')})"
+    per_unit = run.create(
+        "per_unit",
+        f"SELECT k, count(*) AS n, min(g) AS g FROM {units} {candidates} GROUP BY k",
     )
-    run.drop(["units"])
+    run.drop(["units", "cand"])
+    # DuckDB cannot spill the state of a median; aggregating a few million units at a time
+    # keeps a run inside its memory limit.
+    rows = int(run.scalar(f"SELECT count(*) FROM {per_unit}"))
+    chunks = max(1, -(-rows // _UNITS_PER_CHUNK))
+    edges = run.name("edges")
+    for chunk in range(chunks):
+        select = f"""
+            SELECT (pair // {n_acc})::BIGINT AS src, (pair % {n_acc})::BIGINT AS dst,
+                   weight, events, min_gap, median_gap
+            FROM (
+                SELECT k // {n_unit} AS pair, count(*) AS weight, sum(n)::BIGINT AS events,
+                       min(g) / 1e6 AS min_gap, median(g) / 1e6 AS median_gap
+                FROM {per_unit} WHERE (k // {n_unit}) % {chunks} = {chunk}
+                GROUP BY 1 HAVING count(*) >= {cfg.min_weight}
+            )"""
+        if chunk == 0:
+            run.create("edges", select)
+        else:
+            run.con.execute(f"INSERT INTO {edges} {select}")
+    run.drop(["per_unit"])
     acc = run.name("acc")
     edge_table = run.arrow(
         f"""SELECT s.account AS source, d.account AS target, e.weight, '{signal}' AS signal,
@@ -1007,37 +1059,48 @@ def _default_or_cnt(
                    e.gap
             FROM ({ev}) e
         """
-    item_label = (
-        "printf('jaccard=%.4f', o.jaccard)"
-        if cnt_similar
-        else f"(SELECT i.item FROM {run.name('item')} i WHERE i.iid = o.item)"
-    )
-    return edge_table, _evidence(run, oriented, edges, signal, item_label, cfg)
+    return edge_table, _evidence(run, oriented, edges, signal, cfg, similar=cnt_similar)
 
 
 def _evidence(
-    run: _Run, oriented: str, edges: str, signal: str, item_label: str, cfg: NetworkConfig
+    run: _Run, oriented: str, edges: str, signal: str, cfg: NetworkConfig, *, similar: bool = False
 ) -> pa.Table:
-    acc, post = run.name("acc"), run.name("post")
-    limit = "" if cfg.evidence_limit is None else f"WHERE o.rank <= {cfg.evidence_limit}"
-    return run.arrow(
-        f"""
-        SELECT '{signal}' AS signal, sa.account AS source, da.account AS target,
-               {item_label} AS item,
-               sp.post AS source_post, sp.time AS source_time,
-               dp.post AS target_post, dp.time AS target_time, o.gap / 1e6 AS gap
-        FROM (
-            SELECT o.*, row_number() OVER (
+    """Rank the oriented events of the kept edges, keep the closest, then attach labels."""
+    acc, post, item = run.name("acc"), run.name("post"), run.name("item")
+    n_acc = int(run.scalar(f"SELECT count(*) FROM {acc}")) + 1
+    keep = "" if cfg.evidence_limit is None else f"QUALIFY rank <= {cfg.evidence_limit}"
+
+    def edge_key(alias: str) -> str:
+        return f"{alias}.src::BIGINT * {n_acc} + {alias}.dst"
+
+    # One integer key per edge makes the filter a single-column hash lookup; ranking before
+    # decoding keeps the string joins to the rows actually returned.
+    ranked = run.create(
+        "ranked",
+        f"""SELECT o.*, row_number() OVER (
                        PARTITION BY o.src, o.dst ORDER BY o.gap, o.src_post, o.dst_post, o.item
                    ) AS rank
-            FROM ({oriented}) o SEMI JOIN {edges} e ON e.src = o.src AND e.dst = o.dst
-        ) o
+            FROM ({oriented}) o
+            WHERE {edge_key("o")} IN (SELECT {edge_key("e")} FROM {edges} e)
+            {keep}""",
+    )
+    label = "printf('jaccard=%.4f', o.jaccard)" if similar else "i.item"
+    item_join = "" if similar else f"JOIN {item} i ON i.iid = o.item"
+    # Account codes are ordered like the labels, so ordering by codes orders by labels.
+    table = run.arrow(
+        f"""
+        SELECT '{signal}' AS signal, sa.account AS source, da.account AS target,
+               {label} AS item,
+               sp.post AS source_post, sp.time AS source_time,
+               dp.post AS target_post, dp.time AS target_time, o.gap / 1e6 AS gap
+        FROM {ranked} o {item_join}
         JOIN {acc} sa ON sa.aid = o.src JOIN {acc} da ON da.aid = o.dst
         JOIN {post} sp ON sp.pid = o.src_post JOIN {post} dp ON dp.pid = o.dst_post
-        {limit}
-        ORDER BY source, target, o.rank
+        ORDER BY o.src, o.dst, o.rank
         """
     )
+    run.drop(["ranked"])
+    return table
 
 
 def _coortweet(
@@ -1101,8 +1164,7 @@ def _coortweet(
                e.gap
         FROM {ev} e
     """
-    item_label = f"(SELECT i.item FROM {run.name('item')} i WHERE i.iid = o.item)"
-    return edge_table, _evidence(run, oriented, edges, signal, item_label, cfg)
+    return edge_table, _evidence(run, oriented, edges, signal, cfg)
 
 
 # --- writers -------------------------------------------------------------------------------------

@@ -396,11 +396,11 @@ def _one_permutation(texts: Sequence[str], bins: int, shingle: int, salt: np.uin
     key += (h % np.uint64(bins)).astype(np.int64)
     empty_value = np.uint64(0xFFFFFFFF)
     value = h >> np.uint64(32)
-    # Keep a zero hash apart from the empty marker.
+    # A value equal to the empty marker would read as an empty bin: nudge it down by one.
     value[value == empty_value] -= np.uint64(1)
-    sig = np.full(n * bins, empty_value, dtype=np.uint64)
-    np.minimum.at(sig, key, value)
-    sig = sig.reshape(n, bins)
+    flat = np.full(n * bins, empty_value, dtype=np.uint64)
+    np.minimum.at(flat, key, value)
+    sig = flat.reshape(n, bins)
     empty = sig == empty_value
     column = np.arange(bins, dtype=np.int64)
     never = 4 * bins
@@ -476,8 +476,9 @@ def near_duplicate_clusters(
         if rep.size == 0:
             continue
         agree = np.zeros(rep.size, dtype=np.int64)
-        for lo in range(0, rep.size, 1_000_000):
-            hi = lo + 1_000_000
+        # Chunks bound the two gathered signature blocks to about 64 MB each.
+        for lo in range(0, rep.size, 250_000):
+            hi = lo + 250_000
             agree[lo:hi] = (sig[rep[lo:hi]] == sig[member[lo:hi]]).sum(axis=1)
         ok = agree >= need
         src.append(rep[ok])

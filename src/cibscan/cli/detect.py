@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cibscan.baselines import BASELINE_NAMES, BASELINES, BaselineConfig
 from cibscan.case import open_case
 from cibscan.cli.app import app
 from cibscan.detect import DETECT_SIGNALS, DetectConfig, detect, write_detection
@@ -144,8 +146,19 @@ def print_evaluation(ev: Evaluation, console: Console) -> None:
 
 @app.command("evaluate")
 def evaluate_command(
-    out: Annotated[Path, typer.Option("--out", help="A detect output directory.")],
     labels: Annotated[Path, typer.Option("--labels", help="CSV: account_id,label[,role].")],
+    out: Annotated[Path | None, typer.Option("--out", help="A detect output directory.")] = None,
+    baselines: Annotated[
+        bool,
+        typer.Option(
+            "--baselines",
+            help="Also run the peers' recipes (coordination-network-toolkit, CooRTweet, "
+            "OSoMe) on --db and print one row per method.",
+        ),
+    ] = False,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="The case store (needed by --baselines).")
+    ] = None,
 ) -> None:
     """Score a detection against ground-truth labels.
 
@@ -153,13 +166,74 @@ def evaluate_command(
     operation, organic confounders flagged per role (viral sharers, fans, news bots), and the
     agreement of networks with operations (adjusted Rand index, NMI).
 
+    With --baselines, also runs the baselines of `cibscan.baselines` on the case --db, prints a
+    comparison with one row per method (the detection in OUT first, when given) and writes
+    OUT/baselines.json.
+
     Example:
 
-        cibscan evaluate --out results/ --labels labels.csv
+        cibscan evaluate --out results/ --labels labels.csv --baselines --db case.duckdb
     """
-    if not out.is_dir():
+    if out is None and not baselines:
+        raise ConfigError("give --out (a detect output directory) or --baselines --db CASE")
+    if baselines and db is None:
+        raise ConfigError("--baselines runs on a case store; give --db CASE")
+    if out is not None and not out.is_dir():
         raise ConfigError(f"{out} is not a directory; run `cibscan detect --out {out}` first")
-    ev = evaluate_assignment(read_assignment(out / "accounts.csv"), read_labels(labels))
-    print_evaluation(ev, Console(highlight=False, soft_wrap=True))
-    with atomic_path(out / "evaluation.json") as tmp:
-        tmp.write_text(json.dumps(ev.as_dict(), indent=2) + "\n", encoding="utf-8")
+    truth = read_labels(labels)
+    console = Console(highlight=False, soft_wrap=True)
+    rows: dict[str, tuple[Evaluation, float | None]] = {}
+    if out is not None:
+        ev = evaluate_assignment(read_assignment(out / "accounts.csv"), truth)
+        print_evaluation(ev, console)
+        with atomic_path(out / "evaluation.json") as tmp:
+            tmp.write_text(json.dumps(ev.as_dict(), indent=2) + "\n", encoding="utf-8")
+        rows["cibscan"] = (ev, None)
+    if not baselines:
+        return
+    assert db is not None
+    cfg = BaselineConfig()
+    case = open_case(db, create=False, read_only=True)
+    try:
+        for name in BASELINE_NAMES:
+            started = time.perf_counter()
+            assignment = BASELINES[name](case, cfg)
+            rows[name] = (evaluate_assignment(assignment, truth), time.perf_counter() - started)
+    finally:
+        case.close()
+    print_comparison(rows, console)
+    if out is not None:
+        document = {
+            "config": cfg.as_dict(),
+            "methods": {
+                name: {**ev.as_dict(), "seconds": seconds} for name, (ev, seconds) in rows.items()
+            },
+        }
+        with atomic_path(out / "baselines.json") as tmp:
+            tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def print_comparison(rows: dict[str, tuple[Evaluation, float | None]], console: Console) -> None:
+    """Print one row per method: precision, recall, F1, confounders, ARI, NMI, seconds."""
+    table = Table(title="Methods compared")
+    table.add_column("method", no_wrap=True)
+    for col in ("precision", "recall", "F1", "confounders", "ARI", "NMI", "seconds"):
+        table.add_column(col, justify="right")
+
+    def fmt(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.3f}"
+
+    for name, (ev, seconds) in rows.items():
+        table.add_row(
+            name,
+            fmt(ev.precision),
+            fmt(ev.recall),
+            fmt(ev.f1),
+            f"{ev.confounders_flagged}/{ev.confounders}",
+            fmt(ev.adjusted_rand),
+            fmt(ev.nmi),
+            "" if seconds is None else f"{seconds:.1f}",
+        )
+    # Method names are what a reader copies into a command: never cut them (the piped default
+    # of 80 columns would).
+    console.print(table, width=max(console.width, 100))

@@ -160,6 +160,9 @@ def networks_command(
         options["hot_item_cap"] = hot_item_cap or None
     if evidence_limit is not None:
         options["evidence_limit"] = _evidence_limit(evidence_limit)
+    elif evidence is None:
+        # Evidence costs a second pass of the kernel; skip it when nobody will read it.
+        options["evidence_limit"] = 0
     cfg = NetworkConfig.from_dict(options)
 
     # Check the output names before the (possibly long) run.
@@ -170,7 +173,7 @@ def networks_command(
                 f"cannot write {path}: the file name must end in {', '.join(allowed)}"
             )
     if evidence is not None and cfg.evidence_limit == 0:
-        raise ConfigError("--evidence was given with --evidence-limit 0; raise the limit")
+        raise ConfigError("--evidence was given with --evidence-limit 0; raise the limit or 'all'")
 
     with open_case(db, create=False, read_only=True) as case:
         result = networks(case, config=cfg)

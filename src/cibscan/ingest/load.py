@@ -3,14 +3,19 @@
 Raw batches from a reader are appended to a staging table; one SQL pass turns the raw values into
 typed canonical values and gives each row either a rejection (column, value, reason) or a place
 in the case. Duplicates (same key, same content) are counted, conflicts (same key, different
-content) are rejected. Nothing here loops over rows in Python: per-row work is SQL, and the one
-Python step (URL normalisation) runs once per distinct URL.
+content) are rejected. Nothing here loops over rows in Python: per-row work is SQL, URL
+normalisation included (Python normalises only the URLs the SQL form does not cover).
+
+Speed (see docs/benchmarks-ingest.md): the staged rows are read once to build the validated
+table ``_v``, in file order; the valid rows are then inserted straight from it, and only rows
+whose key is repeated in the file or already in the case get the costlier duplicate analysis.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -19,7 +24,7 @@ import pyarrow as pa
 
 from cibscan.errors import BadInputError
 from cibscan.ingest.readers import ParseReject, RawBatch
-from cibscan.ingest.urls import normalise_url
+from cibscan.ingest.urls import normalise_url, normalise_urls_sql
 from cibscan.schema import KEYS, LIST_COLUMNS, REQUIRED_COLUMNS, TABLES
 
 __all__ = ["FileCounts", "TableLoader", "derive_accounts"]
@@ -58,6 +63,11 @@ _ID_COLUMNS: Final = frozenset(
 )
 _TIME_COLUMNS: Final = frozenset({"timestamp", "created_at"})
 _INT_COLUMNS: Final = frozenset({"followers", "engagement"})
+# Rows that a real row of the same key replaces: accounts derived from posts, and side
+# information (embedded rows, source 'embedded:<file>').
+_GIVES_WAY: Final = "(starts_with({source}, 'derived:') OR starts_with({source}, 'embedded:'))"
+# The SQL name under which normalise_url is registered while a posts file is validated.
+_URL_FALLBACK: Final = "_cibscan_normalise_url"
 
 
 def _q(name: str) -> str:
@@ -66,6 +76,11 @@ def _q(name: str) -> str:
 
 def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
 
 
 @dataclass
@@ -394,13 +409,17 @@ class TableLoader:
             else "NULL"
         )
         final_sql = ", ".join(f"{self._final(c)} AS {_q(c)}" for c in cols)
+        validated = (
+            f"SELECT {final_sql}, _row, _reject FROM ("
+            f" SELECT *, {reject_sql} AS _reject FROM ("
+            f"  SELECT {typed_sql}, {'*' if self._columns else 'NULL'} FROM {self.stage}))"
+        )
         con.execute(f"SET TimeZone = {_lit(self.tz)}")
         try:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _v AS SELECT {final_sql}, _row, _reject FROM ("
-                f" SELECT *, {reject_sql} AS _reject FROM ("
-                f"  SELECT {typed_sql}, {'*' if self._columns else 'NULL'} FROM {self.stage}))"
-            )
+            # One pass over the staged rows, in file order (a projection keeps insertion order),
+            # so that the common case (no duplicates) inserts straight from _v without a sort.
+            with self._url_fallback():
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _v AS {self._with_urls(validated)}")
         finally:
             # After a failure the transaction is aborted; the original error is the one to report.
             with contextlib.suppress(duckdb.Error):
@@ -408,24 +427,33 @@ class TableLoader:
         if self.embedded:
             self._merge_embedded(cols)
             return self.counts
-        self._normalise_urls()
         key = KEYS[self.table]
         part = ", ".join(_q(k) for k in key)
         content = ", ".join(_q(c) for c in cols)
+        # Placeholder accounts derived from posts, and side information that another file
+        # carried (embedded rows), give way to the real rows.
+        existing = f"t.source IS NULL OR NOT {_GIVES_WAY.format(source='t.source')}"
+        # Only keys seen twice in the file or already in the case can have a verdict other than
+        # 'new'. Finding them is one hash aggregate and one semi-join; the window functions that
+        # tell duplicates from conflicts then run on those rows only (usually none).
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _ranked AS SELECT *, hash({content}) AS _h,"
+            f"CREATE OR REPLACE TEMP TABLE _contested AS SELECT {part} FROM _v"
+            f" WHERE _reject IS NULL GROUP BY ALL HAVING count(*) > 1"
+            f" UNION SELECT {', '.join('v.' + _q(k) for k in key)} FROM _v v"
+            f" SEMI JOIN (SELECT {', '.join('t.' + _q(k) for k in key)} FROM {_q(self.table)} t"
+            f"  WHERE {existing}) t"
+            f" ON {' AND '.join(f't.{_q(k)} IS NOT DISTINCT FROM v.{_q(k)}' for k in key)}"
+            " WHERE v._reject IS NULL"
+        )
+        on_contested = " AND ".join(f"c.{_q(k)} IS NOT DISTINCT FROM v.{_q(k)}" for k in key)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _ranked AS SELECT v.*, hash({content}) AS _h,"
             f" row_number() OVER (PARTITION BY {part} ORDER BY _row) AS _rn,"
             f" first_value(hash({content})) OVER (PARTITION BY {part} ORDER BY _row) AS _h0,"
             f" first_value(_row) OVER (PARTITION BY {part} ORDER BY _row) AS _row0"
-            " FROM _v WHERE _reject IS NULL"
+            f" FROM _v v SEMI JOIN _contested c ON {on_contested} WHERE v._reject IS NULL"
         )
         on = " AND ".join(f"t.{_q(k)} IS NOT DISTINCT FROM r.{_q(k)}" for k in key)
-        # Placeholder accounts derived from posts give way to the real account rows.
-        existing = (
-            "t.source IS NULL OR NOT starts_with(t.source, 'derived:')"
-            if self.table == "accounts"
-            else "TRUE"
-        )
         key_label = "/".join(key)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _verdict AS SELECT r._row,"
@@ -458,20 +486,27 @@ class TableLoader:
             raise BadInputError(
                 why, file=self.file_label, row=row, column=col, value=val, row_label=self.row_label
             )
-        if self.table == "accounts":
+        # The rows to insert: every valid row, less those with a verdict other than 'new'.
+        contested = _scalar(con, "SELECT count(*) FROM _verdict WHERE verdict <> 'new'")
+        new_rows = "FROM _v WHERE _reject IS NULL"
+        if contested:
+            new_rows += " AND _row NOT IN (SELECT _row FROM _verdict WHERE verdict <> 'new')"
+        if self.table in ("accounts", "posts"):
+            k = _q(key[0])
             con.execute(
-                "DELETE FROM accounts WHERE starts_with(source, 'derived:') AND account_id IN "
-                "(SELECT r.account_id FROM _ranked r JOIN _verdict v USING (_row) "
-                "WHERE v.verdict = 'new')"
+                f"DELETE FROM {_q(self.table)} WHERE {_GIVES_WAY.format(source='source')}"
+                f" AND {k} IN (SELECT {k} {new_rows})"
             )
         inserted = con.execute(
-            f"INSERT INTO {_q(self.table)} ({content}, source) SELECT {content}, ? FROM _ranked r"
-            " JOIN _verdict v USING (_row) WHERE v.verdict = 'new' ORDER BY r._row",
+            f"INSERT INTO {_q(self.table)} ({content}, source) SELECT {content}, ? {new_rows}"
+            # The anti-join may reorder rows; without one, the scan of _v is in file order.
+            + (" ORDER BY _row" if contested else ""),
             [self.file_label],
         ).fetchone()
         self.counts.ingested = int(inserted[0]) if inserted else 0
-        dup = con.execute("SELECT count(*) FROM _verdict WHERE verdict = 'duplicate'").fetchone()
-        self.counts.duplicates = int(dup[0]) if dup else 0
+        self.counts.duplicates = _scalar(
+            con, "SELECT count(*) FROM _verdict WHERE verdict = 'duplicate'"
+        )
         self.counts.rejected = len(all_rejects)
         if all_rejects:
             con.executemany(
@@ -514,38 +549,34 @@ class TableLoader:
                 ],
             )
 
-    def _normalise_urls(self) -> None:
+    def _with_urls(self, validated: str) -> str:
+        """Add the normalised ``urls`` of posts to the validated rows (SQL ``validated``).
+
+        Plain URLs are normalised in SQL (:func:`normalise_urls_sql`); a ``CASE`` evaluates the
+        Python fallback only for the elements the SQL does not cover, so Python sees few URLs.
+        """
         if self.table != "posts":
+            return validated
+        normalised = normalise_urls_sql("urls_original", _URL_FALLBACK)
+        return (
+            f"SELECT * REPLACE (CASE WHEN _reject IS NULL THEN coalesce({normalised}, [])"
+            f" END AS urls) FROM ({validated})"
+        )
+
+    @contextlib.contextmanager
+    def _url_fallback(self) -> Iterator[None]:
+        """Make :func:`normalise_url` callable from SQL for the duration of the block."""
+        if self.table != "posts":
+            yield
             return
-        con = self.con
-        originals = (
-            con.sql(
-                "SELECT DISTINCT u FROM (SELECT unnest(urls_original) AS u FROM _v"
-                " WHERE _reject IS NULL) WHERE u IS NOT NULL"
-            )
-            .to_arrow_table()
-            .column(0)
-            .to_pylist()
+        self.con.create_function(
+            _URL_FALLBACK, normalise_url, ["VARCHAR"], "VARCHAR", side_effects=False
         )
-        mapping = pa.table(
-            {
-                "original": pa.array(originals, pa.string()),
-                "url": pa.array([normalise_url(u) for u in originals], pa.string()),
-            }
-        )
-        con.register("_cibscan_urls", mapping)
         try:
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE _v AS WITH exploded AS ("
-                " SELECT _row, unnest(urls_original) AS original,"
-                "  generate_subscripts(urls_original, 1) AS i FROM _v WHERE _reject IS NULL),"
-                " normalised AS (SELECT e._row, list(m.url ORDER BY e.i) AS urls"
-                "  FROM exploded e JOIN _cibscan_urls m USING (original) GROUP BY e._row)"
-                " SELECT _v.* REPLACE (CASE WHEN _v._reject IS NULL THEN coalesce(n.urls, [])"
-                " END AS urls) FROM _v LEFT JOIN normalised n USING (_row)"
-            )
+            yield
         finally:
-            con.unregister("_cibscan_urls")
+            with contextlib.suppress(duckdb.Error):
+                self.con.remove_function(_URL_FALLBACK)
 
     def _merge_embedded(self, cols: list[str]) -> None:
         """Merge side-information rows: the latest per key, never replacing real rows."""
@@ -566,12 +597,12 @@ class TableLoader:
         con.execute(
             f"INSERT INTO {_q(self.table)} ({content}, source) SELECT {content}, ? FROM _latest l"
             f" WHERE NOT EXISTS (SELECT 1 FROM {_q(self.table)} t WHERE {on}) ORDER BY _row",
-            [self.file_label],
+            ["embedded:" + self.file_label],
         )
         self._drop()
 
     def _drop(self) -> None:
-        for name in (self.stage, "_v", "_ranked", "_verdict", "_rejects", "_latest"):
+        for name in (self.stage, "_v", "_contested", "_ranked", "_verdict", "_rejects", "_latest"):
             self.con.execute(f"DROP TABLE IF EXISTS {name}")
 
 

@@ -1,14 +1,39 @@
 """Readers for the formats of peer tools and platform exports.
 
-Each format here is detected before the generic readers. See docs/formats.md.
+Each format here is detected before the generic readers (see :mod:`cibscan.ingest.formats`),
+in this order; every one recognises its files from content that canonical files do not have.
+The field mappings and known limits are in docs/formats.md.
+
+=============  ==============================================================================
+format         module
+=============  ==============================================================================
+coortweet      :mod:`cibscan.ingest.coortweet` (CSV or Parquet)
+cnt-csv        :mod:`cibscan.ingest.cnt`
+io-archive     :mod:`cibscan.ingest.io_archive`
+telegram       :mod:`cibscan.ingest.telegram`
+cnt-json       :mod:`cibscan.ingest.cnt` (Twitter API v1.1 JSON lines)
+twarc2         :mod:`cibscan.ingest.twarc` (Twitter API v2 JSON lines)
+=============  ==============================================================================
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from cibscan.ingest.cnt import CntCsvFormat, CntJsonFormat
+from cibscan.ingest.coortweet import CoortweetFormat
+from cibscan.ingest.io_archive import IoArchiveFormat
 from cibscan.ingest.readers import InputFormat
+from cibscan.ingest.telegram import TelegramFormat
+from cibscan.ingest.twarc import Twarc2Format
 
 __all__ = ["FORMATS"]
 
-FORMATS: Final[list[InputFormat]] = []
+FORMATS: Final[list[InputFormat]] = [
+    CoortweetFormat(),
+    CntCsvFormat(),
+    IoArchiveFormat(),
+    TelegramFormat(),
+    CntJsonFormat(),
+    Twarc2Format(),
+]

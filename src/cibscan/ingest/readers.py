@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
@@ -166,10 +167,15 @@ def json_scalar(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def _row_range(start: int, count: int) -> pa.Array:
+    """Row numbers ``start .. start + count - 1`` (numpy: no Python int per row)."""
+    return pa.array(np.arange(start, start + count, dtype=np.int64))
+
+
 def _number_rows(start: int, count: int, skipped: set[int]) -> tuple[pa.Array, int]:
     """Assign record numbers to ``count`` rows from ``start`` on, skipping rejected records."""
     if not any(s >= start for s in skipped):
-        return pa.array(range(start, start + count), pa.int64()), start + count
+        return _row_range(start, count), start + count
     numbers: list[int] = []
     n = start
     while len(numbers) < count:
@@ -415,13 +421,21 @@ class JsonlFormat:
 
     def _table(self, sample: Sample, path: Path, options: ReadOptions) -> str:
         keys: set[str] = set()
-        for line in sample.text.splitlines()[:50]:
+        # Records end at '\n' only: str.splitlines() would also break at U+2028, U+0085 and
+        # other separators that JSON strings may hold raw, losing every key of such a line.
+        for line in sample.text.split("\n")[:50]:
             try:
                 obj = json.loads(line)
             except ValueError:
                 continue
             if isinstance(obj, dict):
                 keys.update(_mapped(k, options.column_map) for k in obj)
+        if not sample.text.strip():
+            # An empty file is a table with no rows, whose keys cannot be known: the required
+            # columns are not missing from any row (CSV and Parquet carry their columns).
+            table = options.table or path.name.split(".")[0].lower()
+            if table in TABLES:
+                return table
         return guess_table(sorted(keys), path, options.table)
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
@@ -529,7 +543,7 @@ class ParquetFormat:
             for batch in parquet.iter_batches(
                 batch_size=options.batch_rows, columns=keep, use_threads=True
             ):
-                rows = pa.array(range(start, start + batch.num_rows), pa.int64())
+                rows = _row_range(start, batch.num_rows)
                 start += batch.num_rows
                 yield RawBatch(
                     table,

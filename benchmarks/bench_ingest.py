@@ -1,0 +1,307 @@
+"""Benchmark of ``cibscan.ingest`` on generic posts: rows per second and peak memory.
+
+Generates realistic generic post files (CSV and Parquet) of several sizes under a scratch
+directory, then ingests each into a fresh case store in a fresh subprocess per measurement, so
+that peak RSS (``resource.getrusage`` in the child) is the ingest's own and no warm cache is
+shared between runs. Writes a Markdown table of medians.
+
+Each data set of N rows is two files of N/2 rows: in the first the list columns (``hashtags``,
+``mentions``, ``urls``) are given, in the second they are absent, so that extraction from the
+text runs for half the rows, as it does for most real exports.
+
+Usage::
+
+    python benchmarks/bench_ingest.py --rows 10000000 --out docs/benchmarks-ingest.md
+
+Not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Final
+
+import duckdb
+
+REPO: Final = Path(__file__).resolve().parents[1]
+DEFAULT_DATA: Final = REPO / "bench-data"  # gitignored
+SEED_EPOCH: Final = 1_704_067_200  # 2024-01-01T00:00:00Z
+SPAN_SECONDS: Final = 6 * 7 * 86_400  # six weeks of posts
+
+_WORDS_TEXT: Final = (
+    "the of and to in is that it for on was with as be at by this have from or one had not but "
+    "what all were when we there can an your which their said if do will each about how up out "
+    "them then she many some so these would other into has more her two like him see time could "
+    "no make than first been its who now people my made over did down only way find use may "
+    "water long little very after words called just where most know election vote news people "
+    "government minister army peace war truth lies media freedom protest support today"
+)
+_TAGS_TEXT: Final = (
+    "news politics election vote breaking iran russia ukraine gaza usa eu nato covid vaccine "
+    "freedom truth fakenews protest economy climate ایران россия مصر 中国 türkiye"
+)
+_WORDS: Final = tuple(_WORDS_TEXT.split())
+_TAGS: Final = tuple(_TAGS_TEXT.split())
+
+
+def _sql_list(values: tuple[str, ...] | list[str]) -> str:
+    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def _posts_sql(start: int, rows: int, accounts: int, with_lists: bool, fmt: str) -> str:
+    """A SELECT producing ``rows`` deterministic posts (ids from ``start``).
+
+    Everything derives from ``hash(i, salt)`` so that the files are identical on every run,
+    whatever the thread scheduling (``random()`` is not reproducible across threads).
+    """
+    words, tags = _sql_list(list(_WORDS)), _sql_list(list(_TAGS))
+    u = "(hash(i, {s}) % 1000000) / 1000000.0"
+    # A power law of activity: a few accounts post a lot, most post rarely.
+    account = f"'u' || CAST(floor({accounts} * pow({u.format(s=1)}, 2.5)) AS BIGINT)"
+    ts = f"to_timestamp({SEED_EPOCH} + CAST(hash(i, 2) % {SPAN_SECONDS} AS BIGINT))"
+    body = (
+        f"array_to_string(list_transform(range(CAST(12 + hash(i, 3) % 8 AS BIGINT)),"
+        f" lambda x: {words}[1 + CAST(hash(i, x, 4) % {len(_WORDS)} AS BIGINT)]), ' ')"
+    )
+    tag = f"{tags}[1 + CAST(hash(i, 5) % {len(_TAGS)} AS BIGINT)]"
+    tag2 = f"{tags}[1 + CAST(hash(i, 6) % {len(_TAGS)} AS BIGINT)]"
+    mention = f"'u' || CAST(floor({accounts} * pow({u.format(s=7)}, 2.5)) AS BIGINT)"
+    # Shared links: ~5% of posts' worth of distinct URLs, with tracking parameters and www.
+    link = (
+        "'https://www.site' || CAST(hash(i, 8) % 500 AS BIGINT) || '.com/article/'"
+        f" || CAST(hash(i, 9) % {max(rows // 20, 1)} AS BIGINT)"
+        " || CASE WHEN hash(i, 10) % 2 = 0 THEN '?utm_source=tw&id=' ||"
+        " CAST(hash(i, 11) % 3 AS BIGINT) ELSE '/' END"
+    )
+    has_tag, has_mention, has_link = (
+        "hash(i, 12) % 10 < 3",
+        "hash(i, 13) % 10 < 2",
+        ("hash(i, 14) % 100 < 15"),
+    )
+    text = (
+        f"{body} || CASE WHEN {has_tag} THEN ' #' || {tag} || ' #' || {tag2} ELSE '' END"
+        f" || CASE WHEN {has_mention} THEN ' @' || {mention} ELSE '' END"
+        f" || CASE WHEN {has_link} THEN ' ' || {link} ELSE '' END"
+    )
+    share = "hash(i, 15) % 10 = 0"
+    columns = [
+        "CAST(1700000000000000000 + i AS VARCHAR) AS post_id",
+        f"{account} AS account_id",
+        (
+            f"{ts} AS timestamp"
+            if fmt == "parquet"
+            else f"strftime({ts}, '%Y-%m-%dT%H:%M:%SZ') AS timestamp"
+        ),
+        f"CASE WHEN {share} THEN 'share' ELSE 'post' END AS kind",
+        f"{text} AS text",
+        f"CASE WHEN {share} THEN CAST(1700000000000000000 + hash(i, 16) % {start + rows} AS"
+        " VARCHAR) END AS shared_post_id",
+        "CASE WHEN hash(i, 17) % 3 = 0 THEN 'en' ELSE 'fa' END AS lang",
+        "CAST(hash(i, 18) % 1000 AS BIGINT) AS engagement",
+    ]
+    if with_lists:
+        tag_list = f"CASE WHEN {has_tag} THEN [lower({tag}), lower({tag2})] ELSE []::VARCHAR[] END"
+        mention_list = f"CASE WHEN {has_mention} THEN [{mention}] ELSE []::VARCHAR[] END"
+        url_list = f"CASE WHEN {has_link} THEN [{link}] ELSE []::VARCHAR[] END"
+        if fmt == "parquet":
+            columns += [
+                f"{tag_list} AS hashtags",
+                f"{mention_list} AS mentions",
+                f"{url_list} AS urls",
+            ]
+        else:
+            # CSV list cells: space-separated words, and a JSON array for the URLs.
+            columns += [
+                f"array_to_string({tag_list}, ' ') AS hashtags",
+                f"array_to_string({mention_list}, ' ') AS mentions",
+                f"CAST(to_json({url_list}) AS VARCHAR) AS urls",
+            ]
+    return f"SELECT {', '.join(columns)} FROM range({start}, {start + rows}) t(i) ORDER BY i"
+
+
+def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
+    """Write the two files of a data set (if missing) and return their paths."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    half = rows // 2
+    paths = []
+    for part, (start, count, lists) in enumerate(((0, half, True), (half, rows - half, False))):
+        ext = "parquet" if fmt == "parquet" else "csv"
+        path = data_dir / f"posts-{rows}-{'ab'[part]}.{ext}"
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            options = (
+                "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880"
+                if fmt == "parquet"
+                else "FORMAT csv, HEADER true"
+            )
+            con = duckdb.connect()
+            con.execute("SET preserve_insertion_order = true")
+            con.execute(
+                f"COPY ({_posts_sql(start, count, accounts, lists, fmt)}) TO '{tmp}' ({options})"
+            )
+            con.close()
+            tmp.rename(path)
+        paths.append(path)
+    return paths
+
+
+def child(paths: list[str], case_path: str, memory_limit: str | None, threads: int | None) -> None:
+    """Run one ingest in this (fresh) process and print its figures as JSON."""
+    import cibscan
+    from cibscan.ingest import ingest
+
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    case = cibscan.open_case(case_path, memory_limit=memory_limit, threads=threads)
+    with case:
+        report = ingest(paths, case)
+    seconds = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_kb = usage.ru_maxrss  # KiB on Linux
+    # CPU seconds (all threads) are far less sensitive than wall time to other processes
+    # sharing the machine.
+    cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
+    print(
+        json.dumps(
+            {
+                "rows": report.read,
+                "ingested": report.ingested,
+                "seconds": seconds,
+                "cpu": cpu,
+                "peak_mb": peak_kb / 1024,
+            }
+        )
+    )
+
+
+def measure(
+    paths: list[Path], work: Path, memory_limit: str | None, threads: int | None
+) -> dict[str, Any]:
+    case_path = work / "bench-case.duckdb"
+    for leftover in (case_path, case_path.with_suffix(".duckdb.wal")):
+        leftover.unlink(missing_ok=True)
+    cmd = [sys.executable, __file__, "--child", "--case", str(case_path)]
+    if memory_limit:
+        cmd += ["--memory-limit", memory_limit]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    cmd += ["--paths", *map(str, paths)]
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    case_path.unlink(missing_ok=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+BEGIN: Final = "<!-- bench-ingest:begin -->"
+END: Final = "<!-- bench-ingest:end -->"
+
+
+def write_results(out: Path, block: str) -> None:
+    """Put ``block`` between the markers of ``out`` (kept prose around them), or create it."""
+    text = out.read_text(encoding="utf-8") if out.exists() else ""
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = f"{head}{BEGIN}\n{block}{END}{tail}"
+    else:
+        text = f"{text}{BEGIN}\n{block}{END}\n"
+    out.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rows", type=int, default=10_000_000, help="largest data set")
+    parser.add_argument(
+        "--sizes", type=str, default=None, help="comma-separated sizes (default: 1M, 3M and --rows)"
+    )
+    parser.add_argument("--formats", default="parquet,csv")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--accounts", type=int, default=200_000)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--memory-limit",
+        default="2GB",
+        help="DuckDB memory_limit of the case store ('' for DuckDB's default)",
+    )
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--clean", action="store_true", help="delete the data afterwards")
+    parser.add_argument("--out", type=Path, default=None, help="Markdown file for the table")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--case", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--paths", nargs="*", default=[], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.paths, args.case, args.memory_limit or None, args.threads)
+        return
+
+    sizes = (
+        [int(float(s)) for s in args.sizes.split(",")]
+        if args.sizes
+        else sorted({s for s in (1_000_000, 3_000_000, args.rows) if s <= args.rows})
+    )
+    results: list[dict[str, Any]] = []
+    for fmt in args.formats.split(","):
+        for rows in sizes:
+            t0 = time.perf_counter()
+            paths = generate(args.data, rows, fmt, args.accounts)
+            print(f"# {fmt} {rows:,} rows ready ({time.perf_counter() - t0:.0f} s)", flush=True)
+            runs = [
+                measure(paths, args.data, args.memory_limit, args.threads) for _ in range(args.runs)
+            ]
+            for run in runs:
+                if run["rows"] != rows or run["ingested"] != rows:
+                    raise SystemExit(f"accounting mismatch: {run}")
+            seconds = statistics.median(r["seconds"] for r in runs)
+            peak = statistics.median(r["peak_mb"] for r in runs)
+            cpu = statistics.median(r["cpu"] for r in runs)
+            row = {
+                "format": fmt,
+                "rows": rows,
+                "bytes": sum(p.stat().st_size for p in paths),
+                "seconds": seconds,
+                "rows_per_s": rows / seconds,
+                "cpu": cpu,
+                "rows_per_cpu_s": rows / cpu,
+                "peak_mb": peak,
+                "runs": [round(r["seconds"], 2) for r in runs],
+            }
+            results.append(row)
+            print(json.dumps(row), flush=True)
+
+    table = [
+        "| format | rows | input MB | seconds | rows/s | CPU seconds | rows per CPU second"
+        " | peak RSS MB | runs (s) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in results:
+        table.append(
+            f"| {r['format']} | {r['rows']:,} | {r['bytes'] / 1e6:,.0f} | {r['seconds']:.1f} |"
+            f" {r['rows_per_s']:,.0f} | {r['cpu']:.1f} | {r['rows_per_cpu_s']:,.0f} |"
+            f" {r['peak_mb']:,.0f} |"
+            f" {', '.join(str(s) for s in r['runs'])} |"
+        )
+    text = "\n".join(table)
+    print(text)
+    if args.out:
+        machine = (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()},"
+            f" DuckDB {duckdb.__version__}, memory_limit={args.memory_limit or 'default'},"
+            f" {args.runs} runs per row, {time.strftime('%Y-%m-%d')}"
+        )
+        write_results(args.out, f"<!-- {machine} -->\n{text}\n")
+    if args.clean:
+        shutil.rmtree(args.data)
+
+
+if __name__ == "__main__":
+    main()

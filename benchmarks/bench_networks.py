@@ -1,0 +1,422 @@
+"""Benchmark of ``cibscan.networks`` against coordination-network-toolkit 1.5.2.
+
+Generates a synthetic co-retweet/co-link workload (heavy-tailed item popularity, heavy-tailed
+account activity, planted synchronised groups), writes it as the peer's 8-column CSV, then, each
+in a fresh subprocess so that peak RSS is the step's own:
+
+1. the peer: ``preprocess`` of the CSV, then ``compute`` co_retweet and co_link (window 60 s,
+   min edge weight 2, two worker processes on this 2-core machine);
+2. cibscan: load the same CSV into a case store, then ``networks(semantics="cnt")`` for share
+   and link, with evidence (10 post pairs per edge) as a user would run it;
+
+asserts that both give identical edges (self-loops left out), and also times cibscan's default
+semantics on the same case, ``near_text`` on synthetic copypasta, and the hot-item case (one
+link shared by 200,000 accounts within minutes). Prints a Markdown table.
+
+Peak RSS is ``ru_maxrss`` of the step's process tree as ``wait4`` reports it: the largest single
+process, so the peer's figure (a parent plus worker processes) understates its total.
+
+Usage::
+
+    python benchmarks/bench_networks.py --rows 2000000 --out docs/benchmarks-networks.md
+
+Not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+REPO: Final = Path(__file__).resolve().parents[1]
+DEFAULT_DATA: Final = REPO / "bench-data" / "networks"  # gitignored
+EPOCH: Final = 1_704_067_200  # 2024-01-01T00:00:00Z
+SPAN: Final = 30 * 86_400
+WINDOW: Final = 60
+VOCABULARY: Final = (
+    "the of and to in is that it for on was with as be at by this have from or one had not "
+    "but what all were when we there can an your which their said if do will each about how "
+    "election vote news government minister army peace war truth lies media freedom"
+)
+MIN_WEIGHT: Final = 2
+
+
+# --- workload ------------------------------------------------------------------------------------
+
+
+def _popularity(n_items: int, cap_rank: int, rng: np.random.Generator) -> np.ndarray:
+    """Zipf-like weights, flat over the top ``cap_rank`` items so no item takes over the run."""
+    ranks = np.arange(1, n_items + 1, dtype=np.float64)
+    weights = 1.0 / np.maximum(ranks, cap_rank)
+    rng.shuffle(weights)
+    return weights / weights.sum()
+
+
+def generate(rows: int, seed: int = 1) -> pa.Table:
+    """Rows in the peer's CSV layout; 60% retweets, 40% posts with links."""
+    rng = np.random.default_rng(seed)
+    n_accounts = max(2_000, rows // 50)
+    activity = 1.0 / np.arange(1, n_accounts + 1) ** 0.8
+    activity /= activity.sum()
+
+    n_share = int(rows * 0.6)
+    n_link = rows - n_share
+    # Planted groups: 8-12 accounts that share the same items within 30 s, again and again.
+    n_groups = max(5, rows // 20_000)
+    group_rows: list[tuple[int, int, int, int]] = []  # (account, kind, item, time)
+    for g in range(n_groups):
+        members = rng.choice(n_accounts, size=int(rng.integers(8, 13)), replace=False)
+        for k in range(40):
+            kind = k % 2  # alternate retweets and links
+            item = -(g * 100 + k + 1)  # items of their own, negative ids
+            start = int(rng.integers(0, SPAN))
+            for m in members:
+                group_rows.append((int(m), kind, item, start + int(rng.integers(0, 30))))
+    planted = np.array(group_rows, dtype=np.int64)
+
+    def organic(n: int, n_items: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        items = rng.choice(n_items, size=n, p=_popularity(n_items, 50, rng))
+        start = rng.integers(0, SPAN, size=n_items)
+        lifetime = np.exp(rng.normal(np.log(3_600), 1.0, size=n_items))
+        times = start[items] + rng.exponential(lifetime[items]).astype(np.int64)
+        accounts = rng.choice(n_accounts, size=n, p=activity)
+        return accounts, items, times
+
+    s_acc, s_item, s_time = organic(n_share - int((planted[:, 1] == 0).sum()), n_share // 8)
+    l_acc, l_item, l_time = organic(n_link - int((planted[:, 1] == 1).sum()), n_link // 6)
+    shares = planted[planted[:, 1] == 0]
+    links = planted[planted[:, 1] == 1]
+    acc = np.concatenate([s_acc, shares[:, 0], l_acc, links[:, 0]])
+    item = np.concatenate([s_item, shares[:, 2], l_item, links[:, 2]])
+    when = np.concatenate([s_time, shares[:, 3], l_time, links[:, 3]]) + EPOCH
+    is_share = np.concatenate(
+        [np.ones(len(s_acc) + len(shares), bool), np.zeros(len(l_acc) + len(links), bool)]
+    )
+    order = np.argsort(when, kind="stable")
+    acc, item, when, is_share = acc[order], item[order], when[order], is_share[order]
+    n = len(acc)
+    item_text = np.char.mod("%d", item)
+    empty = np.full(n, "", dtype=object)
+    return pa.table(
+        {
+            "message_id": pa.array(np.char.add("m", np.char.mod("%d", np.arange(n)))),
+            "user_id": pa.array(np.char.add("u", np.char.mod("%d", acc))),
+            "username": pa.array(empty, pa.string()),
+            "repost_id": pa.array(np.where(is_share, np.char.add("r", item_text), "")),
+            "reply_id": pa.array(empty, pa.string()),
+            "message": pa.array(empty, pa.string()),
+            "timestamp": pa.array(when, pa.int64()),
+            "urls": pa.array(
+                np.where(is_share, "", np.char.add("https://news.example/a/", item_text))
+            ),
+        }
+    )
+
+
+# --- steps, each run in its own process ------------------------------------------------------
+
+
+def step_peer(csv: str, db: str) -> dict[str, Any]:
+    import contextlib
+    import io
+
+    from coordination_network_toolkit.compute_networks import (
+        compute_co_link_network,
+        compute_co_retweet_parallel,
+    )
+    from coordination_network_toolkit.preprocess import preprocess_csv_files
+
+    out: dict[str, Any] = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        t0 = time.perf_counter()
+        preprocess_csv_files(db, [csv])
+        t1 = time.perf_counter()
+        compute_co_retweet_parallel(db, WINDOW, n_threads=2, min_edge_weight=MIN_WEIGHT)
+        t2 = time.perf_counter()
+        compute_co_link_network(db, WINDOW, n_threads=2, min_edge_weight=MIN_WEIGHT)
+        t3 = time.perf_counter()
+    out.update(load=t1 - t0, share=t2 - t1, link=t3 - t2)
+    return out
+
+
+def load_case(csv: str, db: str) -> None:
+    from cibscan.case import open_case
+
+    with open_case(db) as case:
+        case.con.execute(
+            f"""INSERT INTO posts BY NAME
+                SELECT message_id AS post_id, user_id AS account_id,
+                       make_timestamp(CAST(round(CAST(timestamp AS DOUBLE) * 1e6) AS BIGINT))
+                           AS timestamp,
+                       CASE WHEN coalesce(repost_id, '') <> '' THEN 'share'
+                            WHEN coalesce(reply_id, '') <> '' THEN 'reply' ELSE 'post' END AS kind,
+                       message AS text, nullif(repost_id, '') AS shared_post_id,
+                       nullif(reply_id, '') AS reply_to_post_id,
+                       list_filter(string_split(coalesce(urls, ''), ' '), lambda u: u <> '')
+                           AS urls_original,
+                       list_filter(string_split(coalesce(urls, ''), ' '), lambda u: u <> '')
+                           AS urls
+                FROM read_csv('{csv}', header = true, all_varchar = true)"""
+        )
+
+
+def step_ours(
+    csv: str, db: str, edges: str, semantics: str, evidence: int, memory_limit: str
+) -> dict[str, Any]:
+    from cibscan.networks import networks
+
+    t0 = time.perf_counter()
+    if not Path(db).exists():
+        load_case(csv, db)
+    t1 = time.perf_counter()
+    times = {"load": t1 - t0}
+    for signal in ("share", "link"):
+        start = time.perf_counter()
+        result = networks(
+            db,
+            [signal],
+            window=WINDOW,
+            min_weight=MIN_WEIGHT,
+            semantics=semantics,  # type: ignore[arg-type]
+            evidence_limit=evidence,
+            memory_limit=None if memory_limit == "none" else memory_limit,
+            temp_directory=str(Path(db).parent / "spill"),
+        )
+        times[signal] = time.perf_counter() - start
+        result.write(edges.replace(".parquet", f".{signal}.parquet"))
+        times[f"{signal}_edges"] = result.edges.num_rows
+        times[f"{signal}_hot"] = result.hot_items.num_rows
+    return times
+
+
+def step_near_text(n: int, db: str) -> dict[str, Any]:
+    from cibscan.case import open_case
+    from cibscan.networks import networks
+
+    rng = np.random.default_rng(3)
+    words = np.array(VOCABULARY.split())
+    # 2% of the posts copy one of 200 templates with one word changed, in bursts: 10 copies
+    # within a minute by members of one of 20 teams of 15 accounts. The rest are random.
+    n_copy = n // 50
+    templates = [" ".join(rng.choice(words, 18)) for _ in range(200)]
+    texts = [" ".join(rng.choice(words, int(rng.integers(8, 30)))) for _ in range(n - n_copy)]
+    accounts = [f"u{i}" for i in rng.integers(0, 20_000, size=n - n_copy)]
+    seconds = list(rng.integers(0, SPAN, size=n - n_copy))
+    burst_start = rng.integers(0, SPAN, size=n_copy // 10 + 1)
+    for i in range(n_copy):
+        burst, template = divmod(i, 10)[0], (i // 10) % 200
+        parts = templates[template].split()
+        parts[int(rng.integers(0, len(parts)))] = str(rng.choice(words))
+        texts.append(" ".join(parts))
+        accounts.append(f"team{template % 20}-{int(rng.integers(0, 15))}")
+        seconds.append(int(burst_start[burst] + rng.integers(0, 60)))
+    table = pa.table(
+        {
+            "post_id": [f"t{i}" for i in range(n)],
+            "account_id": accounts,
+            "seconds": pa.array(seconds, pa.int64()),
+            "text": texts,
+        }
+    )
+    with open_case(db) as case:
+        case.con.register("texts", table)
+        case.con.execute(
+            """INSERT INTO posts BY NAME SELECT post_id, account_id, text, 'post' AS kind,
+                   make_timestamp(CAST(seconds AS BIGINT) * 1000000) AS timestamp FROM texts"""
+        )
+    t0 = time.perf_counter()
+    result = networks(db, ["near_text"], window=WINDOW, min_weight=MIN_WEIGHT)
+    return {"near_text": time.perf_counter() - t0, "near_text_edges": result.edges.num_rows}
+
+
+def step_hot(n: int, db: str) -> dict[str, Any]:
+    from cibscan.case import open_case
+    from cibscan.networks import networks
+
+    with open_case(db) as case:
+        case.con.execute(
+            f"""INSERT INTO posts (post_id, account_id, timestamp, kind, urls)
+                SELECT 'p' || i, 'acc' || i,
+                       TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_microseconds(i * 1500),
+                       'post', ['news.example/breaking']
+                FROM range({n}) r(i)"""
+        )
+    t0 = time.perf_counter()
+    result = networks(db, ["link"], window=WINDOW, min_weight=MIN_WEIGHT)
+    (hot,) = result.hot_items.to_pylist()
+    return {"hot": time.perf_counter() - t0, "hot_pairs": hot["pairs"]}
+
+
+def run_step(*args: str) -> tuple[dict[str, Any], float]:
+    """Run a step in a child process; return its JSON output and peak RSS in MB."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--step", *args], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"step {args[0]} failed with status {proc.returncode}")
+    return json.loads(output.strip().splitlines()[-1]), usage.ru_maxrss / 1024
+
+
+# --- comparison and report -----------------------------------------------------------------------
+
+
+def peer_edges(db: str, network: str) -> set[tuple[str, str, int]]:
+    con = sqlite3.connect(db)
+    try:
+        return {
+            (str(a), str(b), int(w))
+            for a, b, w in con.execute(f"SELECT user_1, user_2, weight FROM {network}_network")
+            if a != b
+        }
+    finally:
+        con.close()
+
+
+def our_edges(path: str) -> set[tuple[str, str, int]]:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=["source", "target", "weight"])
+    return {(r["source"], r["target"], r["weight"]) for r in table.to_pylist()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--near-text-rows", type=int, default=None)
+    parser.add_argument("--hot-accounts", type=int, default=200_000)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--out", type=Path, default=None, help="also write the table here")
+    parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument(
+        "--memory-limit", default="512MB", help="DuckDB memory limit of cibscan's runs, or none"
+    )
+    parser.add_argument("--step", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.step:
+        name, *rest = args.step
+        if name == "peer":
+            out = step_peer(*rest)
+        elif name == "ours":
+            out = step_ours(rest[0], rest[1], rest[2], rest[3], int(rest[4]), rest[5])
+        elif name == "near_text":
+            out = step_near_text(int(rest[0]), rest[1])
+        else:
+            out = step_hot(int(rest[0]), rest[1])
+        print(json.dumps(out))
+        return
+
+    load_before = os.getloadavg()[0]
+    data = args.data / str(args.rows)
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(parents=True)
+    csv = str(data / "messages.csv")
+    t0 = time.perf_counter()
+    table = generate(args.rows)
+    pacsv.write_csv(table, csv)
+    print(f"generated {table.num_rows:,} rows in {time.perf_counter() - t0:.1f} s", flush=True)
+
+    peer: dict[str, Any] = {}
+    peer_rss = float("nan")
+    if not args.skip_peer:
+        peer, peer_rss = run_step("peer", csv, str(data / "cnt.db"))
+        print(f"peer: {peer}, {peer_rss:.0f} MB", flush=True)
+    case = str(data / "case.duckdb")
+    # Like for like first: the peer keeps no evidence.
+    ours, ours_rss = run_step(
+        "ours", csv, case, str(data / "cnt.parquet"), "cnt", "0", args.memory_limit
+    )
+    print(f"ours (cnt): {ours}, {ours_rss:.0f} MB", flush=True)
+    evidence, evidence_rss = run_step(
+        "ours", csv, case, str(data / "cnt-evidence.parquet"), "cnt", "10", args.memory_limit
+    )
+    print(f"ours (cnt, evidence): {evidence}, {evidence_rss:.0f} MB", flush=True)
+    ours_default, default_rss = run_step(
+        "ours", csv, case, str(data / "default.parquet"), "default", "10", args.memory_limit
+    )
+    print(f"ours (default): {ours_default}, {default_rss:.0f} MB", flush=True)
+    if not args.skip_peer:
+        for signal, network in (("share", "co_retweet"), ("link", "co_link")):
+            expected = peer_edges(str(data / "cnt.db"), network)
+            got = our_edges(str(data / f"cnt.{signal}.parquet"))
+            assert got == expected, f"{network}: {len(got)} edges here, {len(expected)} in peer"
+            print(f"{network}: identical, {len(got):,} directed edges", flush=True)
+    near_rows = args.near_text_rows or max(10_000, args.rows // 2)
+    near, near_rss = run_step("near_text", str(near_rows), str(data / "near.duckdb"))
+    print(f"near_text: {near}, {near_rss:.0f} MB", flush=True)
+    hot, hot_rss = run_step("hot", str(args.hot_accounts), str(data / "hot.duckdb"))
+    print(f"hot: {hot}, {hot_rss:.0f} MB", flush=True)
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.1f}x" if b and a == a else "n/a"
+
+    peer_total = sum(peer.get(k, float("nan")) for k in ("load", "share", "link"))
+    ours_total = ours["load"] + ours["share"] + ours["link"]
+    lines = [
+        f"Workload: {table.num_rows:,} rows (60% retweets, 40% link posts), "
+        f"{max(2_000, args.rows // 50):,} accounts, window {WINDOW} s, min weight {MIN_WEIGHT}; "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; load average {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after (the machine is shared).",
+        "",
+        "| step | coordination-network-toolkit 1.5.2 | cibscan | speed-up |",
+        "| --- | ---: | ---: | ---: |",
+        f"| load (peer: preprocess) | {peer.get('load', float('nan')):.1f} s "
+        f"| {ours['load']:.1f} s | {ratio(peer.get('load', float('nan')), ours['load'])} |",
+        f"| co_retweet / share (cnt) | {peer.get('share', float('nan')):.1f} s "
+        f"| {ours['share']:.1f} s | {ratio(peer.get('share', float('nan')), ours['share'])} |",
+        f"| co_link / link (cnt) | {peer.get('link', float('nan')):.1f} s "
+        f"| {ours['link']:.1f} s | {ratio(peer.get('link', float('nan')), ours['link'])} |",
+        f"| total | {peer_total:.1f} s | {ours_total:.1f} s | {ratio(peer_total, ours_total)} |",
+        f"| peak RSS (largest process) | {peer_rss:.0f} MB | {ours_rss:.0f} MB "
+        f"| {ratio(peer_rss, ours_rss)} |",
+        "",
+        f"cibscan ran with DuckDB's memory limit at {args.memory_limit} (it spills beyond) and "
+        "without evidence, as the peer keeps none. "
+        + (
+            f"Edges identical: co_retweet {ours['share_edges']:,}, co_link "
+            f"{ours['link_edges']:,} directed edges (self-loops left out)."
+            if not args.skip_peer
+            else "Peer skipped."
+        ),
+        "",
+        "| cibscan, other runs | seconds | peak RSS |",
+        "| --- | ---: | ---: |",
+        f"| cnt with evidence (10 post pairs per edge), share + link "
+        f"| {evidence['share'] + evidence['link']:.1f} | {evidence_rss:.0f} MB |",
+        f"| default semantics with evidence, share ({ours_default['share_edges']:,} edges, "
+        f"{ours_default['share_hot']} hot items) | {ours_default['share']:.1f} | "
+        f"{default_rss:.0f} MB |",
+        f"| default semantics with evidence, link ({ours_default['link_edges']:,} edges, "
+        f"{ours_default['link_hot']} hot items) | {ours_default['link']:.1f} | |",
+        f"| near_text on {near_rows:,} posts ({near['near_text_edges']:,} edges) "
+        f"| {near['near_text']:.1f} | {near_rss:.0f} MB |",
+        f"| hot item: one link shared by {args.hot_accounts:,} accounts in "
+        f"{args.hot_accounts * 1.5 / 60_000:.0f} min ({hot['hot_pairs']:,} pairs avoided) "
+        f"| {hot['hot']:.1f} | {hot_rss:.0f} MB |",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    if args.out:
+        args.out.write_text(report + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""coordination-network-toolkit's inputs: its 8-column CSV, and the Twitter JSON it reads.
+
+The toolkit (``compute_networks preprocess --format csv|twitter_json``) takes:
+
+- a CSV with a header row (which it skips, whatever it says) and eight columns by position:
+  message id, user id, username, repost id, reply id, message, timestamp (epoch seconds) and
+  URLs (space-separated);
+- Twitter JSON lines: API v1.1 tweet objects, or API v2 data (response pages or flattened
+  tweets, as twarc2 writes them).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cibscan.ingest.readers import ParseReject, RawBatch, ReadItem, ReadOptions, read_csv_records
+from cibscan.ingest.source import Sample
+from cibscan.ingest.twitter_json import (
+    MalformedFieldError,
+    RowCollector,
+    first_json_object,
+    is_v1_tweet,
+    iter_json_lines,
+    map_v1_tweet,
+    map_v2_item,
+)
+
+__all__ = ["CntCsvFormat", "CntJsonFormat"]
+
+#: The toolkit's columns, in their order (its docstring's names; the header is not read).
+CNT_COLUMNS: Final = (
+    "message_id",
+    "user_id",
+    "username",
+    "repost_id",
+    "reply_id",
+    "message",
+    "timestamp",
+    "urls",
+)
+_POSTS: Final = {
+    "message_id": "post_id",
+    "user_id": "account_id",
+    "repost_id": "shared_post_id",
+    "reply_id": "reply_to_post_id",
+    "message": "text",
+    "timestamp": "timestamp",
+    "urls": "urls_original",
+}
+_ACCOUNTS: Final = {"user_id": "account_id", "username": "username"}
+
+
+def _header_fields(sample: Sample) -> list[str]:
+    try:
+        row = next(csv.reader(io.StringIO(sample.first_line())))
+    except (StopIteration, csv.Error):
+        return []
+    return [c.strip().lower() for c in row]
+
+
+class CntCsvFormat:
+    """coordination-network-toolkit's CSV (8 columns by position, a header row)."""
+
+    name = "cnt-csv"
+    description = (
+        "coordination-network-toolkit CSV (8 columns: id, user_id, username, repost_id, "
+        "reply_id, message, timestamp, urls)"
+    )
+    row_label = "row"
+
+    def sniff(self, sample: Sample) -> bool:
+        # The toolkit ignores the header, but the ones people write name its columns; the
+        # repost_id/reply_id pair in the 4th and 5th place is specific to it.
+        fields = _header_fields(sample)
+        return (
+            len(fields) == len(CNT_COLUMNS)
+            and fields[1] == "user_id"
+            and fields[3] == "repost_id"
+            and fields[4] == "reply_id"
+        )
+
+    def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
+        platform = options.platform or "twitter"
+        for item in read_csv_records(
+            path,
+            list(CNT_COLUMNS),
+            "posts",
+            options,
+            rename=_POSTS,
+            header=True,
+            embedded=[("accounts", _ACCOUNTS)],
+            defaults={"platform": platform},
+        ):
+            if isinstance(item, RawBatch) and not item.embedded:
+                item = RawBatch(item.table, _urls_as_list(item.data))
+            yield item
+
+
+def _urls_as_list(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Split the toolkit's space-separated URLs; an empty cell is no URL.
+
+    The toolkit takes its URLs from this column only; an empty list (rather than a missing
+    value) keeps the load stage from extracting URLs out of the message text.
+    """
+    index = batch.schema.get_field_index("urls_original")
+    split = pc.utf8_split_whitespace(batch.column(index))
+    filled = pc.fill_null(split, pa.scalar([], pa.list_(pa.string())))
+    return batch.set_column(index, "urls_original", filled)
+
+
+class CntJsonFormat:
+    """Twitter API v1.1 tweet objects, one per line (coordination-network-toolkit's JSON)."""
+
+    name = "cnt-json"
+    description = (
+        "Twitter API v1.1 JSON lines, as coordination-network-toolkit reads them "
+        "(v2 lines are read as by twarc2)"
+    )
+    row_label = "line"
+
+    def sniff(self, sample: Sample) -> bool:
+        obj = first_json_object(sample)
+        if obj is not None:
+            return is_v1_tweet(obj) and "created_at" in obj
+        # A first line longer than the sample: look for the v1.1 keys in what we have.
+        text = sample.text.lstrip()
+        return text.startswith("{") and all(
+            key in text for key in ('"id_str"', '"screen_name"', '"created_at"')
+        )
+
+    def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
+        platform = options.platform or "twitter"
+        rows = RowCollector(options.batch_rows)
+        for line in iter_json_lines(path, options):
+            if isinstance(line, ParseReject):
+                yield line
+                continue
+            try:
+                if is_v1_tweet(line.obj):
+                    map_v1_tweet(line.obj, line.number, rows, platform)
+                else:
+                    map_v2_item(line.obj, line.number, rows, platform)
+            except MalformedFieldError as bad:
+                yield ParseReject("posts", line.number, bad.column, bad.value, bad.reason)
+                continue
+            if rows.full:
+                yield from rows.flush()
+        yield from rows.flush()

@@ -1,0 +1,219 @@
+"""Twitter's information-operations archive: the CSV files of its state-backed takedown releases.
+
+One row per tweet, with its author's profile repeated on every row (``user_screen_name``,
+``follower_count``, ...): the tweets become posts and the profiles embedded account rows.
+List cells look like Python lists, quoted or not (``[tag1, tag2]``, ``['a', 'b']``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cibscan.errors import BadInputError
+from cibscan.ingest.readers import (
+    CsvFormat,
+    ParseReject,
+    RawBatch,
+    ReadItem,
+    ReadOptions,
+    read_csv_records,
+)
+from cibscan.ingest.source import Sample
+
+__all__ = ["IoArchiveFormat"]
+
+REQUIRED: Final = ("tweetid", "userid", "tweet_time")
+#: Archive column -> canonical posts column; ``_``-names are read for the reader's own use.
+POSTS: Final = {
+    "tweetid": "post_id",
+    "userid": "account_id",
+    "tweet_time": "timestamp",
+    "tweet_text": "text",
+    "tweet_language": "lang",
+    "in_reply_to_tweetid": "reply_to_post_id",
+    "in_reply_to_userid": "reply_to_account_id",
+    "hashtags": "hashtags",
+    "urls": "urls_original",
+    "user_mentions": "mentions",
+    "is_retweet": "_is_retweet",
+    "retweet_tweetid": "_retweet_tweetid",
+    "retweet_userid": "_retweet_userid",
+    "quoted_tweet_tweetid": "_quoted_tweetid",
+    "quote_count": "_quote_count",
+    "reply_count": "_reply_count",
+    "like_count": "_like_count",
+    "retweet_count": "_retweet_count",
+}
+ACCOUNTS: Final = {
+    "userid": "account_id",
+    "user_screen_name": "username",
+    "user_display_name": "display_name",
+    "user_reported_location": "location",
+    "user_profile_description": "description",
+    "follower_count": "followers",
+    "account_creation_date": "created_at",
+}
+_LIST_COLUMNS: Final = ("hashtags", "urls_original", "mentions")
+_COUNTS: Final = ("_quote_count", "_reply_count", "_like_count", "_retweet_count")
+_TRUE: Final = ["true", "t", "1", "yes"]
+_FALSE: Final = ["false", "f", "0", "no"]
+
+
+def parse_archive_list(values: pa.Array) -> pa.Array:
+    """Parse list cells such as ``[a, b]`` or ``['a', 'b']`` into lists of strings.
+
+    An empty cell stays missing (the load stage then extracts from the text); ``[]`` becomes a
+    list of one empty string, which the load stage drops like every empty element. Elements are
+    split on commas, so an element that contains a comma (a rare URL) is cut in two.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> parse_archive_list(pa.array(["[Iran, Tehran]", "['a', 'b']", "[]", None])).to_pylist()
+    [['Iran', 'Tehran'], ['a', 'b'], [''], None]
+    """
+    inner = pc.utf8_trim(pc.utf8_trim_whitespace(values), characters="[]")
+    parts = pc.split_pattern(inner, pattern=",")
+    cleaned = pc.utf8_trim(pc.list_flatten(parts), characters=" \t'\"")
+    return pa.ListArray.from_arrays(parts.offsets, cleaned, mask=pc.is_null(parts))
+
+
+def _count_or_none(raw: str | None) -> int | None:
+    """A count cell as an integer (``3`` or ``3.0``); ``None`` when empty or not a count."""
+    if raw is None:
+        return None
+    try:
+        number = float(raw)
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else None
+
+
+def _counts(batch: pa.RecordBatch) -> tuple[pa.Array | None, dict[int, tuple[str, str]]]:
+    """Sum the engagement counts of a batch; return the sums and the bad cells by index."""
+    present = [c for c in _COUNTS if c in batch.schema.names]
+    if not present:
+        return None, {}
+    total: pa.Array | None = None
+    bad: dict[int, tuple[str, str]] = {}
+    for name in present:
+        column = batch.column(name)
+        try:
+            numbers = pc.cast(pc.cast(column, pa.float64()), pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            # Rare: find the cells that are not counts, row by row, and let the rest through.
+            values: list[int | None] = []
+            for index, raw in enumerate(column.to_pylist()):
+                values.append(_count_or_none(raw))
+                if raw is not None and values[-1] is None:
+                    bad.setdefault(index, (name[1:], raw))
+            numbers = pa.array(values, pa.int64())
+        # A missing count adds nothing; a row without any count has no engagement.
+        total = (
+            numbers if total is None else pc.add(pc.fill_null(total, 0), pc.fill_null(numbers, 0))
+        )
+    if total is not None and len(present) > 1:
+        none = None
+        for name in present:
+            missing = pc.is_null(batch.column(name))
+            none = missing if none is None else pc.and_(none, missing)
+        total = pc.if_else(none, pa.scalar(None, pa.int64()), total)
+    return total, bad
+
+
+def _posts_batch(batch: pa.RecordBatch, table: str) -> Iterator[ReadItem]:
+    """Derive kind, shared ids, lists and engagement; reject rows whose cells are malformed."""
+    names = batch.schema.names
+    n = batch.num_rows
+    null = pa.nulls(n, pa.string())
+
+    def column(name: str) -> pa.Array:
+        return batch.column(name) if name in names else null
+
+    rejects: dict[int, tuple[str, str]] = {}
+    flag = pc.utf8_lower(pc.utf8_trim_whitespace(column("_is_retweet")))
+    retweet = pc.fill_null(pc.is_in(flag, pa.array(_TRUE)), False)
+    known = pc.or_(pc.or_(retweet, pc.is_in(flag, pa.array(_FALSE))), pc.is_null(flag))
+    for index in pc.indices_nonzero(pc.invert(known)).to_pylist():
+        rejects[index] = ("is_retweet", column("_is_retweet")[index].as_py())
+    quoted = pc.is_valid(column("_quoted_tweetid"))
+    replied = pc.is_valid(column("reply_to_post_id"))
+    kind = pc.if_else(
+        retweet,
+        "share",
+        pc.if_else(quoted, "quote", pc.if_else(replied, "reply", "post")),
+    )
+    shared_post = pc.if_else(retweet, column("_retweet_tweetid"), column("_quoted_tweetid"))
+    shared_account = pc.if_else(retweet, column("_retweet_userid"), null)
+    engagement, bad_counts = _counts(batch)
+    for index, cell in bad_counts.items():
+        rejects.setdefault(index, cell)
+    out_names = [c for c in names if not c.startswith("_")]  # the reader's own columns
+    arrays = [
+        parse_archive_list(batch.column(c)) if c in _LIST_COLUMNS else batch.column(c)
+        for c in out_names
+    ]
+    arrays += [kind, shared_post, shared_account]
+    out_names += ["kind", "shared_post_id", "shared_account_id"]
+    if engagement is not None:
+        arrays.append(engagement)
+        out_names.append("engagement")
+    rows = batch.column("_row")
+    out = pa.RecordBatch.from_arrays([*arrays, rows], names=[*out_names, "_row"])
+    for index, (name, value) in sorted(rejects.items()):
+        reason = "not true or false" if name == "is_retweet" else "not an integer count"
+        yield ParseReject(table, rows[index].as_py(), name, value, reason)
+    if rejects:
+        out = out.filter(pa.array([i not in rejects for i in range(n)]))
+    yield RawBatch(table, out)
+
+
+class IoArchiveFormat:
+    """Twitter's information-operations archive CSV (tweetid, userid, tweet_time, ...)."""
+
+    name = "io-archive"
+    description = "Twitter information-operations archive CSV (tweetid, userid, tweet_time, ...)"
+    row_label = "row"
+
+    def sniff(self, sample: Sample) -> bool:
+        line = sample.first_line()
+        if not line or line.lstrip().startswith(("{", "[")):
+            return False
+        try:
+            names = CsvFormat.header(sample, CsvFormat.delimiter(sample), sample.path)
+        except BadInputError:
+            return False
+        return set(REQUIRED) <= set(names)
+
+    def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
+        delimiter = CsvFormat.delimiter(sample)
+        names = CsvFormat.header(sample, delimiter, path)
+        for required in REQUIRED:
+            if required not in names:
+                raise BadInputError(
+                    "missing column of the information-operations archive (columns found: "
+                    f"{', '.join(sorted(names)) or 'none'})",
+                    file=str(path),
+                    column=required,
+                )
+        platform = options.platform or "twitter"
+        for item in read_csv_records(
+            path,
+            names,
+            "posts",
+            options,
+            rename={k: v for k, v in POSTS.items() if k in names},
+            delimiter=delimiter,
+            header=True,
+            embedded=[("accounts", {k: v for k, v in ACCOUNTS.items() if k in names})],
+            defaults={"platform": platform},
+        ):
+            if isinstance(item, RawBatch) and not item.embedded:
+                yield from _posts_batch(item.data, item.table)
+            else:
+                yield item

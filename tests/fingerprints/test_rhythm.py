@@ -1,0 +1,348 @@
+"""Rhythm and location: UTC offset and label from posting times."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cibscan.errors import BadInputError, ConfigError
+from cibscan.fingerprints.rhythm import (
+    OFFSET_QUARTERS,
+    RhythmConfig,
+    account_rhythms,
+    evaluate_rhythm,
+    format_offset,
+    network_rhythms,
+    rhythm_templates,
+    synthetic_rhythm_posts,
+)
+
+from ._cases import assignment, new_case
+
+ALL_OFFSETS = [q / 4 for q in OFFSET_QUARTERS.tolist()]
+
+
+def _posts_at(times: list[tuple[str, dt.datetime]]) -> list[dict[str, object]]:
+    return [
+        {"post_id": f"p{i}", "account_id": a, "timestamp": t, "kind": "post"}
+        for i, (a, t) in enumerate(times)
+    ]
+
+
+def test_offsets_tried_are_every_quarter_hour_from_minus_12_to_plus_14() -> None:
+    assert len(ALL_OFFSETS) == 105
+    assert ALL_OFFSETS[0] == -12.0 and ALL_OFFSETS[-1] == 14.0
+    assert 5.75 in ALL_OFFSETS and 3.5 in ALL_OFFSETS
+
+
+def test_templates_are_distributions_in_local_time() -> None:
+    t = rhythm_templates(noise=0.05)
+    for name in ("office", "leisure", "uniform"):
+        assert t[name].shape == (672,)
+        assert t[name].sum() == pytest.approx(1.0)
+    office = t["office"].reshape(7, 96)
+    assert office[:5, 36].max() > 10 * office[5:].max()  # weekdays 09:00 >> weekends
+    assert office[0, 52] < office[0, 51]  # lunch dip at 13:00
+    assert office[0, 8] == office[6, 8]  # nights and weekends: the noise floor only
+    leisure = t["leisure"].reshape(7, 96)
+    assert leisure[5:].sum() / 2 > leisure[:5].sum() / 5  # more per day at weekends
+    assert leisure[0, 80] > 5 * leisure[0, 16]  # 20:00 >> 04:00
+
+
+def test_office_networks_at_every_offset() -> None:
+    """20 accounts x 10 posts over three weeks, one network per 15-minute offset."""
+    ev = evaluate_rhythm(offsets=ALL_OFFSETS, kinds=("office",), seed=11)
+    row = ev.rows[0]
+    assert row["networks"] == 105
+    assert row["exact"] >= 0.9
+    assert row["within_15min"] >= 0.97
+    assert row["within_1h"] == 1.0
+    assert row["label_correct"] == 1.0
+    assert row["mean_confidence"] > 0.95
+
+
+def test_leisure_crowds_at_every_offset() -> None:
+    ev = evaluate_rhythm(offsets=ALL_OFFSETS, kinds=("leisure",), seed=12)
+    row = ev.rows[0]
+    assert row["label_correct"] >= 0.97
+    assert row["within_1h"] >= 0.85
+
+
+def test_uniform_automation_is_round_the_clock_without_offset() -> None:
+    ev = evaluate_rhythm(offsets=ALL_OFFSETS[::4], kinds=("uniform",), seed=13)
+    row = ev.rows[0]
+    assert row["label_correct"] >= 0.95
+    assert row["exact"] is None
+    assert row["mean_confidence"] < 0.05
+
+
+def test_single_account_with_enough_posts() -> None:
+    rng = np.random.default_rng(5)
+    office = synthetic_rhythm_posts(
+        "office", 5.75, accounts=1, posts_per_account=80, rng=rng, prefix="kathmandu"
+    )
+    leisure = synthetic_rhythm_posts(
+        "leisure", -3.0, accounts=1, posts_per_account=150, rng=rng, prefix="rio"
+    )
+    case = new_case(posts=pa.concat_tables([office, leisure]))
+    fits = account_rhythms(case.con).accounts
+    assert sorted(fits) == ["kathmandu0000", "rio0000"]
+    assert fits["kathmandu0000"].rhythm == "office"
+    assert fits["kathmandu0000"].utc_offset_hours is not None
+    assert abs(fits["kathmandu0000"].utc_offset_hours - 5.75) <= 0.25
+    assert fits["kathmandu0000"].utc_offset_label in ("UTC+05:30", "UTC+05:45", "UTC+06:00")
+    assert fits["rio0000"].rhythm == "leisure"
+    assert abs(fits["rio0000"].utc_offset_hours - -3.0) <= 1.0  # type: ignore[operator]
+
+
+def test_network_pools_accounts_with_few_posts_each() -> None:
+    """40 accounts with 3 posts each: no account alone has an answer, the network has."""
+    posts = synthetic_rhythm_posts(
+        "office", 1.0, accounts=40, posts_per_account=3, rng=np.random.default_rng(7)
+    )
+    case = new_case(posts=posts)
+    members = sorted(set(posts["account_id"].to_pylist()))
+    net = network_rhythms(case.con, assignment({"n": members})).networks["n"]
+    assert net.fit.rhythm == "office"
+    assert net.fit.utc_offset_hours is not None and abs(net.fit.utc_offset_hours - 1.0) <= 0.25
+    assert net.accounts == net.accounts_active == 40
+    singles = account_rhythms(case.con, members[:5]).accounts
+    assert {f.rhythm for f in singles.values()} == {"unknown"}
+    assert all(f.utc_offset_hours is None for f in singles.values())
+
+
+def test_too_few_posts_is_unknown() -> None:
+    posts = synthetic_rhythm_posts(
+        "office", 2.0, accounts=2, posts_per_account=10, rng=np.random.default_rng(1)
+    )
+    case = new_case(posts=posts)
+    fp = network_rhythms(case.con, assignment({"n": ["acc0000", "acc0001"], "empty": ["x"]}))
+    for nid in ("n", "empty"):
+        fit = fp.networks[nid].fit
+        assert fit.rhythm == "unknown"
+        assert fit.utc_offset_hours is None
+        assert fit.utc_offset_confidence == 0.0
+        assert fit.profile_local is None
+        assert fp.networks[nid].accounts_in_working_hours is None
+    assert fp.networks["n"].fit.posts == 20
+    assert fp.networks["empty"].fit.posts == 0
+    assert fp.networks["empty"].accounts_active == 0
+    # the same posts get an answer with a lower threshold
+    events = fp.networks["n"].fit.events
+    low = network_rhythms(
+        case.con,
+        assignment({"n": ["acc0000", "acc0001"]}),
+        config=RhythmConfig(min_posts=events),
+    )
+    assert low.networks["n"].fit.rhythm == "office"
+
+
+def test_posts_in_one_quarter_hour_count_as_one_event_and_profiles_count_posts() -> None:
+    t = dt.datetime(2024, 3, 4, 10, 0, tzinfo=dt.UTC)  # a Monday
+    case = new_case(
+        posts=_posts_at(
+            [
+                ("a", t),
+                ("a", t + dt.timedelta(minutes=5)),  # same account, same quarter: one event
+                ("b", t + dt.timedelta(minutes=5)),  # another account: its own event
+                ("a", t + dt.timedelta(days=6, hours=3)),  # Sunday 13:00 UTC
+            ]
+        )
+    )
+    fit = network_rhythms(case.con, assignment({"n": ["a", "b"]})).networks["n"].fit
+    assert (fit.posts, fit.events) == (4, 3)
+    assert fit.profile_utc[10] == 3  # Monday 10:00-11:00 UTC
+    assert fit.profile_utc[6 * 24 + 13] == 1  # Sunday 13:00-14:00 UTC
+    assert sum(fit.profile_utc) == 4 and len(fit.profile_utc) == 168
+    assert fit.time_basis == "utc"  # too few events for an offset: shares in UTC
+    assert fit.weekday_share == 0.75
+    assert fit.working_hours_share == 0.75
+    assert fit.active_window is not None and fit.active_window["share"] >= 0.9
+
+
+@pytest.mark.parametrize("offset", [1.0, -3.5, 5.75])
+def test_local_profile_and_shares_follow_the_offset_across_midnight_and_weekends(
+    offset: float,
+) -> None:
+    posts = synthetic_rhythm_posts(
+        "office", offset, accounts=20, posts_per_account=10, rng=np.random.default_rng(3)
+    )
+    case = new_case(posts=posts)
+    members = sorted(set(posts["account_id"].to_pylist()))
+    net = network_rhythms(case.con, assignment({"n": members})).networks["n"]
+    fit = net.fit
+    assert fit.utc_offset_hours is not None
+    shift = dt.timedelta(hours=fit.utc_offset_hours)
+    expected = [0] * 168
+    weekday = 0
+    for t in posts["timestamp"].to_pylist():
+        local = t + shift  # local wall time, weekday of the local date
+        expected[local.weekday() * 24 + local.hour] += 1
+        weekday += local.weekday() < 5
+    assert fit.profile_local == expected
+    assert fit.weekday_share == round(weekday / posts.num_rows, 4)
+    assert fit.time_basis == "local"
+    assert fit.weekday_share > 0.9 and fit.working_hours_share > 0.9
+    assert fit.lunch_share is not None and fit.lunch_share < 0.05
+    assert fit.night_share is not None and fit.night_share < 0.05
+    # 5% of posts are stray, so most but not all accounts stayed within office hours
+    assert net.accounts_in_working_hours is not None
+    assert 5 <= net.accounts_in_working_hours < net.accounts_active == 20
+
+
+def test_accounts_in_working_hours_counts_accounts_not_posts() -> None:
+    """Three accounts post weekdays 10:00/15:00 at UTC+2; one also posts on a Saturday."""
+    monday = dt.datetime(2024, 3, 4, tzinfo=dt.UTC)
+    times = []
+    for week in range(3):
+        for day in range(5):
+            for hour in (10, 15, 16):
+                for acc in ("a", "b", "c"):
+                    local = monday + dt.timedelta(days=7 * week + day, hours=hour, minutes=7)
+                    times.append((acc, local - dt.timedelta(hours=2)))
+    times.append(("c", monday + dt.timedelta(days=5, hours=9)))  # Saturday 11:00 local
+    case = new_case(posts=_posts_at(times))
+    net = network_rhythms(case.con, assignment({"n": ["a", "b", "c", "d"]})).networks["n"]
+    assert net.fit.rhythm == "office"
+    assert (net.accounts, net.accounts_active, net.accounts_in_working_hours) == (4, 3, 2)
+
+
+def test_office_and_leisure_are_fitted_jointly() -> None:
+    """Office data is never read as leisure at another offset, nor the reverse."""
+    rng = np.random.default_rng(21)
+    office = synthetic_rhythm_posts("office", -5.0, accounts=20, posts_per_account=10, rng=rng)
+    leisure = synthetic_rhythm_posts(
+        "leisure", 4.0, accounts=20, posts_per_account=10, rng=rng, prefix="lei"
+    )
+    case = new_case(posts=pa.concat_tables([office, leisure]))
+    fp = network_rhythms(
+        case.con,
+        assignment(
+            {
+                "office": sorted(set(office["account_id"].to_pylist())),
+                "leisure": sorted(set(leisure["account_id"].to_pylist())),
+            }
+        ),
+    )
+    o, lei = fp.networks["office"].fit, fp.networks["leisure"].fit
+    assert o.rhythm == "office" and o.label_probabilities["office"] > 0.99
+    assert lei.rhythm == "leisure" and lei.label_probabilities["leisure"] > 0.99
+    assert o.utc_offset_hours is not None and abs(o.utc_offset_hours + 5.0) <= 0.25
+
+
+def test_a_night_shift_pattern_is_unknown_not_round_the_clock() -> None:
+    """Posts only 02:00-04:00 UTC, every day: no template fits, and the day is not flat."""
+    start = dt.datetime(2024, 3, 4, 2, tzinfo=dt.UTC)
+    rng = np.random.default_rng(2)
+    times = [
+        ("bot", start + dt.timedelta(days=int(d), minutes=int(m)))
+        for d, m in zip(rng.integers(0, 21, 200), rng.integers(0, 120, 200), strict=True)
+    ]
+    case = new_case(posts=_posts_at(times))
+    fit = network_rhythms(case.con, assignment({"n": ["bot"]})).networks["n"].fit
+    assert fit.rhythm == "unknown"
+    assert fit.utc_offset_hours is None
+    assert fit.quiet_share == 0.0
+
+
+@settings(max_examples=8, deadline=None)
+@given(shift_quarters=st.integers(min_value=-24, max_value=24))
+def test_shifting_every_post_shifts_the_offset(shift_quarters: int) -> None:
+    """Moving all posts later by s makes the inferred local time zone s further west."""
+    posts = synthetic_rhythm_posts(
+        "office", 2.0, accounts=10, posts_per_account=10, rng=np.random.default_rng(99)
+    )
+    moved = posts.set_column(
+        2,
+        "timestamp",
+        pa.array(
+            [t + dt.timedelta(minutes=15 * shift_quarters) for t in posts["timestamp"].to_pylist()],
+            pa.timestamp("ms", tz="UTC"),
+        ),
+    )
+    members = sorted(set(posts["account_id"].to_pylist()))
+    before = network_rhythms(new_case(posts=posts).con, assignment({"n": members}))
+    after = network_rhythms(new_case(posts=moved).con, assignment({"n": members}))
+    b, a = before.networks["n"].fit, after.networks["n"].fit
+    assert b.utc_offset_hours is not None and a.utc_offset_hours is not None
+    assert a.utc_offset_hours == b.utc_offset_hours - shift_quarters / 4
+    assert a.profile_local == b.profile_local
+
+
+def test_result_is_json_ready_with_the_documented_keys() -> None:
+    posts = synthetic_rhythm_posts(
+        "office", 1.0, accounts=5, posts_per_account=10, rng=np.random.default_rng(0)
+    )
+    case = new_case(posts=posts)
+    data = network_rhythms(case.con, assignment({"n": ["acc0000", "acc0001", "acc0002"]}))
+    d = json.loads(json.dumps(data.as_dict()))
+    assert d["config"]["min_posts"] == 30
+    net = d["networks"]["n"]
+    for key in (
+        "network_id",
+        "accounts",
+        "accounts_active",
+        "accounts_in_working_hours",
+        "posts",
+        "events",
+        "rhythm",
+        "utc_offset_hours",
+        "utc_offset",
+        "utc_offset_confidence",
+        "label_probabilities",
+        "quiet_share",
+        "time_basis",
+        "weekday_share",
+        "working_hours_share",
+        "lunch_share",
+        "night_share",
+        "active_window",
+        "profile_utc",
+        "profile_local",
+    ):
+        assert key in net
+    assert net["utc_offset"] == "UTC+01:00"
+    table = account_rhythms(case.con).to_arrow()
+    assert table.num_rows == 5
+    assert table.column_names[:4] == ["account_id", "posts", "events", "rhythm"]
+
+
+def test_account_rhythms_lists_requested_accounts_without_posts() -> None:
+    case = new_case()
+    fits = account_rhythms(case.con, ["ghost", "ghost"]).accounts
+    assert list(fits) == ["ghost"]
+    assert fits["ghost"].rhythm == "unknown" and fits["ghost"].posts == 0
+
+
+def test_format_offset() -> None:
+    assert format_offset(-9.5) == "UTC-09:30"
+    assert format_offset(5.75) == "UTC+05:45"
+    assert format_offset(14) == "UTC+14:00"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"min_posts": 0}, "min_posts=0"),
+        ({"noise": 0.0}, "noise=0.0"),
+        ({"flat_share": 0.5}, "flat_share=0.5"),
+        ({"confidence_hours": 13.0}, "confidence_hours=13.0"),
+    ],
+)
+def test_bad_config_is_refused(kwargs: dict[str, float], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        RhythmConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_bad_assignment_is_refused() -> None:
+    case = new_case()
+    with pytest.raises(BadInputError, match="network_id"):
+        network_rhythms(case.con, pa.table({"account_id": ["a"]}))
+    with pytest.raises(BadInputError, match="more than once"):
+        network_rhythms(case.con, pa.table({"account_id": ["a", "a"], "network_id": ["x", "y"]}))

@@ -1,0 +1,219 @@
+"""The report's HTML without a browser: self-contained, escaped, policy in place, robust."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from cibscan.errors import BadInputError, ConfigError
+from cibscan.report import render_report
+from cibscan.report._graph import MAX_GRAPH_EDGES, build_graph
+from cibscan.report._inputs import DetectionOutputs
+from cibscan.report._safety import clean_data, csp_hash, neutralise, script_json
+
+from . import _cases
+from ._cases import BuiltCase
+from .conftest import copy_detection, payload_of
+
+SCRIPT_TAG = re.compile(r"<script\b[^>]*>", re.I)
+
+
+# ------------------------------------------------------------------------------ safety units
+
+
+def test_script_json_cannot_close_its_block() -> None:
+    hostile = {"a": "</script><!--<script>", "b": "x\u2028y\u2029z", "c": "&amp;"}
+    encoded = script_json(hostile)
+    assert not re.search(r"[<>&\u2028\u2029]", encoded)
+    assert json.loads(encoded) == hostile  # JSON.parse reads the same text back
+
+
+def test_neutralise_shows_direction_controls() -> None:
+    text = "a\u202ab\u202bc\u202cd\u202de\u202ef\u2066g\u2067h\u2068i\u2069j\u200e\u200f\u061c"
+    shown = neutralise(text)
+    assert not any(ch in shown for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    assert "[U+202E]" in shown and "[U+2069]" in shown
+    assert (
+        neutralise("tab\tand\nnewline stay, NUL\x00 goes")
+        == "tab\tand\nnewline stay, NUL\ufffd goes"
+    )
+
+
+def test_clean_data_neutralises_keys_and_values_and_drops_nan() -> None:
+    assert clean_data({"k\u202e": [float("inf"), "v\u2066", 1]}) == {
+        "k[U+202E]": [None, "v[U+2066]", 1]
+    }
+
+
+# ------------------------------------------------------------------------------ the file
+
+
+def test_report_is_one_self_contained_file(clean_report: Path) -> None:
+    html = clean_report.read_text(encoding="utf-8")
+    tags = SCRIPT_TAG.findall(html)
+    # One data block and three inline scripts (graphology, sigma, the report's own).
+    assert tags == ['<script type="application/json" id="cibscan-data">'] + ["<script>"] * 3
+    assert not re.search(
+        r"\b(src|href|action|srcset|poster|data)\s*=\s*\"?\s*(https?:|//)", html, re.I
+    )
+    assert not re.search(r"<(link|iframe|object|embed|img|form|base)\b", html, re.I)
+    assert "@import" not in html and "url(" not in html.split("<script>")[0]
+    for href in re.findall(r'href="([^"]*)"', html):
+        assert href.startswith("#"), href
+
+
+def test_csp_allows_exactly_the_inline_blocks(clean_report: Path) -> None:
+    html = clean_report.read_text(encoding="utf-8")
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html)
+    assert csp, "no Content-Security-Policy meta tag"
+    policy = csp.group(1).replace("&#39;", "'")
+    assert policy.startswith("default-src 'none'")
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
+    style = re.search(r"<style>(.*?)</style>", html, re.S)
+    assert len(scripts) == 3 and style
+    for body in scripts:
+        assert csp_hash(body) in policy
+    assert f"style-src {csp_hash(style.group(1))}" in policy
+    # The policy sits before anything it governs.
+    assert html.index("Content-Security-Policy") < html.index("<style>")
+
+
+def test_report_summarises_every_network(clean_case: BuiltCase, clean_report: Path) -> None:
+    html = clean_report.read_text(encoding="utf-8")
+    data = payload_of(html)
+    assert len(data["networks"]) == len(clean_case.networks) > 0
+    for i, network in enumerate(clean_case.networks):
+        assert f'id="net-{i}"' in html
+        assert f"Network <bdi>{network['id']}</bdi>" in html
+    assert "Hijacked hashtags" in html and "Evidence: post pairs" in html
+    flagged = sum(len(n["accounts"]) for n in clean_case.networks)
+    assert sum(1 for n in data["nodes"]["net"] if n >= 0) == flagged
+    assert len(data["accounts"]) == len(data["nodes"]["x"])
+
+
+# ------------------------------------------------------------------------------ hostile data
+
+
+def test_hostile_strings_appear_only_escaped(hostile_report: Path) -> None:
+    html = hostile_report.read_text(encoding="utf-8")
+    for raw in (_cases.SCRIPT, _cases.IMG, _cases.CLOSE_SCRIPT, _cases.HOSTILE_TAG):
+        assert raw not in html
+    assert len(SCRIPT_TAG.findall(html)) == 4
+    assert "<b id=pwn>" not in html and "<img" not in html.lower()
+    # Shown as text in the page, and carried escaped in the data block.
+    assert "&lt;script&gt;window.__pwned=1;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=" in html
+    assert "\\u003cscript\\u003ewindow.__pwned=1" in html
+    assert 'href="javascript' not in html.lower()
+    assert "javascript:window.__pwned" in html  # as text, nowhere else
+    for control in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
+        assert control not in html
+    assert "invoice[U+202E]gnp.exe" in html
+    data = payload_of(html)
+    ids = {a["id"] for a in data["accounts"]}
+    assert any(i.startswith(_cases.HOSTILE_ID) for i in ids)  # round trip intact
+
+
+# ------------------------------------------------------------------------------ robustness
+
+
+def test_report_without_fingerprints(clean_case: BuiltCase, tmp_path: Path) -> None:
+    folder = copy_detection(clean_case, tmp_path)
+    document = json.loads((folder / "networks.json").read_text(encoding="utf-8"))
+    keys = ("rhythm", "creation", "infra", "assets", "style", "hijacked_hashtags", "narratives")
+    document["networks"] = [
+        {k: v for k, v in n.items() if k not in keys} for n in document["networks"]
+    ]
+    (folder / "networks.json").write_text(json.dumps(document), encoding="utf-8")
+    with clean_case.open() as case:
+        out = render_report(case, folder, tmp_path / "bare.html", title="Bare <run>")
+    html = out.read_text(encoding="utf-8")
+    assert "<title>Bare &lt;run&gt;</title>" in html
+    assert "rhythm not fingerprinted" in html
+    assert "The narrative fingerprint was not run" in html
+    assert "UTC (no offset inferred)" in html
+
+
+def test_report_with_no_networks(clean_case: BuiltCase, tmp_path: Path) -> None:
+    folder = copy_detection(clean_case, tmp_path)
+    document = json.loads((folder / "networks.json").read_text(encoding="utf-8"))
+    document["networks"] = []
+    (folder / "networks.json").write_text(json.dumps(document), encoding="utf-8")
+    with clean_case.open() as case:
+        out = render_report(case, folder, tmp_path / "none.html", max_background_nodes=100)
+    html = out.read_text(encoding="utf-8")
+    assert "No network was flagged" in html
+    assert len(payload_of(html)["nodes"]["x"]) == 100
+
+
+def test_background_is_sampled_and_layout_is_seeded(clean_case: BuiltCase, tmp_path: Path) -> None:
+    flagged = sum(len(n["accounts"]) for n in clean_case.networks)
+    with clean_case.open() as case:
+        first = render_report(
+            case, clean_case.detection, tmp_path / "a.html", max_background_nodes=50
+        )
+        second = render_report(
+            case, clean_case.detection, tmp_path / "b.html", max_background_nodes=50
+        )
+    a = payload_of(first.read_text(encoding="utf-8"))
+    b = payload_of(second.read_text(encoding="utf-8"))
+    assert len(a["nodes"]["x"]) == flagged + 50
+    assert a == b
+
+
+def test_missing_outputs_are_named(clean_case: BuiltCase, tmp_path: Path) -> None:
+    folder = copy_detection(clean_case, tmp_path)
+    (folder / "evidence.parquet").unlink()
+    with clean_case.open() as case:
+        with pytest.raises(BadInputError, match=r"evidence\.parquet.*missing"):
+            render_report(case, folder, tmp_path / "x.html")
+        with pytest.raises(ConfigError, match="max_background_nodes"):
+            render_report(case, clean_case.detection, tmp_path / "x.html", max_background_nodes=-1)
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_graph_of_100k_accounts_stays_small_and_fast() -> None:
+    # 100,000 accounts, 20 networks of 50 dense-ish accounts, 200,000 significant edges.
+    rng = np.random.default_rng(0)
+    accounts = [f"a{i:06d}" for i in range(100_000)]
+    networks = [
+        {"id": f"N{k + 1}", "rank": k + 1, "accounts": accounts[k * 50 : (k + 1) * 50]}
+        for k in range(20)
+    ]
+    inside_s = rng.integers(0, 50, 30_000) + 50 * rng.integers(0, 20, 30_000)
+    inside_t = (inside_s // 50) * 50 + rng.integers(0, 50, 30_000)
+    outside_s = rng.integers(0, 100_000, 170_000)
+    outside_t = rng.integers(0, 100_000, 170_000)
+    source = np.concatenate([inside_s, outside_s])
+    target = np.concatenate([inside_t, outside_t])
+    keep = source != target
+    edges = pa.table(
+        {
+            "source": pa.array([accounts[i] for i in source[keep]]),
+            "target": pa.array([accounts[i] for i in target[keep]]),
+            "signal": pa.array(["share"] * int(keep.sum())),
+            "weight": pa.array(rng.integers(1, 9, int(keep.sum()))),
+            "q_value": pa.array(rng.uniform(0, 0.04, int(keep.sum()))),
+        }
+    )
+    outputs = DetectionOutputs(
+        networks=networks,
+        document={"config": {"alpha": 0.05}},
+        accounts=pa.table({"account_id": accounts, "score": rng.uniform(0, 1, 100_000)}),
+        edges=edges,
+        evidence=pa.table({"signal": pa.array([], pa.string())}),
+    )
+    started = time.perf_counter()
+    graph = build_graph(outputs, max_background_nodes=5000, seed=0)
+    elapsed = time.perf_counter() - started
+    assert len(graph.ids) == 1000 + 5000
+    assert len(graph.edges) <= MAX_GRAPH_EDGES
+    assert all(np.isfinite(graph.x)) and all(np.isfinite(graph.y))
+    assert elapsed < 60, f"graph of 100k accounts took {elapsed:.1f} s"
