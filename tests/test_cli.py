@@ -60,7 +60,16 @@ def test_skip_mode_writes_rejects_and_counts(tmp_path: Path, capsys) -> None:  #
 
 
 def test_help_has_examples() -> None:
-    for command in ("ingest", "info", "demo"):
+    for command in (
+        "ingest",
+        "info",
+        "demo",
+        "investigate",
+        "detect",
+        "evaluate",
+        "networks",
+        "synth",
+    ):
         proc = run(command, "--help")
         assert proc.returncode == 0
         assert "Example" in proc.stdout, command
@@ -72,7 +81,34 @@ def test_info_on_missing_case(tmp_path: Path) -> None:
     assert "no case store at" in proc.stderr
 
 
-def test_demo_runs(tmp_path: Path) -> None:
+def test_demo_finds_the_office(tmp_path: Path) -> None:
     proc = run("demo", "--out", str(tmp_path / "demo"))
     assert proc.returncode == 0, proc.stderr
-    assert "ingested 18" in proc.stdout
+    assert "rejected 0 + duplicates 0" in proc.stdout
+    assert "office_hours" in proc.stdout
+    for name in (
+        "report.html",
+        "accounts.csv",
+        "networks.json",
+        "edges.parquet",
+        "edges.csv",
+        "evidence.parquet",
+        "graph.graphml",
+        "graph.gexf",
+        "run.json",
+    ):
+        assert (tmp_path / "demo" / name).is_file(), name
+    evaluation = next(line for line in proc.stdout.splitlines() if line.startswith("│"))
+    f1 = float(evaluation.split("│")[3])
+    assert f1 >= 0.95
+
+
+def test_investigate_bundled_sample(tmp_path: Path) -> None:
+    from cibscan.cli.demo import bundled_sample
+
+    proc = run("investigate", *map(str, bundled_sample()), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 0, proc.stderr
+    assert "read 18 = ingested 18 + rejected 0 + duplicates 0" in proc.stdout
+    run_json = json.loads((tmp_path / "o" / "run.json").read_text())
+    assert run_json["rows"]["ingested"] == 18
+    assert all(len(i["sha256"]) == 64 for i in run_json["inputs"])

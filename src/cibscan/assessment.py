@@ -104,8 +104,9 @@ def _at_least(size: int, share: float) -> int:
     return max(3, int(-(-size * share // 1)))
 
 
-def assess_groups(con: duckdb.DuckDBPyConnection, assignment: pa.Table,
-                  config: AssessmentConfig | None = None) -> dict[str, GroupAssessment]:
+def assess_groups(
+    con: duckdb.DuckDBPyConnection, assignment: pa.Table, config: AssessmentConfig | None = None
+) -> dict[str, GroupAssessment]:
     """Look for inauthenticity markers in every group of an assignment.
 
     Parameters
@@ -129,12 +130,16 @@ def assess_groups(con: duckdb.DuckDBPyConnection, assignment: pa.Table,
     creations = creation_fingerprints(con, assignment).networks
     infra = infra_fingerprints(con, assignment)
     members: dict[str, list[str]] = {}
-    for account, nid in zip(assignment.column("account_id").to_pylist(),
-                            assignment.column("network_id").to_pylist(), strict=True):
+    for account, nid in zip(
+        assignment.column("account_id").to_pylist(),
+        assignment.column("network_id").to_pylist(),
+        strict=True,
+    ):
         members.setdefault(nid, []).append(account)
     flat = [n for n, r in rhythms.items() if r.fit.rhythm == "round-the-clock"]
-    single = account_rhythms(con, [a for n in flat for a in members.get(n, [])]).accounts \
-        if flat else {}
+    single = (
+        account_rhythms(con, [a for n in flat for a in members.get(n, [])]).accounts if flat else {}
+    )
     sizes: dict[str, int] = {}
     for nid in assignment.column("network_id").to_pylist():
         sizes[nid] = sizes.get(nid, 0) + 1
@@ -143,44 +148,76 @@ def assess_groups(con: duckdb.DuckDBPyConnection, assignment: pa.Table,
         markers: list[dict[str, Any]] = []
         rhythm = rhythms[nid].as_dict() if nid in rhythms else {}
         fit_label = rhythm.get("rhythm")
-        if fit_label == "office" and \
-                (rhythm.get("utc_offset_confidence") or 0) >= cfg.min_offset_confidence:
-            markers.append({
-                "marker": "office_hours", "utc_offset": rhythm.get("utc_offset"),
-                "confidence": rhythm.get("utc_offset_confidence"),
-                "weekday_share": rhythm.get("weekday_share"),
-                "working_hours_share": rhythm.get("working_hours_share"),
-                "accounts_in_working_hours": rhythm.get("accounts_in_working_hours"),
-            })
+        if (
+            fit_label == "office"
+            and (rhythm.get("utc_offset_confidence") or 0) >= cfg.min_offset_confidence
+        ):
+            markers.append(
+                {
+                    "marker": "office_hours",
+                    "utc_offset": rhythm.get("utc_offset"),
+                    "confidence": rhythm.get("utc_offset_confidence"),
+                    "weekday_share": rhythm.get("weekday_share"),
+                    "working_hours_share": rhythm.get("working_hours_share"),
+                    "accounts_in_working_hours": rhythm.get("accounts_in_working_hours"),
+                }
+            )
         if fit_label == "round-the-clock":
             labels = [single[a].rhythm for a in members.get(nid, []) if a in single]
             known = [x for x in labels if x != "unknown"]
             flat_members = sum(1 for x in known if x == "round-the-clock")
             if len(known) >= 3 and flat_members * 2 >= len(known):
-                markers.append({"marker": "round_the_clock",
-                                "quiet_share": rhythm.get("quiet_share"),
-                                "members_round_the_clock": flat_members,
-                                "members_fitted": len(known)})
+                markers.append(
+                    {
+                        "marker": "round_the_clock",
+                        "quiet_share": rhythm.get("quiet_share"),
+                        "members_round_the_clock": flat_members,
+                        "members_fitted": len(known),
+                    }
+                )
         creation = creations[nid].as_dict() if nid in creations else {}
-        bursts = [b for b in creation.get("bursts", [])
-                  if b.get("p_value") is not None and b["p_value"] <= cfg.burst_alpha]
+        bursts = [
+            b
+            for b in creation.get("bursts", [])
+            if b.get("p_value") is not None and b["p_value"] <= cfg.burst_alpha
+        ]
         if bursts:
             best = min(bursts, key=lambda b: b["p_value"])
-            markers.append({"marker": "creation_burst", "count": best.get("count"),
-                            "start": best.get("start"), "end": best.get("end"),
-                            "p_value": best["p_value"]})
+            markers.append(
+                {
+                    "marker": "creation_burst",
+                    "count": best.get("count"),
+                    "start": best.get("start"),
+                    "end": best.get("end"),
+                    "p_value": best["p_value"],
+                }
+            )
         need = _at_least(size, cfg.template_share)
-        templates = [t for t in creation.get("handle_templates", [])
-                     if t.get("count", 0) >= need and (t.get("lift") or 0) >= cfg.template_lift]
+        templates = [
+            t
+            for t in creation.get("handle_templates", [])
+            if t.get("count", 0) >= need and (t.get("lift") or 0) >= cfg.template_lift
+        ]
         if templates:
-            markers.append({"marker": "handle_template", **{
-                k: templates[0].get(k) for k in ("pattern", "count", "lift", "examples")}})
+            markers.append(
+                {
+                    "marker": "handle_template",
+                    **{k: templates[0].get(k) for k in ("pattern", "count", "lift", "examples")},
+                }
+            )
         need = _at_least(size, cfg.share)
-        reused = [r for r in creation.get("reused_fields", [])
-                  if r.get("count", 0) >= need and r.get("case_count", 0) <= 2 * r["count"]]
+        reused = [
+            r
+            for r in creation.get("reused_fields", [])
+            if r.get("count", 0) >= need and r.get("case_count", 0) <= 2 * r["count"]
+        ]
         if reused:
-            markers.append({"marker": "reused_profile", **{
-                k: reused[0].get(k) for k in ("field", "value", "count", "case_count")}})
+            markers.append(
+                {
+                    "marker": "reused_profile",
+                    **{k: reused[0].get(k) for k in ("field", "value", "count", "case_count")},
+                }
+            )
         net_infra = infra.networks[nid].as_dict() if nid in infra.networks else None
         if net_infra:
             shared = [
@@ -192,9 +229,16 @@ def assess_groups(con: duckdb.DuckDBPyConnection, assignment: pa.Table,
             ]
             if shared:
                 top = max(shared, key=lambda v: v["accounts"])
-                markers.append({"marker": "shared_infrastructure", "field": top["field"],
-                                "value": top.get("value"), "accounts": top["accounts"],
-                                "outside_accounts": top.get("outside_accounts")})
-        result[nid] = GroupAssessment(group_id=nid, markers=markers, rhythm=rhythm,
-                                      creation=creation, infra=net_infra)
+                markers.append(
+                    {
+                        "marker": "shared_infrastructure",
+                        "field": top["field"],
+                        "value": top.get("value"),
+                        "accounts": top["accounts"],
+                        "outside_accounts": top.get("outside_accounts"),
+                    }
+                )
+        result[nid] = GroupAssessment(
+            group_id=nid, markers=markers, rhythm=rhythm, creation=creation, infra=net_infra
+        )
     return result

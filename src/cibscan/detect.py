@@ -242,10 +242,12 @@ def _assess(
             g["administered_assets"] = assets
             g["accounts"] = sorted([*g["accounts"], *assets])
             g["size"] = len(g["accounts"])
-    assignment = pa.table({
-        "account_id": pa.array([a for g in groups for a in g["accounts"]], pa.string()),
-        "network_id": pa.array([g["id"] for g in groups for _ in g["accounts"]], pa.string()),
-    })
+    assignment = pa.table(
+        {
+            "account_id": pa.array([a for g in groups for a in g["accounts"]], pa.string()),
+            "network_id": pa.array([g["id"] for g in groups for _ in g["accounts"]], pa.string()),
+        }
+    )
     acfg = AssessmentConfig(min_markers=cfg.min_markers)
     assessed = assess_groups(case.con, assignment, acfg)
     flagged: list[dict[str, Any]] = []
@@ -283,11 +285,13 @@ def _all_accounts(
     """Every account of the case with its network (flagged) or coordinated group (not)."""
     membership = [(a, g["id"], None) for g in flagged for a in g["accounts"]]
     membership += [(a, None, g["id"]) for g in unflagged for a in g["accounts"]]
-    groups = pa.table({
-        "account_id": pa.array([m[0] for m in membership], pa.string()),
-        "network_id": pa.array([m[1] for m in membership], pa.string()),
-        "group_id": pa.array([m[2] for m in membership], pa.string()),
-    })
+    groups = pa.table(
+        {
+            "account_id": pa.array([m[0] for m in membership], pa.string()),
+            "network_id": pa.array([m[1] for m in membership], pa.string()),
+            "group_id": pa.array([m[2] for m in membership], pa.string()),
+        }
+    )
     con = case.con
     con.register("_scored", clustering.accounts.drop_columns(["network_id"]))
     con.register("_groups", groups)

@@ -19,13 +19,7 @@ import pyarrow as pa
 
 from cibscan.case import Case, open_case
 from cibscan.detect import DetectConfig, detect, write_detection
-from cibscan.fingerprints.assets import asset_fingerprints
-from cibscan.fingerprints.creation import creation_fingerprints
-from cibscan.fingerprints.hashtags import hashtag_hijacking
-from cibscan.fingerprints.infra import infra_fingerprints
-from cibscan.fingerprints.narratives import narratives
-from cibscan.fingerprints.rhythm import network_rhythms
-from cibscan.fingerprints.style import style_fingerprints
+from cibscan.fingerprints import fingerprint_networks
 from cibscan.ingest import ingest
 from cibscan.synth import Scenario, SynthConfig, generate, write_scenario
 
@@ -146,33 +140,7 @@ def hostile(scenario: Scenario) -> Scenario:
 
 def fingerprint(case: Case, networks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Run every fingerprint module over the networks and merge their output into them."""
-    assignment = pa.table(
-        {
-            "account_id": pa.array([a for n in networks for a in n["accounts"]], pa.string()),
-            "network_id": pa.array([n["id"] for n in networks for _ in n["accounts"]], pa.string()),
-        }
-    )
-    if assignment.num_rows == 0:
-        return networks
-    con = case.con
-    parts: dict[str, dict[str, Any]] = {
-        "rhythm": network_rhythms(con, assignment).as_dict()["networks"],
-        "creation": creation_fingerprints(con, assignment).as_dict()["networks"],
-        "infra": infra_fingerprints(con, assignment).as_dict()["networks"],
-        "assets": asset_fingerprints(con, assignment).as_dict()["networks"],
-        "style": style_fingerprints(con, assignment).as_dict()["networks"],
-        "narratives": narratives(con, assignment).as_dict()["networks"],
-    }
-    hijacks = hashtag_hijacking(con, assignment).as_dict()["networks"]
-    out = []
-    for network in networks:
-        merged = dict(network)
-        for key, values in parts.items():
-            if network["id"] in values:
-                merged[key] = values[network["id"]]
-        merged["hijacked_hashtags"] = hijacks.get(network["id"], {}).get("hijacked_hashtags", [])
-        out.append(merged)
-    return out
+    return fingerprint_networks(case.con, networks)
 
 
 def build(

@@ -37,6 +37,10 @@ def synth(
 
     Writes posts.parquet, accounts.csv, memberships.csv, infra.csv, labels.csv and
     manifest.json. The scenarios are not tuned to cibscan's detectors.
+
+    Example:
+
+        cibscan synth --scenario office --seed 1 --out data/office
     """
     if fmt not in ("parquet", "csv"):
         raise ConfigError(f"--format {fmt!r}: use 'parquet' or 'csv'")

@@ -243,5 +243,6 @@ def ingest(
     for file_counts in report.files:
         if not file_counts.balanced:  # pragma: no cover - an internal accounting bug
             raise BadInputError(
-                f"row accounting does not add up: {file_counts}", file=file_counts.file)
+                f"row accounting does not add up: {file_counts}", file=file_counts.file
+            )
     return report
