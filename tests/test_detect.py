@@ -138,3 +138,13 @@ def test_cli_synth_ingest_detect_evaluate(tmp_path: Path) -> None:
     evaluation = json.loads((out / "evaluation.json").read_text())
     assert evaluation["recall_by_operation"]["botnet"] >= 0.9
     assert "Recall per operation" in proc.stdout
+
+
+def test_agreement_scores_penalise_missing_everything() -> None:
+    labels = {f"op{i}": ("op", "amplifier") for i in range(10)}
+    labels |= {f"org{i}": ("organic", "news_bot") for i in range(3)}
+    missed = evaluate_assignment({"org0": "N1", "org1": "N1", "org2": "N1"}, labels)
+    assert missed.recall == 0 and missed.adjusted_rand is not None
+    assert missed.adjusted_rand <= 0.05
+    perfect = evaluate_assignment({f"op{i}": "N1" for i in range(10)}, labels)
+    assert perfect.adjusted_rand == 1.0 and perfect.nmi == 1.0

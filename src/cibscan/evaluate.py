@@ -5,12 +5,14 @@ rows with ``label`` an operation name (positive) or ``organic`` (negative); ``ro
 kind of organic confounder (``viral_sharer``, ``fan``, ``news_bot``, ...). Accounts without a
 label are ignored. Network level: agreement of the partition of flagged accounts into networks
 with the partition of operation accounts into operations (adjusted Rand index and normalised
-mutual information, over the accounts that are positive or flagged, with unflagged accounts and
-organic accounts each put in one "none" group).
+mutual information, over the accounts that are positive or flagged; an unflagged account is its
+own singleton in the found partition and an organic account its own singleton in the true one,
+so missing an operation or flagging organic accounts lowers both scores).
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -117,8 +119,10 @@ def evaluate_assignment(
                 fp += 1
                 roles_hit[key] += 1
         if positive or flagged:
-            truth_groups.append(label if positive else "\x00none")
-            found_groups.append(str(network) if flagged else "\x00none")
+            # Singletons for "no operation" and "no network": a shared "none" group would let
+            # the partitions agree when everything is missed.
+            truth_groups.append(label if positive else "\x00" + account)
+            found_groups.append(str(network) if flagged else "\x00" + account)
     precision = _ratio(tp, tp + fp)
     recall = _ratio(tp, tp + fn)
     f1 = _ratio(2 * tp, 2 * tp + fp + fn)
@@ -129,6 +133,8 @@ def evaluate_assignment(
         found = [index.setdefault("f" + g, len(index)) for g in found_groups]
         ari = float(ig.compare_communities(truth, found, method="adjusted_rand"))
         nmi = float(ig.compare_communities(truth, found, method="nmi"))
+        if math.isnan(ari):  # one cluster on both sides: the index is undefined
+            ari = 1.0 if len(set(truth)) == len(set(found)) == 1 else 0.0
     confounders = sum(n for r, n in roles.items() if r != "ordinary")
     confounders_flagged = sum(n for r, n in roles_hit.items() if r != "ordinary")
     return Evaluation(

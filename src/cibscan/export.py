@@ -180,13 +180,17 @@ def write_graphml(
     *,
     directed: bool = False,
     graph_attributes: Mapping[str, str] | None = None,
+    nodes: pa.Table | None = None,
 ) -> None:
     """Write an edge table (``source``, ``target`` and attribute columns) as GraphML.
 
     Every column other than ``source`` and ``target`` becomes a typed edge attribute; nodes are
-    the accounts named in the edges. Opens in Gephi, Cytoscape, igraph and networkx.
+    the accounts named in the edges, plus those of ``nodes`` (an ``id`` column and node
+    attribute columns such as ``network``, ``score``, ``kind``). Opens in Gephi, Cytoscape,
+    igraph and networkx.
     """
     attrs = [name for name in edges.column_names if name not in ("source", "target")]
+    node_attrs, node_rows = _node_table(nodes)
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
         out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
         out.write('<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n')
@@ -197,15 +201,43 @@ def write_graphml(
             kind = _attribute_type(edges.schema.field(name).type, gexf=False)
             out.write(f'  <key id="e{i}" for="edge" attr.name={_xml_attr(name)}')
             out.write(f' attr.type="{kind}"/>\n')
+        for i, name in enumerate(node_attrs):
+            assert nodes is not None
+            kind = _attribute_type(nodes.schema.field(name).type, gexf=False)
+            out.write(f'  <key id="n{i}" for="node" attr.name={_xml_attr(name)}')
+            out.write(f' attr.type="{kind}"/>\n')
         default = "directed" if directed else "undirected"
         out.write(f'  <graph id="G" edgedefault="{default}">\n')
         for key, value in (graph_attributes or {}).items():
             out.write(f'    <data key="g_{_xml_text(key)}">{_xml_text(value)}</data>\n')
-        for node in _nodes(edges):
-            out.write(f"    <node id={_xml_attr(node)}/>\n")
+        for node in _all_nodes(edges, node_rows):
+            row = node_rows.get(node)
+            if not row:
+                out.write(f"    <node id={_xml_attr(node)}/>\n")
+                continue
+            out.write(f"    <node id={_xml_attr(node)}>")
+            for i, name in enumerate(node_attrs):
+                if row.get(name) is not None:
+                    out.write(f'<data key="n{i}">{_xml_text(_value(row[name]))}</data>')
+            out.write("</node>\n")
         for row in _rows(edges):
             _graphml_edge(out, row, attrs)
         out.write("  </graph>\n</graphml>\n")
+
+
+def _node_table(nodes: pa.Table | None) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """Node attribute names and rows keyed by ``id``."""
+    if nodes is None:
+        return [], {}
+    names = [n for n in nodes.column_names if n != "id"]
+    return names, {str(r["id"]): r for r in nodes.to_pylist()}
+
+
+def _all_nodes(edges: pa.Table, node_rows: Mapping[str, Any]) -> list[str]:
+    """The edges' nodes, then attributed nodes without edges, each once."""
+    seen = list(_nodes(edges))
+    known = set(seen)
+    return seen + sorted(n for n in node_rows if n not in known)
 
 
 def _graphml_edge(out: TextIO, row: dict[str, Any], attrs: list[str]) -> None:
@@ -223,14 +255,19 @@ def write_gexf(
     *,
     directed: bool = False,
     description: str | None = None,
+    nodes: pa.Table | None = None,
 ) -> None:
     """Write an edge table as GEXF 1.3, Gephi's native format.
+
+    ``nodes`` (an ``id`` column and attribute columns) adds node attributes such as the
+    network, score and kind, for colouring and filtering in Gephi.
 
     ``weight`` becomes the edges' weight; when a ``signal`` column is present it becomes the
     edge ``kind``, so Gephi keeps one edge per signal between two accounts instead of merging
     them; every other column is an edge attribute.
     """
     attrs = [n for n in edges.column_names if n not in ("source", "target", "weight")]
+    node_attrs, node_rows = _node_table(nodes)
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
         out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
         out.write('<gexf xmlns="http://gexf.net/1.3" version="1.3">\n')
@@ -244,9 +281,25 @@ def write_gexf(
         for i, name in enumerate(attrs):
             kind = _attribute_type(edges.schema.field(name).type, gexf=True)
             out.write(f'      <attribute id="{i}" title={_xml_attr(name)} type="{kind}"/>\n')
-        out.write("    </attributes>\n    <nodes>\n")
-        for node in _nodes(edges):
-            out.write(f"      <node id={_xml_attr(node)} label={_xml_attr(node)}/>\n")
+        out.write("    </attributes>\n")
+        if node_attrs:
+            assert nodes is not None
+            out.write('    <attributes class="node">\n')
+            for i, name in enumerate(node_attrs):
+                kind = _attribute_type(nodes.schema.field(name).type, gexf=True)
+                out.write(f'      <attribute id="{i}" title={_xml_attr(name)} type="{kind}"/>\n')
+            out.write("    </attributes>\n")
+        out.write("    <nodes>\n")
+        for node in _all_nodes(edges, node_rows):
+            row = node_rows.get(node)
+            out.write(f"      <node id={_xml_attr(node)} label={_xml_attr(node)}>")
+            if row:
+                out.write("<attvalues>")
+                for i, name in enumerate(node_attrs):
+                    if row.get(name) is not None:
+                        out.write(f'<attvalue for="{i}" value={_xml_attr(_value(row[name]))}/>')
+                out.write("</attvalues>")
+            out.write("</node>\n")
         out.write("    </nodes>\n    <edges>\n")
         for n, row in enumerate(_rows(edges)):
             kind_attr = f" kind={_xml_attr(row['signal'])}" if "signal" in row else ""

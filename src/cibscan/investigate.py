@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute
+
 from cibscan.case import open_case
 from cibscan.config import IngestConfig
 from cibscan.detect import DetectConfig, Detection, detect, write_detection
@@ -141,6 +144,25 @@ def investigate(
         networks=networks,
         timings=timings,
     )
+
+
+def _node_attributes(case: Any, detection: Detection) -> pa.Table:
+    """``id, network, group, score, kind`` for every account in a network or group."""
+    con = case.con
+    con.register("_acc", detection.accounts)
+    try:
+        return con.sql(
+            """
+            SELECT a.account_id AS id, coalesce(a.network_id, '') AS network,
+                   coalesce(a.coordinated_group, '') AS "group", a.score,
+                   coalesce(c.kind, 'user') AS kind
+            FROM _acc a LEFT JOIN accounts c USING (account_id)
+            WHERE a.network_id IS NOT NULL OR a.coordinated_group IS NOT NULL OR a.score > 0
+            ORDER BY id
+            """
+        ).to_arrow_table()
+    finally:
+        con.unregister("_acc")
 
 
 def _plain(data: dict[str, Any]) -> dict[str, Any]:
