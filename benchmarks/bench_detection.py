@@ -208,8 +208,8 @@ confounding role (viral sharers, fans, news bots, ...); ordinary organic account
 precision. ARI and NMI compare the networks with the operations over the accounts that are
 positive or flagged.
 
-- **cibscan (60 s)**: `cibscan.detect.detect` with its default `DetectConfig` (window 60 s).
-- **cibscan (600 s)**: the same with `window=600`.
+- **cibscan (60 s)**: `cibscan.detect.detect` with `window=60`.
+- **cibscan (600 s)**: the same with `window=600` (the default).
 - **cnt_threshold**: coordination-network-toolkit 1.5.2: co_retweet and co_link
   (`semantics="cnt"`) with the defaults of its `compute` command (`--time_window 1` second,
   `--min_edge_weight 2`), the union of the kept edges, connected components.
