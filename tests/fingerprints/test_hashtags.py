@@ -106,6 +106,9 @@ def test_result_is_json_ready_with_the_promised_keys() -> None:
         "p_value",
         "q_value",
         "series",
+        "volume_p_value",
+        "volume_q_value",
+        "flagged_by",
     }
     assert set(hijack["series"][0]) == {"time", "volume_share", "top_share"}
     assert hijack["series"][0]["time"] == "2021-06-01T00:00:00Z"
@@ -138,3 +141,28 @@ def test_bad_config_and_assignment() -> None:
         HashtagConfig(time_bin="week")  # type: ignore[arg-type]
     with pytest.raises(BadInputError, match="account_id"):
         hashtag_hijacking(open_case().con, pa.table({"network_id": ["n"]}))
+
+
+def test_flooding_with_low_engagement_is_flagged_by_volume() -> None:
+    """A farm of 10 accounts posting a tag 20 times each, with no engagement, floods its
+    volume without reaching its top results; 200 organic users post it once or twice."""
+    rng = np.random.default_rng(7)
+    posts: list[tuple[str, datetime, list[str], int | None]] = []
+    for k in range(200):
+        for _ in range(int(rng.integers(1, 3))):
+            t = T0 + timedelta(minutes=int(rng.integers(0, 24 * 60)))
+            posts.append((f"org{k:03d}", t, ["valoria"], int(rng.integers(5, 50))))
+    for k in range(10):
+        for j in range(20):
+            t = T0 + timedelta(minutes=int(rng.integers(9 * 60, 17 * 60)) + j)
+            posts.append((f"farm{k}", t, ["valoria"], 0))
+    members = [f"farm{k}" for k in range(10)] + [f"org{k:03d}" for k in range(10)]
+    nets = ["farm"] * 10 + ["crowd"] * 10
+    result = hashtag_hijacking(
+        _case(posts).con, pa.table({"account_id": members, "network_id": nets})
+    ).as_dict()["networks"]
+    (hijack,) = result["farm"]["hijacked_hashtags"]
+    assert hijack["hashtag"] == "valoria" and hijack["flagged_by"] == ["volume"]
+    assert hijack["volume_share"] > 3 * hijack["account_share"]
+    assert hijack["volume_q_value"] < 1e-6
+    assert result["crowd"]["hijacked_hashtags"] == []

@@ -123,6 +123,11 @@ class HashtagHijack:
         One-sided binomial p-value of ``top_posts`` given ``account_share``; BH-adjusted.
     series
         Shares per time bin in which the tag had posts, in time order.
+    volume_p_value, volume_q_value
+        Flooding: one-sided Mann-Whitney p-value that the network's accounts post the tag more
+        often each than the background's accounts; BH-adjusted.
+    flagged_by
+        ``top`` (top results taken over), ``volume`` (the tag flooded), or both.
     """
 
     hashtag: str
@@ -135,10 +140,14 @@ class HashtagHijack:
     p_value: float
     q_value: float
     series: list[HijackPoint]
+    volume_p_value: float = 1.0
+    volume_q_value: float = 1.0
+    flagged_by: tuple[str, ...] = ("top",)
 
     def as_dict(self) -> dict[str, Any]:
         """Return JSON-ready data."""
         out = asdict(self)
+        out["flagged_by"] = list(self.flagged_by)
         out["series"] = [p.as_dict() for p in self.series]
         return out
 
@@ -252,6 +261,32 @@ def _tag_network_sql(assignment: str, config: HashtagConfig) -> tuple[str, str, 
     return popular, totals, series
 
 
+def _volume_pvalues(
+    con: duckdb.DuckDBPyConnection, assignment: str, totals: dict[str, list[Any]]
+) -> NDArray[np.float64]:
+    """Mann-Whitney p-values: network accounts post the tag more often than background ones."""
+    tags = sorted(set(totals["hashtag"]))
+    rows = con.execute(
+        f"""
+        SELECT p.h, a.network_id, count(*) AS n
+        FROM (SELECT account_id, unnest(hashtags) AS h FROM posts) p
+        LEFT JOIN {assignment} a USING (account_id)
+        WHERE p.h IN (SELECT unnest(?::VARCHAR[]))
+        GROUP BY p.h, p.account_id, a.network_id
+        """,
+        [tags],
+    ).fetchall()
+    counts: dict[tuple[str, str | None], list[int]] = {}
+    for tag, net, n in rows:
+        counts.setdefault((tag, net), []).append(int(n))
+    out = np.ones(len(totals["hashtag"]), dtype=np.float64)
+    for i, (tag, net) in enumerate(zip(totals["hashtag"], totals["network_id"], strict=True)):
+        mine, rest = counts.get((tag, net), []), counts.get((tag, None), [])
+        if len(mine) >= 2 and rest:
+            out[i] = float(stats.mannwhitneyu(mine, rest, alternative="greater").pvalue)
+    return out
+
+
 def hashtag_hijacking(
     con: duckdb.DuckDBPyConnection,
     assignment: pa.Table,
@@ -302,11 +337,22 @@ def hashtag_hijacking(
         )
         p = stats.binom.sf(top - 1, tag_top, account_share) if n else np.zeros(0)
         q = benjamini_hochberg(np.asarray(p, dtype=np.float64))
-        flagged = (
+        by_top = (
             (q <= config.alpha)
             & (top_share >= config.min_share_ratio * account_share)
             & (accounts >= config.min_accounts)
         )
+        # Flooding: a network can own a tag's volume without reaching its most engaged posts.
+        # Accounts, not posts, are the units (one heavy poster is not a flood), so the test is
+        # a rank test of the network accounts' per-account counts against the background's.
+        vp = _volume_pvalues(con, name, totals) if n else np.zeros(0)
+        vq = benjamini_hochberg(np.asarray(vp, dtype=np.float64))
+        by_volume = (
+            (vq <= config.alpha)
+            & (volume_share >= config.min_share_ratio * account_share)
+            & (accounts >= config.min_accounts)
+        )
+        flagged = by_top | by_volume
         wanted = {(totals["hashtag"][i], totals["network_id"][i]) for i in np.flatnonzero(flagged)}
         series: dict[tuple[str, str], list[HijackPoint]] = {}
         if wanted:
@@ -345,8 +391,13 @@ def hashtag_hijacking(
                 p_value=float(p[i]),
                 q_value=float(q[i]),
                 series=series.get((tag, net), []),
+                volume_p_value=float(vp[i]),
+                volume_q_value=float(vq[i]),
+                flagged_by=tuple(
+                    k for k, hit in (("top", by_top[i]), ("volume", by_volume[i])) if hit
+                ),
             )
         )
     for hijacks in networks.values():
-        hijacks.sort(key=lambda h: (h.q_value, -h.top_share, h.hashtag))
+        hijacks.sort(key=lambda h: (min(h.q_value, h.volume_q_value), -h.top_share, h.hashtag))
     return HashtagHijacking(networks=networks, popular_hashtags=popular, tests=n, config=config)
