@@ -69,6 +69,7 @@ def test_help_has_examples() -> None:
         "evaluate",
         "networks",
         "synth",
+        "explain",
     ):
         proc = run(command, "--help")
         assert proc.returncode == 0
@@ -101,6 +102,19 @@ def test_demo_finds_the_office(tmp_path: Path) -> None:
     evaluation = next(line for line in proc.stdout.splitlines() if line.startswith("│"))
     f1 = float(evaluation.split("│")[3])
     assert f1 >= 0.95
+    db = str(tmp_path / "demo" / "case.duckdb")
+    explained = run("explain", "--db", db, "N1")
+    assert explained.returncode == 0, explained.stderr
+    assert "posted only between 09:00 and 17:30 UTC+01:00 on weekdays" in explained.stdout
+    assert "significant links between its accounts" in explained.stdout
+    networks = json.loads((tmp_path / "demo" / "networks.json").read_text())
+    member = networks["networks"][0]["accounts"][0]
+    account = run("explain", "--db", db, member)
+    assert account.returncode == 0, account.stderr
+    assert "Member of network N1" in account.stdout
+    missing = run("explain", "--db", db, "no-such-account")
+    assert missing.returncode == 2
+    assert "no network or account 'no-such-account'" in missing.stderr
 
 
 def test_investigate_bundled_sample(tmp_path: Path) -> None:

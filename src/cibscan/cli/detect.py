@@ -237,3 +237,32 @@ def print_comparison(rows: dict[str, tuple[Evaluation, float | None]], console: 
     # Method names are what a reader copies into a command: never cut them (the piped default
     # of 80 columns would).
     console.print(table, width=max(console.width, 100))
+
+
+@app.command("explain")
+def explain_command(
+    subject: Annotated[str, typer.Argument(help="A network id (N1) or an account id.")],
+    db: Annotated[Path, typer.Option("--db", help="The case store.")] = Path("case.duckdb"),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Output directory of detect/investigate (default: the case's folder)."
+        ),
+    ] = None,
+) -> None:
+    """State the evidence behind a network or an account in plain words, with numbers.
+
+    Example:
+
+        cibscan explain --db case1/case.duckdb N1
+    """
+    from cibscan.explain import explain
+
+    case = open_case(db, create=False, read_only=True)
+    try:
+        lines = explain(case, out or db.parent, subject)
+    finally:
+        case.close()
+    console = Console(highlight=False, soft_wrap=True)
+    for line in lines:
+        console.print(line, markup=False)

@@ -1,0 +1,215 @@
+"""Plain-words explanations of a network or an account, with the numbers behind them.
+
+Reads the outputs of ``cibscan detect`` / ``cibscan investigate`` (``networks.json``,
+``accounts.csv``, ``edges.parquet``) and the case store, and states the evidence as an
+investigator would write it in a takedown report.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from cibscan.case import Case
+from cibscan.errors import BadInputError
+
+__all__ = ["explain"]
+
+
+def _pct(x: float | None) -> str:
+    return "?" if x is None else f"{100 * x:.0f}%"
+
+
+def _load(out: Path) -> dict[str, Any]:
+    path = out / "networks.json"
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise BadInputError(
+            "no networks.json; run `cibscan detect --out` first", file=str(path)
+        ) from exc
+    except ValueError as exc:
+        raise BadInputError(f"not valid JSON: {exc}", file=str(path)) from exc
+    return data
+
+
+def _network_lines(n: dict[str, Any]) -> list[str]:
+    size = n.get("size", len(n.get("accounts", [])))
+    lines = [f"Network {n['id']} (rank {n.get('rank')}): {size} assets."]
+    assets = n.get("assets") or {}
+    kinds = assets.get("assets_by_kind") or assets.get("accounts_by_kind") or {}
+    if kinds:
+        listed = ", ".join(f"{v} {k}s" for k, v in kinds.items() if v)
+        followers = (assets.get("followers") or {}).get("sum")
+        lines.append(
+            f"Assets by kind: {listed}"
+            + (f"; {followers:,} followers summed over them." if followers else ".")
+        )
+    by_signal = n.get("edges_by_signal") or {}
+    signals = ", ".join(f"{v:,} {k}" for k, v in by_signal.items())
+    lines.append(
+        f"Coordination: {n.get('internal_edges', 0):,} significant links between its accounts "
+        f"({_pct(n.get('cohesion'))} of all pairs; by signal: {signals or 'none'}), each "
+        f"tested against a null model that keeps every account's activity and every item's "
+        f"popularity and timing; estimated false-discovery rate {n.get('estimated_fdr', 1):.3g}."
+    )
+    rhythm = n.get("rhythm") or {}
+    if rhythm.get("utc_offset") and rhythm.get("rhythm") == "office":
+        active = rhythm.get("accounts_active")
+        inside = rhythm.get("accounts_in_working_hours")
+        lines.append(
+            f"When: {inside} of {active} active accounts posted only between 09:00 and 17:30 "
+            f"{rhythm['utc_offset']} on weekdays; {_pct(rhythm.get('weekday_share'))} of its "
+            f"posts fell on weekdays and {_pct(rhythm.get('working_hours_share'))} in working "
+            f"hours (offset confidence {_pct(rhythm.get('utc_offset_confidence'))})."
+        )
+    elif rhythm.get("rhythm"):
+        lines.append(
+            f"When: {rhythm['rhythm']} rhythm"
+            + (f" at {rhythm['utc_offset']}" if rhythm.get("utc_offset") else "")
+            + "."
+        )
+    for marker in n.get("markers") or []:
+        kind = marker.get("marker")
+        if kind == "creation_burst":
+            lines.append(
+                f"Made in a batch: {marker['count']} accounts created between {marker['start']} "
+                f"and {marker['end']} (p = {marker['p_value']:.2g} against the case's creation "
+                "rate)."
+            )
+        elif kind == "shared_infrastructure":
+            lines.append(
+                f"Shared infrastructure: one {marker['field']} used by {marker['accounts']} of "
+                f"its accounts and {marker.get('outside_accounts', 0)} outside it."
+            )
+        elif kind == "handle_template":
+            lines.append(
+                f"Handle template {marker['pattern']!r} held by {marker['count']} "
+                f"accounts ({marker['lift']:.0f} times its share in the case)."
+            )
+        elif kind == "reused_profile":
+            lines.append(
+                f"Reused profile {marker['field']} {marker['value']!r} on "
+                f"{marker['count']} of its accounts ({marker['case_count']} in the case)."
+            )
+        elif kind == "round_the_clock":
+            lines.append(
+                f"Round-the-clock activity: {marker['members_round_the_clock']} of "
+                f"{marker['members_fitted']} fitted accounts active over the whole day."
+            )
+    location = (n.get("infra") or {}).get("location") or {}
+    if location.get("country"):
+        lines.append(
+            f"Where: {_pct(location.get('country_share'))} of its infrastructure "
+            f"records from {location['country']}."
+        )
+    for h in (n.get("hijacked_hashtags") or [])[:3]:
+        lines.append(
+            f"Hashtag #{h['hashtag']}: {_pct(h['volume_share'])} of its posts and "
+            f"{_pct(h['top_share'])} of its top results came from this network, which is "
+            f"{_pct(h['account_share'])} of the accounts using it."
+        )
+    narr = n.get("narratives") or {}
+    tags = ", ".join("#" + t["item"] for t in (narr.get("hashtags") or [])[:5])
+    terms = ", ".join(t["item"] for t in (narr.get("terms") or [])[:8])
+    if tags or terms:
+        lines.append(f"What it says: distinctive hashtags {tags or 'none'}; terms {terms}.")
+    praises = ", ".join(e["entity"] for e in (narr.get("praises") or [])[:3])
+    attacks = ", ".join(e["entity"] for e in (narr.get("attacks") or [])[:3])
+    if praises or attacks:
+        lines.append(f"Praises {praises or 'nobody'}; attacks {attacks or 'nobody'}.")
+    return lines
+
+
+def _account_lines(case: Case, out: Path, account: str, data: dict[str, Any]) -> list[str]:
+    row: dict[str, str] | None = None
+    path = out / "accounts.csv"
+    if path.exists():
+        with open(path, newline="", encoding="utf-8") as fh:
+            for r in csv.DictReader(fh):
+                if r["account_id"].lstrip("'") == account:
+                    row = r
+                    break
+    found = case.con.execute(
+        "SELECT kind, username, created_at, followers FROM accounts WHERE account_id = ?", [account]
+    ).fetchall()
+    info = found[0] if found else None
+    posts = case.con.execute(
+        "SELECT count(*), min(timestamp), max(timestamp) FROM posts WHERE account_id = ?", [account]
+    ).fetchall()[0]
+    if info is None and (posts is None or posts[0] == 0):
+        raise BadInputError(
+            f"no network or account {account!r} in the case or its outputs",
+            file=str(out / "networks.json"),
+        )
+    lines = [f"Account {account}" + (f" (@{info[1]}, {info[0]})" if info and info[1] else "") + "."]
+    if info is not None:
+        lines.append(
+            f"Created {info[2] or 'unknown'}; {info[3] if info[3] is not None else '?'} followers."
+        )
+    if posts is not None:
+        lines.append(f"{posts[0]} posts from {posts[1]} to {posts[2]}.")
+    row = row or {}
+    network = row.get("network_id") or ""
+    if network:
+        lines.append(
+            f"Member of network {network}; score {float(row['score']):.1f} "
+            f"(summed evidence of its significant links); strongest signals "
+            f"{row.get('top_signals') or 'none'}."
+        )
+    elif row.get("coordinated_group"):
+        lines.append(
+            f"In coordinated group {row['coordinated_group']}, which showed no "
+            "inauthenticity marker and is not flagged."
+        )
+    else:
+        lines.append("In no network.")
+    edges_path = out / "edges.parquet"
+    if edges_path.exists():
+        edges = pq.read_table(edges_path)
+        case.con.register("_edges", edges)
+        try:
+            rows = case.con.execute(
+                "SELECT CASE WHEN source = ? THEN target ELSE source END AS partner, signal, "
+                "weight, q_value FROM _edges WHERE (source = ? OR target = ?) AND q_value <= 0.05 "
+                "ORDER BY q_value, weight DESC LIMIT 5",
+                [account, account, account],
+            ).fetchall()
+        finally:
+            case.con.unregister("_edges")
+        for partner, signal, weight, q in rows:
+            lines.append(
+                f"Co-acted with {partner} on {weight} distinct items ({signal}, q = {q:.2g})."
+            )
+    return lines
+
+
+def explain(case: Case, out: str | Path, subject: str) -> list[str]:
+    """Explain a network (``N1``) or an account in plain sentences.
+
+    Parameters
+    ----------
+    case
+        The case store the outputs were made from.
+    out
+        The output directory of ``cibscan detect`` or ``cibscan investigate``.
+    subject
+        A network id from ``networks.json`` or an account id.
+    """
+    folder = Path(out)
+    data = _load(folder)
+    for n in [*data.get("networks", []), *data.get("coordinated_groups", [])]:
+        if n.get("id") == subject:
+            lines = _network_lines(n)
+            if subject.startswith("G"):
+                lines.insert(
+                    1,
+                    "A coordinated group without inauthenticity markers: not "
+                    "flagged, reported as a control.",
+                )
+            return lines
+    return _account_lines(case, folder, subject, data)
