@@ -44,12 +44,10 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from cibscan.errors import ConfigError
-from cibscan.fingerprints.style import (
-    _fetch_arrow,
-    _registered,
-    _validated_assignment,
-    char_ngram_counts,
-)
+from cibscan.fingerprints._assignment import fetch_arrow as _fetch_arrow
+from cibscan.fingerprints._assignment import registered as _registered
+from cibscan.fingerprints._assignment import validated_assignment as _validated_assignment
+from cibscan.fingerprints.style import char_ngram_counts
 
 __all__ = [
     "DistinctiveItem",

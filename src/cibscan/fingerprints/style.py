@@ -25,9 +25,7 @@ from a seeded template grammar; :func:`evaluate_author_estimation` measures the 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any, Final
@@ -40,6 +38,9 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from cibscan.errors import BadInputError, ConfigError
+from cibscan.fingerprints._assignment import fetch_arrow as _fetch_arrow
+from cibscan.fingerprints._assignment import registered as _registered
+from cibscan.fingerprints._assignment import validated_assignment as _validated_assignment
 
 __all__ = [
     "AuthorEstimate",
@@ -702,60 +703,6 @@ def _unit_rows(x: FloatArray) -> FloatArray:
 
 # ---------------------------------------------------------------------------------------------
 # Reading the case
-
-
-def _validated_assignment(assignment: pa.Table) -> pa.Table:
-    """Check and normalise an assignment table (``account_id``, ``network_id`` strings)."""
-    missing = [c for c in ("account_id", "network_id") if c not in assignment.column_names]
-    if missing:
-        raise BadInputError(
-            f"the assignment table has no {' or '.join(repr(c) for c in missing)} column; it "
-            f"needs account_id and network_id (it has {assignment.column_names})",
-            column=missing[0],
-        )
-    table = pa.table(
-        {
-            "account_id": pc.cast(assignment["account_id"], pa.string()),
-            "network_id": pc.cast(assignment["network_id"], pa.string()),
-        }
-    )
-    for name in ("account_id", "network_id"):
-        nulls = table[name].null_count
-        if nulls:
-            row = int(pc.index(pc.is_null(table[name]), True).as_py()) + 1
-            raise BadInputError(
-                f"the assignment table has {nulls} null {name}(s); give every row a value",
-                row=row,
-                column=name,
-            )
-    if pc.count_distinct(table["account_id"]).as_py() != table.num_rows:
-        counts = pc.value_counts(table["account_id"])
-        dup = next(v["values"] for v in counts.to_pylist() if v["counts"] > 1)
-        raise BadInputError(
-            "an account appears more than once in the assignment table; give each account "
-            "one network",
-            column="account_id",
-            value=dup,
-        )
-    return table
-
-
-def _fetch_arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
-    """Run a query and return its result as an Arrow table."""
-    table = con.sql(sql).to_arrow_table()
-    assert isinstance(table, pa.Table)
-    return table
-
-
-@contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, table: pa.Table, stem: str) -> Iterator[str]:
-    """Register an Arrow table under a fresh name for the duration of a query."""
-    name = f"_cibscan_{stem}_{uuid.uuid4().hex[:12]}"
-    con.register(name, table)
-    try:
-        yield name
-    finally:
-        con.unregister(name)
 
 
 def _own_texts_sql(accounts: str | None, exclude_shared: bool, min_post_chars: int = 0) -> str:
