@@ -26,7 +26,14 @@ from cibscan.networks import networks
 from cibscan.significance import SignalNull, edge_pvalues, fuse_signals, signal_null
 from cibscan.traces import SIGNALS, traces
 
-__all__ = ["DETECT_SIGNALS", "DetectConfig", "Detection", "detect", "write_detection"]
+__all__ = [
+    "DETECT_SIGNALS",
+    "TESTED_EDGE_COLUMNS",
+    "DetectConfig",
+    "Detection",
+    "detect",
+    "write_detection",
+]
 
 #: Signals used by default: every item-based trace that is specific to an account's choice.
 #: ``hashtag``, ``mention`` and ``domain`` are left out: one popular hashtag, a celebrity or a
@@ -39,6 +46,21 @@ DETECT_SIGNALS: tuple[str, ...] = (
     "text",
     "near_text",
     "media",
+)
+
+
+#: Columns of the exported per-signal edges (``edges.parquet``, ``edges.csv``).
+TESTED_EDGE_COLUMNS: tuple[str, ...] = (
+    "source",
+    "target",
+    "signal",
+    "weight",
+    "events",
+    "min_gap",
+    "median_gap",
+    "expected",
+    "p_value",
+    "q_value",
 )
 
 
@@ -331,20 +353,7 @@ def write_detection(
         "evidence": folder / "evidence.parquet",
     }
     write_csv(detection.accounts, paths["accounts"])
-    edges = detection.edges.select(
-        [
-            "source",
-            "target",
-            "signal",
-            "weight",
-            "events",
-            "min_gap",
-            "median_gap",
-            "expected",
-            "p_value",
-            "q_value",
-        ]
-    )
+    edges = detection.edges.select(list(TESTED_EDGE_COLUMNS))
     write_parquet(edges, paths["edges"])
     write_parquet(detection.evidence, paths["evidence"])
     document = {

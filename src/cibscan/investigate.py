@@ -20,7 +20,13 @@ import pyarrow.compute
 
 from cibscan.case import open_case
 from cibscan.config import IngestConfig
-from cibscan.detect import DetectConfig, Detection, detect, write_detection
+from cibscan.detect import (
+    TESTED_EDGE_COLUMNS,
+    DetectConfig,
+    Detection,
+    detect,
+    write_detection,
+)
 from cibscan.export import atomic_path, write_csv, write_gexf, write_graphml
 from cibscan.fingerprints import fingerprint_networks
 from cibscan.ingest import IngestReport, ingest
@@ -98,20 +104,7 @@ def investigate(
         timings["fingerprints"] = time.perf_counter() - started
         started = stage("export")
         write_detection(detection, folder)
-        edges = detection.edges.select(
-            [
-                "source",
-                "target",
-                "signal",
-                "weight",
-                "events",
-                "min_gap",
-                "median_gap",
-                "expected",
-                "p_value",
-                "q_value",
-            ]
-        )
+        edges = detection.edges.select(list(TESTED_EDGE_COLUMNS))
         write_csv(edges, folder / "edges.csv")
         graph = detection.fused.select(
             ["source", "target", "weight", "signals", "n_signals", "p_value", "q_value", "surprise"]

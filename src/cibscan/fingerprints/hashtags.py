@@ -33,6 +33,7 @@ from cibscan.errors import ConfigError
 from cibscan.fingerprints._assignment import fetch_arrow as _fetch_arrow
 from cibscan.fingerprints._assignment import registered as _registered
 from cibscan.fingerprints._assignment import validated_assignment as _validated_assignment
+from cibscan.significance import benjamini_hochberg
 
 __all__ = [
     "HashtagConfig",
@@ -186,26 +187,6 @@ class HashtagHijacking:
                 k: {"hijacked_hashtags": [h.as_dict() for h in v]} for k, v in self.networks.items()
             },
         }
-
-
-def benjamini_hochberg(p_values: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Benjamini-Hochberg adjusted p-values (q-values), in the input order.
-
-    Examples
-    --------
-    >>> benjamini_hochberg(np.array([0.01, 0.04, 0.03])).round(3).tolist()
-    [0.03, 0.04, 0.04]
-    """
-    p = np.asarray(p_values, dtype=np.float64)
-    n = len(p)
-    if n == 0:
-        return p.copy()
-    order = np.argsort(p, kind="stable")
-    ranked = p[order] * n / np.arange(1, n + 1)
-    q = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(n)
-    out[order] = np.minimum(q, 1.0)
-    return out
 
 
 def _tag_network_sql(assignment: str, config: HashtagConfig) -> tuple[str, str, str]:
