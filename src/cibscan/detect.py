@@ -22,7 +22,7 @@ from cibscan.case import Case, open_case
 from cibscan.clusters import ClusterConfig, Clustering, cluster_accounts
 from cibscan.errors import ConfigError
 from cibscan.export import atomic_path, write_csv, write_parquet
-from cibscan.networks import networks
+from cibscan.networks import NetworkResult, networks
 from cibscan.significance import SignalNull, edge_pvalues, fuse_signals, signal_null
 from cibscan.traces import SIGNALS, traces
 
@@ -31,6 +31,7 @@ __all__ = [
     "TESTED_EDGE_COLUMNS",
     "DetectConfig",
     "Detection",
+    "coaction_networks",
     "detect",
     "write_detection",
 ]
@@ -147,7 +148,24 @@ class Detection:
         return dict(zip(ids, nets, strict=True))
 
 
-def detect(case: Case | str | os.PathLike[str], config: DetectConfig | None = None) -> Detection:
+def coaction_networks(case: Case, config: DetectConfig) -> NetworkResult:
+    """The co-action edges (weight 1 up), evidence and hot items that :func:`detect` tests."""
+    return networks(
+        case.con,
+        list(config.signals),
+        window=config.window,
+        min_weight=1,
+        hot_item_cap=config.hot_item_cap,
+        evidence_limit=config.evidence_limit,
+    )
+
+
+def detect(
+    case: Case | str | os.PathLike[str],
+    config: DetectConfig | None = None,
+    *,
+    coaction: NetworkResult | None = None,
+) -> Detection:
     """Find coordinated networks in a case.
 
     Parameters
@@ -156,6 +174,9 @@ def detect(case: Case | str | os.PathLike[str], config: DetectConfig | None = No
         An open case or the path of a case store.
     config
         Detection options.
+    coaction
+        The result of :func:`coaction_networks` for this case and config, when already
+        computed (``cibscan investigate`` reuses it across runs); computed here when ``None``.
 
     Returns
     -------
@@ -170,14 +191,7 @@ def detect(case: Case | str | os.PathLike[str], config: DetectConfig | None = No
     timings: dict[str, float] = {}
     try:
         started = time.perf_counter()
-        result = networks(
-            store.con,
-            list(cfg.signals),
-            window=cfg.window,
-            min_weight=1,
-            hot_item_cap=cfg.hot_item_cap,
-            evidence_limit=cfg.evidence_limit,
-        )
+        result = coaction if coaction is not None else coaction_networks(store, cfg)
         timings["networks"] = time.perf_counter() - started
         started = time.perf_counter()
         tested: list[pa.Table] = []
