@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 
-from cibscan.errors import CaseStoreError
+from cibscan.errors import CaseStoreError, ConfigError
 from cibscan.schema import META_TABLES, SCHEMA_VERSION, TABLES, create_tables_sql
 
 __all__ = ["Case", "CaseInfo", "connect", "open_case"]
@@ -26,7 +26,11 @@ def connect(
     """Open a DuckDB connection with the settings every cibscan stage relies on.
 
     The session time zone is UTC so that timestamps print and cast identically on every machine.
+    ``threads`` defaults to the environment variable ``CIBSCAN_THREADS`` when set (DuckDB's
+    default, one per core, otherwise); results do not depend on it.
     """
+    if threads is None:
+        threads = _env_threads()
     try:
         con = duckdb.connect(":memory:" if path is None else str(path), read_only=read_only)
     except duckdb.IOException as exc:
@@ -37,6 +41,15 @@ def connect(
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
+
+
+def _env_threads() -> int | None:
+    value = os.environ.get("CIBSCAN_THREADS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"CIBSCAN_THREADS must be a whole number >= 1, got {value!r}")
+    return int(value)
 
 
 @dataclass

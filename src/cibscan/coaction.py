@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from typing import Final
 
-import duckdb
 import pyarrow as pa
+
+from cibscan.case import connect
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -119,7 +120,7 @@ def pair_events(traces: pa.Table, window_us: int, *, same_account: bool = False)
     missing = [c for c in TRACE_COLUMNS if c not in traces.column_names]
     if missing:
         raise ValueError(f"traces lack the column(s) {', '.join(missing)}")
-    con = duckdb.connect()
+    con = connect()
     try:
         con.register("traces", traces.select(list(TRACE_COLUMNS)))
         sql = pair_events_sql("traces", window_us, same_account=same_account)
@@ -168,7 +169,7 @@ def item_load(traces: pa.Table, window_us: int) -> pa.Table:
     >>> item_load(tr, 5).select(["item", "peak", "pairs"]).to_pylist()
     [{'item': 'x', 'peak': 2, 'pairs': 1}]
     """
-    con = duckdb.connect()
+    con = connect()
     try:
         con.register("traces", traces.select(list(TRACE_COLUMNS)))
         return con.sql(f"{item_load_sql('traces', window_us)} ORDER BY item").to_arrow_table()

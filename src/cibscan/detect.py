@@ -252,7 +252,7 @@ def _attached_assets(case: Case, groups: list[dict[str, Any]]) -> dict[str, str]
     try:
         rows = con.execute(
             """
-            SELECT asset_id, arg_max(group_id, n) FROM (
+            SELECT asset_id, arg_min(group_id, (-n, group_id)) FROM (
                 SELECT m.asset_id, g.group_id, count(*) AS n FROM memberships m
                 JOIN _members g ON g.account_id = m.account_id
                 WHERE lower(coalesce(m.role, 'admin')) IN ('admin', 'owner', 'editor', 'manager')

@@ -939,7 +939,7 @@ def _verified_similar_sql(run: _Run, candidates: str, cfg: NetworkConfig) -> str
     return f"""
         SELECT c.*, j.inter::DOUBLE / (ta.n + tb.n - j.inter)::DOUBLE AS jaccard
         FROM (
-            SELECT any_value(item) AS item, account_a, post_a, t_a, account_b, post_b, t_b,
+            SELECT min(item) AS item, account_a, post_a, t_a, account_b, post_b, t_b,
                    any_value(gap) AS gap
             FROM ({candidates}) GROUP BY account_a, post_a, t_a, account_b, post_b, t_b
         ) c

@@ -47,10 +47,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 from scipy import stats
+
+from cibscan.case import connect
 
 __all__ = [
     "SignalNull",
@@ -127,7 +128,7 @@ def signal_null(
     >>> (null.incidences, null.pair_mass, round(null.rate, 4))
     (4, 1.0, 0.125)
     """
-    con = duckdb.connect()
+    con = connect()
     try:
         con.register("tr", traces.select(["account", "item", "time"]))
         hot = (
@@ -165,13 +166,16 @@ def signal_null(
         degrees = con.sql(
             """
             SELECT f.account, count(*) AS degree,
-                   sum(CASE WHEN i.k > 1 THEN 2 * i.close_pairs / (i.k - 1) ELSE 0 END)
-                       AS exposure
+                   -- ordered: a float sum in the threads' order differs in the last bits
+                   sum(CASE WHEN i.k > 1 THEN 2 * i.close_pairs / (i.k - 1) ELSE 0 END
+                       ORDER BY i.item) AS exposure
             FROM firsts f JOIN items i USING (item)
             GROUP BY f.account ORDER BY f.account
             """
         ).to_arrow_table()
-        row = con.execute("SELECT coalesce(sum(close_pairs), 0) FROM items").fetchone()
+        row = con.execute(
+            "SELECT coalesce(sum(close_pairs ORDER BY item), 0) FROM items"
+        ).fetchone()
         pair_mass = float(row[0]) if row else 0.0
     finally:
         con.close()
@@ -228,7 +232,7 @@ def edge_pvalues(edges: pa.Table, null: SignalNull) -> pa.Table:
     null
         The signal's null model from :func:`signal_null`.
     """
-    con = duckdb.connect()
+    con = connect()
     try:
         con.register("e", edges)
         con.register("d", null.degrees)
@@ -236,7 +240,9 @@ def edge_pvalues(edges: pa.Table, null: SignalNull) -> pa.Table:
             "SELECT e.*, (coalesce(dt.degree, 1) * coalesce(ds.exposure, 0) + "
             "coalesce(ds.degree, 1) * coalesce(dt.exposure, 0)) / "
             f"(2.0 * {max(null.incidences, 1)}) AS expected FROM e "
-            "LEFT JOIN d ds ON ds.account = e.source LEFT JOIN d dt ON dt.account = e.target"
+            "LEFT JOIN d ds ON ds.account = e.source LEFT JOIN d dt ON dt.account = e.target "
+            # a parallel join emits rows in any order; keep the networks stage's order
+            "ORDER BY e.weight DESC, e.source, e.target"
         ).to_arrow_table()
     finally:
         con.close()
@@ -262,7 +268,7 @@ def fuse_signals(edges: pa.Table) -> pa.Table:
         ``weight`` (sum over signals), ``p_value`` (Bonferroni on the minimum), ``q_value``
         (Benjamini–Hochberg over pairs), ``surprise`` (``Σ -log10 p``), sorted by source, target.
     """
-    con = duckdb.connect()
+    con = connect()
     try:
         con.register("e", edges.select(["source", "target", "signal", "weight", "p_value"]))
         fused = con.sql(
@@ -271,7 +277,7 @@ def fuse_signals(edges: pa.Table) -> pa.Table:
                    string_agg(signal, ',' ORDER BY p_value, signal) AS signals,
                    count(*) AS n_signals, sum(weight) AS weight,
                    least(1.0, count(*) * min(p_value)) AS p_value,
-                   sum(-log10(greatest(p_value, 1e-300))) AS surprise
+                   sum(-log10(greatest(p_value, 1e-300)) ORDER BY signal) AS surprise
             FROM e GROUP BY source, target ORDER BY source, target
             """
         ).to_arrow_table()

@@ -151,10 +151,10 @@ def _profiles(con: duckdb.DuckDBPyConnection, facts: CaseFacts) -> None:
         SELECT n.account_id, a.kind, a.username, a.display_name, a.created_at, a.followers,
                a.platform, coalesce(p.posts, 0) AS posts
         FROM _report_nodes n
-        LEFT JOIN (SELECT account_id, any_value(kind) AS kind, any_value(username) AS username,
-                          any_value(display_name) AS display_name,
-                          any_value(created_at) AS created_at, max(followers) AS followers,
-                          any_value(platform) AS platform
+        LEFT JOIN (SELECT account_id, min(kind) AS kind, min(username) AS username,
+                          min(display_name) AS display_name,
+                          min(created_at) AS created_at, max(followers) AS followers,
+                          min(platform) AS platform
                    FROM accounts GROUP BY account_id) a USING (account_id)
         LEFT JOIN (SELECT account_id, count(*) AS posts FROM posts
                    WHERE account_id IN (SELECT account_id FROM _report_nodes)
@@ -252,7 +252,7 @@ def _account_kinds(con: duckdb.DuckDBPyConnection, facts: CaseFacts) -> None:
         """
         SELECT n.network, coalesce(a.kind, 'user') AS kind, count(*) AS accounts,
                sum(a.followers) AS followers
-        FROM _report_nodes n LEFT JOIN (SELECT account_id, any_value(kind) AS kind,
+        FROM _report_nodes n LEFT JOIN (SELECT account_id, min(kind) AS kind,
                                                max(followers) AS followers
                                         FROM accounts GROUP BY account_id) a USING (account_id)
         WHERE n.network >= 0 GROUP BY 1, 2 ORDER BY 1, 2
@@ -293,12 +293,13 @@ def _evidence(con: duckdb.DuckDBPyConnection, facts: CaseFacts, outputs: Detecti
             f"""
             SELECT * FROM (
                 SELECT *, row_number() OVER (PARTITION BY network, signal
-                                             ORDER BY source_time, source, target) AS turn
+                                             ORDER BY source_time, source, target, target_time,
+                                                      source_post, target_post, item) AS turn
                 FROM ({inside}))
             -- Signals take turns, so a network linked by five signals shows all five.
             QUALIFY row_number() OVER (PARTITION BY network ORDER BY turn, signal)
                     <= {EVIDENCE_PER_NETWORK}
-            ORDER BY network, signal, source_time, source, target
+            ORDER BY network, signal, turn
             """,
         )
         wanted = sorted(
@@ -309,7 +310,7 @@ def _evidence(con: duckdb.DuckDBPyConnection, facts: CaseFacts, outputs: Detecti
             with _registered(con, "_report_posts", pa.table({"post_id": pa.array(wanted)})):
                 for row in _rows(
                     con,
-                    "SELECT post_id, any_value(text) AS text FROM posts "
+                    "SELECT post_id, min(text) AS text FROM posts "
                     "WHERE post_id IN (SELECT post_id FROM _report_posts) GROUP BY 1",
                 ):
                     texts[row["post_id"]] = _short(row["text"], 240)

@@ -94,7 +94,7 @@ def _significant_links(outputs: DetectionOutputs) -> pa.Table:
             f"""
             SELECT least(source, target) AS a, greatest(source, target) AS b,
                    sum(weight)::DOUBLE AS weight,
-                   arg_min(signal, q_value) AS top_signal,
+                   arg_min(signal, (q_value, signal)) AS top_signal,
                    string_agg(DISTINCT signal, ',' ORDER BY signal) AS signals,
                    min(q_value) AS q
             FROM edges_in
