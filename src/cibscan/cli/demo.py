@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,15 +13,27 @@ from rich.console import Console
 from cibscan.cli.app import app
 from cibscan.cli.detect import print_evaluation, read_labels
 from cibscan.config import load_config
-from cibscan.detect import DetectConfig
+from cibscan.detect import DETECT_SIGNALS, DetectConfig
 from cibscan.evaluate import evaluate_assignment
-from cibscan.investigate import investigate
+from cibscan.investigate import CACHE_DIR, investigate
 
 
 def bundled_sample() -> list[Path]:
     """Return the paths of the small hand-written sample case shipped inside the package."""
     root = resources.files("cibscan") / "data"
     return [Path(str(root / name)) for name in ("sample_posts.csv", "sample_accounts.csv")]
+
+
+def stage_printer(console: Console) -> dict[str, Any]:
+    """Callbacks that print each stage as it starts and whether it was computed or reused."""
+
+    def started(name: str) -> None:
+        console.print(f"[{name}] ...", markup=False)
+
+    def done(name: str, status: str, seconds: float) -> None:
+        console.print(f"[{name}] {status} in {seconds:.1f} s", markup=False)
+
+    return {"on_stage": started, "on_done": done}
 
 
 @app.command("investigate")
@@ -31,15 +43,52 @@ def investigate_command(
     config: Annotated[
         Path | None, typer.Option("--config", help="TOML config file ([ingest] table).")
     ] = None,
+    signals: Annotated[
+        str, typer.Option("--signal", help="Comma-separated signals to test.")
+    ] = ",".join(DETECT_SIGNALS),
     window: Annotated[
         float, typer.Option("--window", help="Co-action window in seconds.")
     ] = DetectConfig.window,
+    alpha: Annotated[
+        float, typer.Option("--alpha", help="False-discovery rate of the significant edges.")
+    ] = DetectConfig.alpha,
+    min_size: Annotated[
+        int, typer.Option("--min-size", help="Smallest network reported.")
+    ] = DetectConfig.min_size,
+    min_markers: Annotated[
+        int,
+        typer.Option(
+            "--min-markers", help="Inauthenticity markers a group needs to be flagged (0: all)."
+        ),
+    ] = DetectConfig.min_markers,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the clustering.")] = 0,
+    pseudonymize: Annotated[
+        str | None,
+        typer.Option(
+            "--pseudonymize",
+            metavar="SALT",
+            help="Name accounts by keyed pseudonyms (HMAC-SHA256 with SALT) in every output.",
+        ),
+    ] = None,
+    no_cache: Annotated[
+        bool,
+        typer.Option("--no-cache", help="Compute every stage and keep no stage cache."),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Compute every stage and refresh the stage cache.")
+    ] = False,
 ) -> None:
     """Ingest, detect, fingerprint and report in one command.
 
     Writes into OUT: case.duckdb, accounts.csv, networks.json, edges.parquet, edges.csv,
     evidence.parquet, graph.graphml, graph.gexf, report.html and run.json (version, config,
-    inputs with sizes and hashes, timings, row accounting).
+    inputs with sizes and hashes, stages computed or reused, timings, row accounting).
+
+    A rerun with the same inputs and options reuses the finished stages kept in
+    OUT/.cibscan-cache/; a changed option recomputes the stages that read it and those after
+    them. With --pseudonymize SALT, account ids, handles and display names are replaced by
+    keyed pseudonyms in every output (OUT/.cibscan-cache/ keeps the original case: do not
+    share it, or add --no-cache). See docs/outputs/.
 
     Example:
 
@@ -50,9 +99,25 @@ def investigate_command(
         sources,
         out,
         ingest_config=load_config(config).ingest,
-        detect_config=DetectConfig(window=window),
-        on_stage=lambda name: console.print(f"[{name}]", markup=False),
+        detect_config=DetectConfig(
+            signals=tuple(s for s in signals.split(",") if s),
+            window=window,
+            alpha=alpha,
+            min_size=min_size,
+            min_markers=min_markers,
+            seed=seed,
+        ),
+        pseudonymize=pseudonymize,
+        cache=not no_cache,
+        force=force,
+        **stage_printer(console),
     )
+    if pseudonymize is not None and not no_cache:
+        console.print(
+            f"note: {out / CACHE_DIR} holds the original, un-pseudonymized case; share the "
+            "files beside it, not the folder itself",
+            markup=False,
+        )
     Console(highlight=False, soft_wrap=True).print(
         f"{result.ingest.summary()}\n{len(result.networks)} networks flagged, "
         f"{len(result.detection.groups)} coordinated groups without markers\n"
@@ -85,9 +150,7 @@ def demo_command(
     console.print(f"[synth] office scenario, seed {seed}", markup=False)
     files = write_scenario(generate("office", seed=seed), data)
     inputs = [f for f in files if f.suffix in (".parquet", ".csv") and f.name != "labels.csv"]
-    result = investigate(
-        inputs, out, on_stage=lambda name: console.print(f"[{name}]", markup=False)
-    )
+    result = investigate(inputs, out, **stage_printer(console))
     stdout = Console(highlight=False, soft_wrap=True)
     stdout.print(result.ingest.summary(), markup=False)
     ev = evaluate_assignment(result.detection.assignment(), read_labels(data / "labels.csv"))
