@@ -11,6 +11,7 @@ Numbers are written as numbers and left alone.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import tempfile
@@ -27,9 +28,11 @@ import pyarrow.parquet as pq
 
 __all__ = [
     "FORMULA_PREFIXES",
+    "TEMP_PREFIX",
     "atomic_path",
     "neutralise_formula",
     "neutralise_formulas",
+    "remove_stale_temps",
     "write_csv",
     "write_gexf",
     "write_graphml",
@@ -62,19 +65,128 @@ def neutralise_formulas(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chun
     return pc.if_else(risky, pc.binary_join_element_wise("'", array, ""), array)
 
 
+#: Prefix of the temporary files writers use; a file named so is never a finished output.
+TEMP_PREFIX: Final = ".tmp-"
+
+
+def _temp_name(target: Path) -> str:
+    # The writer's process id is in the name so that a later run can tell an orphan (its
+    # writer was killed) from a file another live process is still writing.
+    return f"{TEMP_PREFIX}{target.name}.{os.getpid()}."
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temps(folder: str | os.PathLike[str], name: str | None = None) -> list[Path]:
+    """Delete temporary files left in ``folder`` by writers that were killed.
+
+    Parameters
+    ----------
+    folder
+        The output folder.
+    name
+        Only the temporaries of this output file name (all when ``None``).
+
+    Returns
+    -------
+    list of Path
+        The files removed. Temporaries of writers still running are kept.
+    """
+    removed: list[Path] = []
+    pattern = f"{TEMP_PREFIX}{glob.escape(name)}.*" if name is not None else f"{TEMP_PREFIX}*"
+    try:
+        candidates = sorted(Path(folder).glob(pattern))
+    except OSError:
+        return removed
+    for path in candidates:
+        parts = path.name.rsplit(".", 3)
+        # .tmp-<name>.<pid>.<random>.tmp
+        if len(parts) != 4 or parts[3] != "tmp" or not parts[1].isdigit():
+            continue
+        pid = int(parts[1])
+        if pid == os.getpid() or _alive(pid):
+            continue  # still being written
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory handles
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - file systems that refuse directory fsync
+        pass
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path in the target's folder; rename it to ``path`` on success."""
+    """Yield a temporary path in the target's folder; move it to ``path`` when the block ends.
+
+    The temporary file is named ``.tmp-<name>.<pid>.<random>.tmp``, so a file left by a killed
+    run can never be taken for an output; the next write of the same output removes such
+    orphans (see :func:`remove_stale_temps`). On success the file is flushed to disk
+    (``fsync``), given the permissions of a newly created file (the umask's), and renamed over
+    the target in one step (``os.replace``), so readers see the old file or the whole new one.
+    On an exception the temporary file is removed and the target is left as it was.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "notes.txt"
+    >>> with atomic_path(out) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> out.read_text(), sorted(p.name for p in out.parent.iterdir())
+    ('done', ['notes.txt'])
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_name(target), suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
         yield Path(tmp)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        # mkstemp creates the file readable by its owner only; an output is an ordinary file.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(target.parent)
+    remove_stale_temps(target.parent, target.name)
+
+
+def _umask() -> int:
+    try:  # Linux shows the umask without changing it
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    # Elsewhere it can only be read by setting it; put back at once.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _csv_ready(table: pa.Table) -> pa.Table:

@@ -143,15 +143,13 @@ def ingest_command(
 
 def _write_rejects(rows: list[tuple[object, ...]], path: Path) -> None:
     """Write rejected rows as CSV; cells that a spreadsheet would run as formulas are quoted."""
-    from cibscan.export import neutralise_formula
+    from cibscan.export import atomic_path, neutralise_formula
 
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["file", "row", "table", "column", "value", "reason"])
         for row in rows:
             writer.writerow(["" if v is None else neutralise_formula(str(v)) for v in row])
-    tmp.replace(path)
 
 
 @app.command("info")
