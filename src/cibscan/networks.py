@@ -532,6 +532,9 @@ def networks(
     hot_item_cap: int | None = 1000,
     evidence_limit: int | None = 10,
     config: NetworkConfig | None = None,
+    engine: Literal["duckdb", "spark"] = "duckdb",
+    spark_master: str | None = None,
+    spark_conf: Mapping[str, str] | None = None,
     **options: Any,
 ) -> NetworkResult:
     """Build co-action networks from the posts of a case.
@@ -564,6 +567,12 @@ def networks(
         Evidence rows kept per edge (closest in time first); ``None`` for all, ``0`` for none.
     config
         A :class:`NetworkConfig`; when given, the other keyword arguments are ignored.
+    engine
+        ``"spark"`` runs on Apache Spark (:mod:`cibscan.spark`, ``pip install cibscan[spark]``);
+        ``case`` may then also be Parquet posts at any URI Spark reads. Same result.
+    spark_master, spark_conf
+        With ``engine="spark"``: the master URL (``local[2]``, ``spark://host:7077``) and
+        Spark settings.
     **options
         Further :class:`NetworkConfig` fields (``near_text_threshold``, ``partitions``, ...).
 
@@ -605,6 +614,12 @@ def networks(
             evidence_limit=evidence_limit,
             **options,
         )
+    if engine == "spark":
+        from cibscan.spark import spark_networks
+
+        return spark_networks(case, config, master=spark_master, conf=spark_conf)
+    if engine != "duckdb":
+        raise ConfigError(f"unknown engine {engine!r}; choose duckdb or spark")
     cfg = config.resolved()
     with _connection(case, cfg) as con:
         posts = con.execute("SELECT count(*) FROM posts").fetchall()[0][0]
