@@ -35,6 +35,9 @@ Examples:
     cibscan networks --db case.duckdb -s share --semantics cnt --window 10 --out cnt.csv
 
     cibscan networks --db case.duckdb --out edges.gexf --evidence evidence.csv --hot-items hot.csv
+
+    cibscan networks --posts s3a://bucket/posts/ --engine spark --spark-master spark://h:7077 \
+        --spark-conf spark.executor.memory=8g --out edges.parquet
 """
 
 
@@ -71,14 +74,14 @@ def _evidence_limit(value: str) -> int | None:
 
 @app.command("networks", help=_HELP)
 def networks_command(
-    db: Annotated[Path, typer.Option("--db", help="The case store (case.duckdb).")],
+    db: Annotated[Path | None, typer.Option("--db", help="The case store (case.duckdb).")] = None,
     out: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--out",
             help=f"Edge list to write; the suffix picks the format ({', '.join(EDGE_FORMATS)}).",
         ),
-    ],
+    ] = None,
     signal: Annotated[
         list[str] | None,
         typer.Option("--signal", "-s", help="Signals, comma-separated or repeated."),
@@ -140,7 +143,36 @@ def networks_command(
     temp_directory: Annotated[
         Path | None, typer.Option(help="Where DuckDB spills to disk.")
     ] = None,
+    engine: Annotated[
+        str, typer.Option(help="duckdb (one machine) or spark (pip install 'cibscan[spark]').")
+    ] = "duckdb",
+    posts: Annotated[
+        str | None,
+        typer.Option(
+            help="With --engine spark, instead of --db: Parquet posts (a path or any URI "
+            "Spark reads, e.g. s3a://, hdfs://) in the canonical posts columns."
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None, typer.Option(help="Spark master URL, e.g. local[2] or spark://host:7077.")
+    ] = None,
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option(help="Spark setting KEY=VALUE (repeatable), e.g. spark.executor.memory=8g."),
+    ] = None,
 ) -> None:
+    if out is None:
+        raise ConfigError("give --out EDGES (.csv, .parquet, .graphml or .gexf)")
+    if engine not in ("duckdb", "spark"):
+        raise ConfigError(f"--engine must be duckdb or spark, got {engine!r}")
+    if (db is None) == (posts is None) or (posts is not None and engine != "spark"):
+        raise ConfigError("give --db CASE, or --posts PARQUET with --engine spark")
+    conf: dict[str, str] = {}
+    for item in spark_conf or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--spark-conf expects KEY=VALUE, got {item!r}")
+        conf[key.strip()] = value.strip()
     options: dict[str, Any] = {}
     if config is not None:
         options.update(NetworkConfig.from_toml(config).as_dict())
@@ -175,8 +207,20 @@ def networks_command(
     if evidence is not None and cfg.evidence_limit == 0:
         raise ConfigError("--evidence was given with --evidence-limit 0; raise the limit or 'all'")
 
-    with open_case(db, create=False, read_only=True) as case:
-        result = networks(case, config=cfg)
+    if posts is not None:
+        result = networks(
+            posts, config=cfg, engine="spark", spark_master=spark_master, spark_conf=conf
+        )
+    else:
+        assert db is not None
+        with open_case(db, create=False, read_only=True) as case:
+            result = networks(
+                case,
+                config=cfg,
+                engine="spark" if engine == "spark" else "duckdb",
+                spark_master=spark_master,
+                spark_conf=conf,
+            )
     result.write(out, evidence=evidence, hot_items=hot_items)
 
     console = Console(highlight=False)
