@@ -594,9 +594,17 @@ def _pseudonymized(detection: Detection, names: Pseudonymizer) -> Detection:
         edges=names.table(detection.edges, accounts=("source", "target")),
         fused=names.table(detection.fused, accounts=("source", "target")),
         evidence=names.evidence(detection.evidence),
-        networks=names.document(detection.networks),
-        groups=names.document(detection.groups),
+        networks=[_sorted_members(n) for n in names.document(detection.networks)],
+        groups=[_sorted_members(g) for g in names.document(detection.groups)],
     )
+
+
+def _sorted_members(record: dict[str, Any]) -> dict[str, Any]:
+    # Member lists are sorted by id; sorted again by pseudonym, they no longer hint at the ids.
+    for key in ("accounts", "administered_assets"):
+        if isinstance(record.get(key), list):
+            record[key] = sorted(record[key])
+    return record
 
 
 def _node_attributes(case: Case, detection: Detection) -> pa.Table:
