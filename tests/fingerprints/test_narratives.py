@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -133,7 +134,7 @@ def test_as_dict_is_json_ready(scenario) -> None:  # type: ignore[no-untyped-def
     net = out["networks"]["N"]
     assert set(net) >= {"hashtags", "domains", "terms", "praises", "attacks"}
     assert set(net["terms"][0]) == {"item", "z", "count", "background"}
-    assert out["sentiment_languages"] == ["de", "en", "fr"]
+    assert out["sentiment_languages"] == sentiment_languages()
 
 
 def test_negation_flips_the_sign() -> None:
@@ -165,14 +166,96 @@ def test_sentiment_in_german_french_and_unlabelled_english(
     assert [e.entity for e in net.attacks] == ["@otto"]
 
 
-def test_uncovered_language_is_not_scored() -> None:
+def _praised_and_attacked(rows: list[dict[str, object]]) -> tuple[list[str], list[str]]:
+    case = _case(rows)
+    net = narratives(case.con, pa.table({"account_id": ["a"], "network_id": ["N"]})).networks["N"]
+    assert net.sentiment_coverage == 1.0
+    return [e.entity for e in net.praises], [e.entity for e in net.attacks]
+
+
+# Hand-made sentences, one praise and one attack per language, the entity first: in the
+# right-to-left scripts (Persian, Arabic, Urdu) the mention still comes first in logical order.
+VENDORED = [
+    ("nl", "@anna is geweldig en dapper", "@otto is corrupt en vreselijk"),
+    ("pt", "@anna é um herói corajoso", "@otto é um mentiroso"),
+    ("da", "@anna er god og modig", "@otto er korrupt og elendig"),
+]
+CHEN_SKIENA = [
+    ("fa", "@anna شجاع و عالی است", "@otto فاسد و دروغگو است"),
+    ("ar", "@anna بطل عظيم", "@otto خائن و كاذب"),
+    ("ur", "@anna اچھا اور عظیم ہے", "@otto برا غدار ہے"),
+    ("ru", "@anna хороший герой", "@otto плохой предатель"),
+    ("uk", "@anna чудовий герой", "@otto підлий зрадник"),
+    ("es", "@anna es un héroe bueno", "@otto es un traidor corrupto"),
+    ("tr", "@anna iyi bir kahraman", "@otto kötü bir hain"),
+    ("hi", "@anna अच्छा और महान है", "@otto भ्रष्ट और झूठा है"),
+]
+needs_asent = pytest.mark.skipif(
+    importlib.util.find_spec("asent") is None,
+    reason="Chen & Skiena lexicons come with the optional asent package (cibscan[lexicons])",
+)
+
+
+@pytest.mark.parametrize(("lang", "praise", "attack"), VENDORED)
+def test_sentiment_in_vendored_languages(lang: str, praise: str, attack: str) -> None:
+    assert lang in sentiment_languages()
     rows: list[dict[str, object]] = [
-        {"account": "a", "text": "@anna это прекрасно и смело", "lang": "ru"} for _ in range(3)
+        {"account": "a", "text": t, "lang": lang} for t in [praise, attack] * 3
+    ]
+    assert _praised_and_attacked(rows) == (["@anna"], ["@otto"])
+
+
+@needs_asent
+@pytest.mark.parametrize(("lang", "praise", "attack"), CHEN_SKIENA)
+def test_sentiment_with_chen_skiena_lexicons(lang: str, praise: str, attack: str) -> None:
+    assert lang in sentiment_languages()
+    rows: list[dict[str, object]] = [
+        {"account": "a", "text": t, "lang": lang} for t in [praise, attack] * 3
+    ]
+    assert _praised_and_attacked(rows) == (["@anna"], ["@otto"])
+
+
+@needs_asent
+def test_persian_spelled_with_arabic_letters_and_without_a_language_tag() -> None:
+    # "عالي" with Arabic yeh is the lexicon's Persian "عالی"; the posts carry no lang, so the
+    # language comes from their Persian stop words ("و", "است").
+    rows: list[dict[str, object]] = [
+        {"account": "a", "text": t, "lang": None}
+        for t in ["@anna شجاع و عالي است", "@otto فاسد و دروغگو است"] * 3
+    ]
+    assert _praised_and_attacked(rows) == (["@anna"], ["@otto"])
+
+
+@needs_asent
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("ru", "@otto не хороший и не герой"), ("es", "@otto no es bueno, no es un héroe")],
+)
+def test_negation_beyond_english(lang: str, text: str) -> None:
+    rows: list[dict[str, object]] = [{"account": "a", "text": text, "lang": lang}] * 3
+    assert _praised_and_attacked(rows) == ([], ["@otto"])
+
+
+@needs_asent
+def test_stop_words_carry_no_sentiment() -> None:
+    # Chen & Skiena tag Russian "как" and "так" positive; as stop words they are dropped.
+    rows: list[dict[str, object]] = [
+        {"account": "a", "text": "@anna как так и вот", "lang": "ru"}
+    ] * 3
+    case = _case(rows)
+    net = narratives(case.con, pa.table({"account_id": ["a"], "network_id": ["N"]})).networks["N"]
+    assert net.praises == [] and net.attacks == [] and net.sentiment_coverage == 1.0
+
+
+def test_uncovered_language_is_not_scored() -> None:
+    # Chinese is written without spaces between words: no word lexicon applies.
+    rows: list[dict[str, object]] = [
+        {"account": "a", "text": "@anna 非常好和勇敢", "lang": "zh"} for _ in range(3)
     ]
     case = _case(rows)
     net = narratives(case.con, pa.table({"account_id": ["a"], "network_id": ["N"]})).networks["N"]
     assert net.sentiment_coverage == 0.0 and net.praises == [] and net.attacks == []
-    assert "ru" not in sentiment_languages()
+    assert "zh" not in sentiment_languages()
 
 
 counts = st.lists(st.integers(min_value=0, max_value=50), min_size=1, max_size=8)

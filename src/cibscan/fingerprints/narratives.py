@@ -17,10 +17,12 @@ Per network, against the background (every other post of the case):
 * **Entities praised and attacked**: every @mention, #hashtag and capitalised name in a post
   is scored by the sentiment words within ``window`` words of it (a sentiment lexicon for the
   post's language; a negation up to three words before a sentiment word flips and damps it, as
-  VADER does). Lexicons: English from the ``vaderSentiment`` package (VADER, MIT), German and
-  French vendored under ``lexicons/`` (see their licence files). Posts in other languages are
-  not scored; :attr:`Narratives.sentiment_languages` and each network's ``sentiment_coverage``
-  say how much was.
+  VADER does). Lexicons: English from the ``vaderSentiment`` package (VADER, MIT); Danish,
+  German, French, Dutch and Portuguese vendored under ``lexicons/`` (see their licence files);
+  with the optional ``asent`` package, Chen & Skiena's (2014) lexicons for some 75 more
+  languages (GPL-3.0, read from that package at run time, never copied). Posts in other
+  languages are not scored; :attr:`Narratives.sentiment_languages` and each network's
+  ``sentiment_coverage`` say how much was.
 * **Representative posts**: the network's texts with the highest mean similarity (cosine of
   TF-IDF character 3-5-grams) to all of its other posts, counting verbatim copies, with near
   duplicates of an already chosen post skipped.
@@ -28,13 +30,17 @@ Per network, against the background (every other post of the case):
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import math
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, Final
 
 import duckdb
@@ -48,6 +54,9 @@ from cibscan.fingerprints._assignment import fetch_arrow as _fetch_arrow
 from cibscan.fingerprints._assignment import registered as _registered
 from cibscan.fingerprints._assignment import validated_assignment as _validated_assignment
 from cibscan.fingerprints.style import char_ngram_counts
+
+# ``regex`` (a dependency, untyped) for the Unicode classes \p{L} and \p{M} that ``re`` lacks.
+_rx: Any = importlib.import_module("regex")
 
 __all__ = [
     "DistinctiveItem",
@@ -370,6 +379,7 @@ def _wordset(words: str) -> frozenset[str]:
 
 
 #: Negations per language (a sentiment word after one of these within three words flips).
+#: Turkish and Persian also negate inside the verb (-me/-ma, na-/ne-), which a word list misses.
 NEGATIONS: Final[dict[str, frozenset[str]]] = {
     "en": _wordset(
         "not no never nobody nothing neither nor none cannot without hardly isnt arent wasnt "
@@ -378,17 +388,90 @@ NEGATIONS: Final[dict[str, frozenset[str]]] = {
     ),
     "de": _wordset("nicht kein keine keinen keinem keiner keines nie niemals ohne weder"),
     "fr": _wordset("ne pas jamais sans aucun aucune ni rien personne"),
+    "nl": _wordset("niet geen nooit zonder noch niets niemand"),
+    "pt": _wordset("nao nunca jamais sem nem nenhum nenhuma ninguem nada"),
+    "da": _wordset("ikke ingen aldrig uden hverken intet"),
+    "es": _wordset("no nunca jamás sin ni tampoco nadie nada ningún ninguna"),
+    "it": _wordset("non mai senza né nessuno nessuna niente"),
+    "ru": _wordset("не нет ни никогда без"),
+    "uk": _wordset("не ні ніколи без"),
+    "pl": _wordset("nie nigdy bez żaden żadna"),
+    "tr": _wordset("değil yok asla hiç"),
+    "fa": _wordset("نه نیست نبود هرگز بدون"),
+    "ar": _wordset("لا لم لن ليس ليست غير بدون ما"),
+    "ur": _wordset("نہیں نہ مت بغیر کبھی"),
+    "hi": _wordset("नहीं न मत बिना"),
 }
 _NEGATION_SCALE: Final = -0.74  # VADER's N_SCALAR
 
-_TOKEN = re.compile(r"[@#][\w]+|[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
+# Letters with their combining marks (Devanagari vowel signs, Arabic harakat) and the Persian
+# zero-width non-joiner, so that a word of any script is one token.
+_TOKEN: Final[Any] = _rx.compile(
+    r"[@#][\p{L}\p{M}\p{N}_]+|\p{L}[\p{L}\p{M}\u200c]*(?:['’]\p{L}[\p{L}\p{M}\u200c]*)*"
+)
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+")
-_SENTENCE_BREAK = re.compile(r"[.!?…]\s|\n")
+_SENTENCE_BREAK = re.compile(r"[.!?…؟।۔]\s|\n")
+
+#: Lexicons vendored under ``lexicons/`` (see the licence beside each).
+VENDORED_LEXICONS: Final = ("da", "de", "fr", "nl", "pt")
+#: Chen & Skiena (2014) lexicons read from the optional ``asent`` package are not used for
+#: scripts written without spaces between words: a whole run of characters is one token there.
+_UNSEGMENTED: Final = frozenset({"ja", "km", "th", "zh", "zhw"})
+#: Chen & Skiena lexicons are polarities (+1 / -1) without strength; scaled to a typical
+#: VADER valence so that one word weighs about as much in every language.
+_POLARITY_ONLY_VALENCE: Final = 0.5
+#: Stop words that Chen & Skiena's lexicons rightly score and that stay: some stop lists
+#: include "good", "bad", "better", "worse" themselves.
+_EVALUATIVE_STOPWORDS: Final[dict[str, frozenset[str]]] = {
+    "fa": _wordset("خوب بد بهتر متاسفانه خوشبختانه"),
+    "ru": _wordset("хороший хорошо лучше прекрасно"),
+    "es": _wordset("bueno bien mal mejor peor"),
+    "tr": _wordset("iyi hoş"),
+}
+# Harakat, superscript alef and tatweel: optional in Arabic script.
+_ARABIC_MARKS: Final = re.compile("[\u064b-\u065f\u0670\u0640]")
+_TO_PERSIAN: Final = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک"})
+_TO_ARABIC: Final = str.maketrans({"ی": "ي", "ک": "ك"})
+
+
+def _fold(lang: str, word: str) -> str:
+    """Spelling variants a lexicon and a post may disagree on, reduced to one form."""
+    if lang == "pt":  # LeIA matches without accents
+        decomposed = unicodedata.normalize("NFKD", word)
+        return "".join(c for c in decomposed if not unicodedata.combining(c))
+    if lang in ("fa", "ur"):
+        return _ARABIC_MARKS.sub("", word).translate(_TO_PERSIAN).replace("\u200c", "")
+    if lang == "ar":
+        return _ARABIC_MARKS.sub("", word).translate(_TO_ARABIC)
+    return word
+
+
+def _read_tsv(text: str) -> dict[str, float]:
+    table: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            form, value = line.split("\t")
+            table[form] = float(value)
+    return table
+
+
+def _asent_lexicon_dir() -> Path | None:
+    """Where the optional ``asent`` package keeps its lexicons, found without importing it.
+
+    Importing ``asent`` would import spaCy; cibscan only reads its data files.
+    """
+    spec = importlib.util.find_spec("asent")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "lexicons"
+    return folder if folder.is_dir() else None
 
 
 @lru_cache(maxsize=1)
 def _lexicons() -> dict[str, dict[str, float]]:
-    """Sentiment lexicons by language, valences in [-1, 1]."""
+    """Sentiment lexicons by language, valences in [-1, 1], keys folded (:func:`_fold`)."""
+    import stopwordsiso
+
     out: dict[str, dict[str, float]] = {}
     try:
         vader = resources.files("vaderSentiment").joinpath("vader_lexicon.txt")
@@ -400,24 +483,43 @@ def _lexicons() -> dict[str, dict[str, float]]:
         out["en"] = english
     except (ModuleNotFoundError, FileNotFoundError):  # pragma: no cover - optional dependency
         pass
-    for lang in ("de", "fr"):
+    for lang in VENDORED_LEXICONS:
         path = resources.files("cibscan.fingerprints").joinpath(f"lexicons/{lang}-polarity.tsv")
-        table: dict[str, float] = {}
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line and not line.startswith("#"):
-                form, value = line.split("\t")
-                table[form] = float(value)
-        out[lang] = table
+        out[lang] = {_fold(lang, w): v for w, v in _read_tsv(path.read_text("utf-8")).items()}
+    folder = _asent_lexicon_dir()
+    if folder is not None:
+        known = set(stopwordsiso.langs())
+        for path in sorted(folder.glob("*_lexicon_chen_skiena_2014_v1.txt")):
+            lang = path.name.split("_", 1)[0]
+            if lang in out or lang in _UNSEGMENTED:
+                continue
+            # The lexicon was propagated over a translation graph and tags some function
+            # words (Persian "به", Russian "как"); stop words carry no sentiment.
+            stop = frozenset(stopwordsiso.stopwords(lang)) if lang in known else frozenset()
+            stop -= _EVALUATIVE_STOPWORDS.get(lang, frozenset())
+            table: dict[str, float] = {}
+            for line in path.read_text(encoding="utf-8").splitlines():
+                word, _, polarity = line.partition("\t")
+                word = word.strip().lower()
+                if word and " " not in word and word not in stop and polarity.strip():
+                    table[_fold(lang, word)] = _POLARITY_ONLY_VALENCE * float(polarity)
+            if table:
+                out[lang] = table
     return out
 
 
 def sentiment_languages() -> list[str]:
     """The languages (ISO 639-1) whose posts are scored for sentiment.
 
+    English, Danish, German, French, Dutch and Portuguese always; with the optional ``asent``
+    package installed (``pip install cibscan[lexicons]``) also the languages of its Chen &
+    Skiena (2014) lexicons, among them Arabic, Persian, Russian, Spanish, Turkish, Hindi and
+    Urdu (see ``docs/fingerprints-b.md``).
+
     Examples
     --------
-    >>> sentiment_languages()
-    ['de', 'en', 'fr']
+    >>> {"da", "de", "en", "fr", "nl", "pt"} <= set(sentiment_languages())
+    True
     """
     return sorted(_lexicons())
 
@@ -426,17 +528,38 @@ def sentiment_languages() -> list[str]:
 def _covered_stopwords() -> dict[str, frozenset[str]]:
     import stopwordsiso
 
-    return {lang: frozenset(stopwordsiso.stopwords(lang)) for lang in _lexicons()}
+    known = set(stopwordsiso.langs())
+    return {
+        lang: frozenset(_fold(lang, w) for w in stopwordsiso.stopwords(lang))
+        if lang in known
+        else frozenset()
+        for lang in _lexicons()
+    }
+
+
+@lru_cache(maxsize=1)
+def _stopword_languages() -> tuple[tuple[str, ...], dict[str, tuple[int, ...]]]:
+    """Covered languages in guessing order, and for each stop word the languages it is one of.
+
+    Languages with a dedicated lexicon come first, so that a tie goes to them.
+    """
+    languages = tuple(sorted(_covered_stopwords(), key=lambda lang: (lang not in NEGATIONS, lang)))
+    index: dict[str, list[int]] = defaultdict(list)
+    for k, lang in enumerate(languages):
+        for word in _covered_stopwords()[lang]:
+            index[word].append(k)
+    return languages, {w: tuple(ks) for w, ks in index.items()}
 
 
 def _guess_language(words: list[str]) -> str | None:
     """The covered language whose stop words the post uses most (two at least)."""
-    best, hits = None, 1
-    for lang, stop in _covered_stopwords().items():
-        n = sum(w in stop for w in words)
-        if n > hits:
-            best, hits = lang, n
-    return best
+    languages, index = _stopword_languages()
+    hits = np.zeros(len(languages), dtype=np.int64)
+    for w in words:
+        for k in index.get(w, ()):
+            hits[k] += 1
+    best = int(np.argmax(hits)) if len(languages) else 0
+    return languages[best] if len(languages) and hits[best] >= 2 else None
 
 
 def _entity_mentions(
@@ -456,6 +579,7 @@ def _entity_mentions(
     lexicon = _lexicons()[lang]
     negations = NEGATIONS.get(lang, frozenset())
     stop = _covered_stopwords()[lang]
+    lower = [_fold(lang, w) for w in lower]
     # Sentence of each token: sentiment counts only within the entity's sentence, and a
     # capitalised word opening a sentence is not evidence of a name.
     breaks = np.array([m.end() for m in _SENTENCE_BREAK.finditer(text)], dtype=np.int64)
