@@ -14,6 +14,8 @@ status 2; any other exception is a bug.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "BadInputError",
     "CaseStoreError",
@@ -54,7 +56,9 @@ class BadInputError(CibscanError):
         value: object = None,
         row_label: str = "row",
     ) -> None:
-        self.reason = reason
+        # Messages are one line (the CLI prints "Error: ..."); Arrow's and the JSON decoder's
+        # reasons may span lines.
+        self.reason = re.sub(r"\s*[\r\n]+\s*", " ", reason).strip()
         self.file = file
         self.row = row
         self.column = column

@@ -165,12 +165,14 @@ def _posts_batch(batch: pa.RecordBatch, table: str) -> Iterator[ReadItem]:
         out_names.append("engagement")
     rows = batch.column("_row")
     out = pa.RecordBatch.from_arrays([*arrays, rows], names=[*out_names, "_row"])
+    if rejects:
+        out = out.filter(pa.array([i not in rejects for i in range(n)]))
+    # The batch before its rejects: strict mode stops at the first reject, and a bad value in
+    # an earlier row of the batch must still be the one reported.
+    yield RawBatch(table, out)
     for index, (name, value) in sorted(rejects.items()):
         reason = "not true or false" if name == "is_retweet" else "not an integer count"
         yield ParseReject(table, rows[index].as_py(), name, value, reason)
-    if rejects:
-        out = out.filter(pa.array([i not in rejects for i in range(n)]))
-    yield RawBatch(table, out)
 
 
 class IoArchiveFormat:

@@ -201,7 +201,7 @@ class TableLoader:
             return "NULL::TIMESTAMPTZ"
         typ = self._columns[name]
         epoch = (
-            "(CASE WHEN abs({x}) >= 1e14 THEN make_timestamptz(CAST({x} AS BIGINT))"
+            "(CASE WHEN abs({x}) >= 1e14 THEN make_timestamptz(TRY_CAST({x} AS BIGINT))"
             " WHEN abs({x}) >= 1e11 THEN to_timestamp({x} / 1000.0)"
             " ELSE to_timestamp({x}) END)"
         )
@@ -490,7 +490,11 @@ class TableLoader:
         contested = _scalar(con, "SELECT count(*) FROM _verdict WHERE verdict <> 'new'")
         new_rows = "FROM _v WHERE _reject IS NULL"
         if contested:
-            new_rows += " AND _row NOT IN (SELECT _row FROM _verdict WHERE verdict <> 'new')"
+            # By row and key: a twarc2 page is one line, so its tweets share one _row.
+            new_rows += (
+                f" AND (_row, CAST({_q(key[0])} AS VARCHAR)) NOT IN"
+                " (SELECT _row, key_value FROM _verdict WHERE verdict <> 'new')"
+            )
         if self.table in ("accounts", "posts"):
             k = _q(key[0])
             con.execute(

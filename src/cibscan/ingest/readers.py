@@ -12,16 +12,19 @@ numbers; Parquet rows are 1-based data rows.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import IO, Any, Final, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -39,7 +42,9 @@ __all__ = [
     "ReadItem",
     "ReadOptions",
     "guess_table",
+    "has_surrogate_escape",
     "json_scalar",
+    "lone_surrogate",
 ]
 
 BATCH_ROWS: Final = 131_072
@@ -167,6 +172,30 @@ def json_scalar(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+#: A JSON escape of a UTF-16 surrogate; a lone one decodes to no character.
+_SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
+LONE_SURROGATE: Final = "a lone UTF-16 surrogate escape (\\ud800 to \\udfff), which is no character"
+
+
+def has_surrogate_escape(text: str, start: int = 0, end: int | None = None) -> bool:
+    """Whether JSON text (``text[start:end]``) has an escape of a UTF-16 surrogate."""
+    return _SURROGATE_ESCAPE.search(text, start, len(text) if end is None else end) is not None
+
+
+def lone_surrogate(obj: Any) -> bool:
+    """Whether a decoded JSON value holds a lone surrogate.
+
+    JSON may escape half of a UTF-16 pair (``"\\ud800"``); the decoder gives a string that
+    cannot be encoded as UTF-8, so Arrow and DuckDB cannot store it. Callers check the text with
+    :func:`has_surrogate_escape` first (cheap) and the value only when that finds one.
+    """
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _row_range(start: int, count: int) -> pa.Array:
     """Row numbers ``start .. start + count - 1`` (numpy: no Python int per row)."""
     return pa.array(np.arange(start, start + count, dtype=np.int64))
@@ -256,6 +285,55 @@ def _decode_column(array: pa.Array, name: str) -> tuple[pa.Array, list[tuple[int
         return pa.array(values, pa.string()), bad
 
 
+#: Stands for a byte that is not UTF-8 in the fallback pass of :func:`read_csv_records` (a
+#: noncharacter: Unicode promises never to assign it, and text interchange has no use for it).
+_NOT_UTF8: Final = "\ufdd0"
+
+
+def _mark_not_utf8(error: UnicodeError) -> tuple[str | bytes, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    return _NOT_UTF8, error.start + 1
+
+
+codecs.register_error("cibscan-mark-not-utf8", _mark_not_utf8)
+
+
+class _MarkedUtf8(io.RawIOBase):
+    """A byte stream with every byte that is not UTF-8 replaced by :data:`_NOT_UTF8`.
+
+    Arrow's CSV reader decodes the text of a row with the wrong number of fields before handing
+    it to the invalid-row handler; when that text is not UTF-8 the handler cannot run and the
+    whole file fails. The fallback pass reads through this stream instead, so that every row
+    reaches the handler, and cells holding the marker are rejected as not UTF-8.
+    """
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        super().__init__()
+        self._inner = inner
+        self._decoder = codecs.getincrementaldecoder("utf-8")("cibscan-mark-not-utf8")
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            data = self._inner.read(1 << 20)
+            self._pending = self._decoder.decode(data, final=not data).encode("utf-8")
+            if not data:
+                break
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            super().close()
+
+
 def read_csv_records(
     path: Path,
     names: list[str],
@@ -283,6 +361,44 @@ def read_csv_records(
     defaults
         Constant values for canonical columns the file lacks (for example the platform).
     """
+    done = _CsvProgress(2 if header else 1)
+    try:
+        yield from _csv_pass(
+            path, names, table, options, rename, delimiter, header, embedded, defaults, done, False
+        )
+    except _RowTextNotUtf8Error:
+        # Arrow could not hand a ragged row that is not UTF-8 to the handler. Read again with
+        # the bytes that are not UTF-8 marked, skipping what was already given out.
+        yield from _csv_pass(
+            path, names, table, options, rename, delimiter, header, embedded, defaults, done, True
+        )
+
+
+class _RowTextNotUtf8Error(Exception):
+    """Arrow failed on a row with the wrong number of fields whose text is not UTF-8."""
+
+
+@dataclass
+class _CsvProgress:
+    """What a pass of :func:`read_csv_records` has given out (for a fallback pass to skip)."""
+
+    next_record: int
+    rejects: set[int] = field(default_factory=set)
+
+
+def _csv_pass(
+    path: Path,
+    names: list[str],
+    table: str,
+    options: ReadOptions,
+    rename: Mapping[str, str],
+    delimiter: str,
+    header: bool,
+    embedded: Sequence[tuple[str, Mapping[str, str]]],
+    defaults: Mapping[str, str] | None,
+    done: _CsvProgress,
+    marked: bool,
+) -> Iterator[ReadItem]:
     skipped: dict[int, ParseReject] = {}
 
     def on_invalid(row: Any) -> str:
@@ -291,14 +407,23 @@ def read_csv_records(
             table,
             number,
             None,
-            (row.text or "")[:200],
+            (row.text or "")[:200].replace(_NOT_UTF8, "\ufffd"),
             f"expected {row.expected_columns} fields, found {row.actual_columns}",
         )
         return "skip"
 
-    stream = open_input(
+    def failed(exc: pa.ArrowInvalid, row: int | None) -> Exception:
+        # The handler is not called for a row whose text is not UTF-8; Arrow then reports
+        # the row as a parse error (the callback's UnicodeDecodeError is swallowed).
+        if not marked and "Expected" in str(exc) and "columns" in str(exc):
+            return _RowTextNotUtf8Error()
+        return BadInputError(f"cannot read as CSV: {exc}", file=str(path), row=row)
+
+    stream: IO[bytes] = open_input(
         path, max_bytes=options.max_decompressed_bytes, max_ratio=options.max_decompression_ratio
     )
+    if marked:
+        stream = io.BufferedReader(_MarkedUtf8(stream), buffer_size=1 << 20)
     try:
         reader = pa_csv.open_csv(
             stream,
@@ -325,9 +450,8 @@ def read_csv_records(
         )
     except pa.ArrowInvalid as exc:
         stream.close()
-        raise BadInputError(f"cannot read as CSV: {exc}", file=str(path)) from exc
+        raise failed(exc, None) from exc
     next_record = 2 if header else 1
-    emitted_rejects: set[int] = set()
     try:
         while True:
             try:
@@ -335,27 +459,30 @@ def read_csv_records(
             except StopIteration:
                 break
             except pa.ArrowInvalid as exc:
-                raise BadInputError(
-                    f"cannot read as CSV: {exc}", file=str(path), row=next_record
-                ) from exc
+                raise failed(exc, next_record) from exc
+            first = next_record
             numbers, next_record = _number_rows(next_record, batch.num_rows, set(skipped))
-            for number in sorted(set(skipped) - emitted_rejects):
-                if number < next_record:
-                    emitted_rejects.add(number)
-                    yield skipped[number]
+            rejects = [skipped[n] for n in sorted(skipped) if n < next_record]
+            for number in [n for n in skipped if n < next_record]:
+                del skipped[number]
             columns: dict[str, pa.Array] = {}
             bad_rows: dict[int, tuple[str, str]] = {}
             for name in batch.schema.names:
                 decoded, bad = _decode_column(batch.column(name), name)
+                if marked:
+                    decoded, bad = _unmark(decoded, bad)
                 columns[name] = decoded
                 for index, value in bad:
                     bad_rows.setdefault(index, (name, value))
-            row_array = numbers
+            keep = np.ones(batch.num_rows, dtype=bool)
+            for index in bad_rows:
+                keep[index] = False
+            if first < done.next_record:  # given out by the first pass
+                keep &= numbers.to_numpy() >= done.next_record
             for index, (column, value) in sorted(bad_rows.items()):
-                yield ParseReject(table, numbers[index].as_py(), column, value, "not valid UTF-8")
-            keep = None
-            if bad_rows:
-                keep = pa.array([i not in bad_rows for i in range(batch.num_rows)])
+                rejects.append(
+                    ParseReject(table, numbers[index].as_py(), column, value, "not valid UTF-8")
+                )
             for target, ren, is_embedded in (
                 (table, rename, False),
                 *((t, r, True) for t, r in embedded),
@@ -366,14 +493,39 @@ def read_csv_records(
                     if key not in fields and key in TABLES[target]:
                         arrays.append(pa.array([value] * batch.num_rows, pa.string()))
                         fields.append(key)
-                out = pa.RecordBatch.from_arrays([*arrays, row_array], names=[*fields, "_row"])
-                if keep is not None:
-                    out = out.filter(keep)
-                yield RawBatch(target, out, embedded=is_embedded)
-        for number in sorted(set(skipped) - emitted_rejects):
-            yield skipped[number]
+                out = pa.RecordBatch.from_arrays([*arrays, numbers], names=[*fields, "_row"])
+                if not keep.all():
+                    out = out.filter(pa.array(keep))
+                if out.num_rows:
+                    yield RawBatch(target, out, embedded=is_embedded)
+            # The rows before the rejects are staged first: in strict mode the ingest stops at
+            # the first reject, and a bad value in an earlier row must still be the one reported.
+            for reject in sorted(rejects, key=lambda r: r.row):
+                if reject.row not in done.rejects:
+                    done.rejects.add(reject.row)
+                    yield reject
+            done.next_record = max(done.next_record, next_record)
+        for number in sorted(skipped):
+            if number not in done.rejects:
+                done.rejects.add(number)
+                yield skipped[number]
     finally:
         stream.close()
+
+
+def _unmark(
+    decoded: pa.Array, bad: list[tuple[int, str]]
+) -> tuple[pa.Array, list[tuple[int, str]]]:
+    """Treat cells holding the not-UTF-8 marker of the fallback pass as not UTF-8."""
+    hits = pc.fill_null(pc.match_substring(decoded, _NOT_UTF8), False)
+    if not pc.any(hits).as_py():
+        return decoded, bad
+    values = decoded.to_pylist()
+    found = dict(bad)
+    for index in pc.indices_nonzero(hits).to_pylist():
+        found.setdefault(index, values[index].replace(_NOT_UTF8, "\ufffd"))
+        values[index] = None
+    return pa.array(values, pa.string()), sorted(found.items())
 
 
 def _list_value(value: Any) -> list[str] | None:
@@ -426,7 +578,7 @@ class JsonlFormat:
         for line in sample.text.split("\n")[:50]:
             try:
                 obj = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if isinstance(obj, dict):
                 keys.update(_mapped(k, options.column_map) for k in obj)
@@ -451,66 +603,59 @@ class JsonlFormat:
             for number, raw in enumerate(stream, start=1):
                 if not raw.strip():
                     continue
-                try:
-                    line = raw.decode("utf-8").rstrip("\r\n")
-                except UnicodeDecodeError:
-                    yield ParseReject(
-                        table,
-                        number,
-                        None,
-                        raw[:200].decode("utf-8", "backslashreplace"),
-                        "not valid UTF-8",
-                    )
+                item = self._record(raw, number, table, options)
+                if isinstance(item, ParseReject):
+                    # The rows before a reject are staged first: in strict mode the ingest
+                    # stops at the first reject, and a bad value in an earlier row must still
+                    # be the one reported.
+                    if records:
+                        yield RawBatch(table, records_to_batch(table, records, rows, columns))
+                        records, rows = [], []
+                    yield item
                     continue
-                try:
-                    obj = json.loads(line)
-                except ValueError as exc:
-                    yield ParseReject(
-                        table,
-                        number,
-                        None,
-                        line[:200].rstrip(),
-                        f"invalid JSON ({exc.args[0].split(':')[0]})",
-                    )
-                    continue
-                except RecursionError:
-                    yield ParseReject(
-                        table, number, None, line[:200].rstrip(), "JSON nested too deeply"
-                    )
-                    continue
-                if not isinstance(obj, dict):
-                    yield ParseReject(table, number, None, line[:200].rstrip(), "not a JSON object")
-                    continue
-                record: dict[str, Any] = {}
-                failed = False
-                for key, value in obj.items():
-                    name = _mapped(key, options.column_map)
-                    if name not in TABLES[table]:
-                        continue
-                    if name in LIST_COLUMNS:
-                        try:
-                            record[name] = _list_value(value)
-                        except ValueError:
-                            yield ParseReject(
-                                table,
-                                number,
-                                name,
-                                json_scalar(value),
-                                "not a list, a JSON array or space-separated text",
-                            )
-                            failed = True
-                            break
-                    else:
-                        record[name] = json_scalar(value)
-                if failed:
-                    continue
-                records.append(record)
+                records.append(item)
                 rows.append(number)
                 if len(records) >= options.batch_rows:
                     yield RawBatch(table, records_to_batch(table, records, rows, columns))
                     records, rows = [], []
         if records:
             yield RawBatch(table, records_to_batch(table, records, rows, columns))
+
+    @staticmethod
+    def _record(
+        raw: bytes, number: int, table: str, options: ReadOptions
+    ) -> dict[str, Any] | ParseReject:
+        """One line as a record in canonical names, or the reason it is rejected."""
+        try:
+            line = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            value = raw[:200].decode("utf-8", "backslashreplace")
+            return ParseReject(table, number, None, value, "not valid UTF-8")
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            reason = f"invalid JSON ({exc.args[0].split(':')[0]})"
+            return ParseReject(table, number, None, line[:200].rstrip(), reason)
+        except RecursionError:
+            return ParseReject(table, number, None, line[:200].rstrip(), "JSON nested too deeply")
+        if not isinstance(obj, dict):
+            return ParseReject(table, number, None, line[:200].rstrip(), "not a JSON object")
+        if has_surrogate_escape(line) and lone_surrogate(obj):
+            return ParseReject(table, number, None, line[:200].rstrip(), LONE_SURROGATE)
+        record: dict[str, Any] = {}
+        for key, value in obj.items():
+            name = _mapped(key, options.column_map)
+            if name not in TABLES[table]:
+                continue
+            if name in LIST_COLUMNS:
+                try:
+                    record[name] = _list_value(value)
+                except (ValueError, RecursionError):
+                    reason = "not a list, a JSON array or space-separated text"
+                    return ParseReject(table, number, name, json_scalar(value), reason)
+            else:
+                record[name] = json_scalar(value)
+        return record
 
 
 class ParquetFormat:

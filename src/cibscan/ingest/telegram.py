@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from cibscan.errors import BadInputError
-from cibscan.ingest.readers import ParseReject, ReadItem, ReadOptions, json_scalar
+from cibscan.ingest.readers import (
+    LONE_SURROGATE,
+    ParseReject,
+    ReadItem,
+    ReadOptions,
+    has_surrogate_escape,
+    json_scalar,
+    lone_surrogate,
+)
 from cibscan.ingest.source import Sample, open_input
 from cibscan.ingest.twitter_json import (
     MalformedFieldError,
@@ -75,6 +83,8 @@ class JsonWalker:
         self._eof = False
         self._line = 1  # the line number at _counted
         self._counted = 0
+        #: Whether the last value decoded has a surrogate escape (see ``lone_surrogate``).
+        self.surrogate_escape = False
 
     # -- buffer ---------------------------------------------------------------------------------
     def _fill(self, want: int = _CHUNK) -> bool:
@@ -142,6 +152,7 @@ class JsonWalker:
                 raise self.error("JSON nested too deeply") from exc
             if end == len(self._buf) and not self._eof and self._grow():
                 continue  # a number may go on in the next chunk
+            self.surrogate_escape = has_surrogate_escape(self._buf, self._pos, end)
             self._pos = end
             return obj
 
@@ -280,7 +291,7 @@ def map_message(
             if type(entity) is not dict:
                 raise MalformedFieldError(f"text_entities[{i}]", entity, "not a JSON object")
             kind = entity.get("type")
-            if kind not in _ENTITY_FIELDS:
+            if type(kind) is not str or kind not in _ENTITY_FIELDS:
                 continue  # plain text, bold, code, ...: nothing to collect
             field = _ENTITY_FIELDS[kind]
             value = entity.get(field)
@@ -380,8 +391,17 @@ class TelegramFormat:
                     )
                 self._chat_account(chat, walker.line(), rows, platform)
                 for line in walker.array_items():
-                    reject = map_message(walker.value(), chat, line, rows, platform)
+                    message = walker.value()
+                    if walker.surrogate_escape and lone_surrogate(message):
+                        reject: ParseReject | None = ParseReject(
+                            "posts", line, None, None, LONE_SURROGATE
+                        )
+                    else:
+                        reject = map_message(message, chat, line, rows, platform)
                     if reject is not None:
+                        # Earlier rows are staged before a reject (strict mode reports the
+                        # first in file order).
+                        yield from rows.flush()
                         yield reject
                     if rows.full:
                         yield from rows.flush()

@@ -60,11 +60,14 @@ class Twarc2Format:
         rows = RowCollector(options.batch_rows)
         for line in iter_json_lines(path, options):
             if isinstance(line, ParseReject):
+                # Earlier rows are staged before a reject (strict mode reports the first).
+                yield from rows.flush()
                 yield line
                 continue
             try:
                 map_v2_item(line.obj, line.number, rows, platform)
             except MalformedFieldError as bad:
+                yield from rows.flush()
                 yield ParseReject("posts", line.number, bad.column, bad.value, bad.reason)
                 continue
             if rows.full:

@@ -20,10 +20,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from cibscan.ingest.readers import (
+    LONE_SURROGATE,
     ParseReject,
     RawBatch,
     ReadOptions,
+    has_surrogate_escape,
     json_scalar,
+    lone_surrogate,
     records_to_batch,
 )
 from cibscan.ingest.source import SAMPLE_BYTES, Sample, open_input
@@ -98,6 +101,9 @@ def iter_json_lines(
                 continue
             if not isinstance(obj, dict):
                 yield ParseReject(table, number, None, line[:200].rstrip(), "not a JSON object")
+                continue
+            if has_surrogate_escape(line) and lone_surrogate(obj):
+                yield ParseReject(table, number, None, line[:200].rstrip(), LONE_SURROGATE)
                 continue
             yield JsonLine(number, obj)
 

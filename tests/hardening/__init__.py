@@ -1,0 +1,1 @@
+"""Hardening tests: adversarial input, pathological data, interrupted runs, determinism."""
