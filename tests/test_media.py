@@ -202,3 +202,44 @@ def test_media_traces_use_cluster_ids() -> None:
         ("p5", "0123456789abcdee"),  # once, not twice
     ]
     case.close()
+
+
+def test_networks_join_accounts_posting_near_identical_images() -> None:
+    from cibscan.networks import NetworkConfig, networks
+
+    # a and b post the same two pictures within a minute, each re-encoded (hashes 2-5 bits
+    # apart); c posts an unrelated picture. Exact items would link nobody.
+    rows = [
+        ("p1", "a", "8f3c0a5e91b2d467", 0),
+        ("p2", "b", "8f3c0a5e91b2d464", 20),  # 2 bits from p1
+        ("p3", "a", "1234abcd5678ef90", 3600),
+        ("p4", "b", "1234abcd5679ef9f", 3630),  # 5 bits from p3
+        ("p5", "c", "ffff0000ffff0000", 3640),
+    ]
+    case = open_case()
+    table = pa.table(
+        {
+            "post_id": [r[0] for r in rows],
+            "account_id": [r[1] for r in rows],
+            "timestamp": [T0 + timedelta(seconds=r[3]) for r in rows],
+            "kind": ["post"] * len(rows),
+            "media": pa.array([[r[2]] for r in rows], pa.list_(pa.string())),
+        }
+    )
+    case.con.register("staged", table)
+    case.con.execute("INSERT INTO posts BY NAME SELECT * FROM staged")
+    case.con.unregister("staged")
+    near = networks(case, ["media"], window=60, min_weight=2)
+    assert near.edges.select(["source", "target", "weight"]).to_pylist() == [
+        {"source": "a", "target": "b", "weight": 2}
+    ]
+    assert near.config.media_hash_distance == 6
+    exact = networks(case, ["media"], window=60, min_weight=1, media_hash_distance=0)
+    assert exact.edges.num_rows == 0
+    tight = networks(case, ["media"], window=60, min_weight=1, media_hash_distance=3)
+    assert tight.edges.select(["source", "target", "weight"]).to_pylist() == [
+        {"source": "a", "target": "b", "weight": 1}
+    ]
+    with pytest.raises(ConfigError, match="media_hash_distance"):
+        NetworkConfig(media_hash_distance=40)
+    case.close()

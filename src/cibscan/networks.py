@@ -57,6 +57,7 @@ from cibscan.case import Case, open_case
 from cibscan.coaction import item_load_sql, pair_events_sql
 from cibscan.errors import ConfigError, EmptyInputError
 from cibscan.export import write_csv, write_gexf, write_graphml, write_parquet
+from cibscan.media import DEFAULT_MEDIA_HASH_DISTANCE, media_hash_map, media_trace_sql
 from cibscan.traces import (
     DEFAULT_SIGNALS,
     IS_REPOST,
@@ -213,6 +214,9 @@ class NetworkConfig:
     partitions
         Run the kernel on this many partitions of the items, one after the other, to bound the
         memory of one step; results do not depend on it.
+    media_hash_distance
+        ``media`` under ``default`` semantics: perceptual hashes (16 hex digits) within this
+        Hamming distance are one item (:mod:`cibscan.media`); 0 keeps every hash apart.
     memory_limit, temp_directory
         DuckDB settings for this run; DuckDB spills to ``temp_directory`` beyond the limit.
     """
@@ -237,6 +241,7 @@ class NetworkConfig:
     partitions: int = 1
     memory_limit: str | None = None
     temp_directory: str | None = None
+    media_hash_distance: int = DEFAULT_MEDIA_HASH_DISTANCE
 
     def __post_init__(self) -> None:
         signals = self.signals
@@ -297,6 +302,10 @@ class NetworkConfig:
         if not 0 <= self.edge_weight_quantile <= 1:
             raise ConfigError(
                 f"edge_weight_quantile must be in [0, 1], got {self.edge_weight_quantile}"
+            )
+        if not 0 <= self.media_hash_distance <= 31:
+            raise ConfigError(
+                f"media_hash_distance must be 0 to 31 bits, got {self.media_hash_distance}"
             )
         if self.min_tokens < 0 or self.min_text_chars < 0:
             raise ConfigError("min_tokens and min_text_chars must be >= 0")
@@ -786,6 +795,10 @@ def _raw_trace_sql(run: _Run, signal: str, cfg: NetworkConfig) -> str:
         )
         view = run.register("near_text_map", cluster_map)
         return near_text_trace_sql(view, min_text_chars=cfg.min_text_chars)
+    if signal == "media" and cfg.semantics == "default" and cfg.media_hash_distance > 0:
+        media_map = media_hash_map(run.con, max_distance=cfg.media_hash_distance)
+        view = run.register("media_map", media_map)
+        return media_trace_sql(view)
     if signal == "text" and cfg.semantics == "cnt":
         view = run.register("cnt_text_map", cnt_text_map(run.con))
         return trace_sql("text", semantics="cnt", text_map=view)
