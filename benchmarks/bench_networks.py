@@ -126,6 +126,211 @@ def generate(rows: int, seed: int = 1) -> pa.Table:
     )
 
 
+# --- the scale workload: all default signals on many posts --------------------------------------
+
+SCALE_CHUNK: Final = 1_000_000
+SCALE_WORDS: Final = 2_000
+
+
+def _zipf_items(
+    rng: np.random.Generator, n: int, n_items: int, flat: int, exponent: float = 1.0
+) -> np.ndarray:
+    """Draw ``n`` item indices with popularity 1/max(rank, flat)^exponent (inverse CDF)."""
+    ranks = np.arange(1, n_items + 1, dtype=np.float64)
+    cdf = np.cumsum(1.0 / np.maximum(ranks, flat) ** exponent)
+    cdf /= cdf[-1]
+    return np.minimum(np.searchsorted(cdf, rng.random(n)), n_items - 1).astype(np.int64)
+
+
+def scale_chunk(first: int, n: int, total: int, seed: int) -> pa.Table:
+    """Integer columns of ``n`` organic posts numbered from ``first`` (SQL makes the strings).
+
+    Accounts: ``total // 50``, activity ∝ rank^-0.5 (the busiest posts about 0.2% of all).
+    35% reposts, 10% replies, 55% posts. Shared posts, replied-to posts, links and media
+    are drawn with Zipf-like popularity (1/rank, flat over the top 50); every item has a start
+    within the 30 days and a log-normal lifetime around an hour, and a post on it comes an
+    exponential delay after the start. Non-repost posts: 40% carry a link, 10% a picture
+    (a 64-bit perceptual hash, a fifth of them with one bit flipped: a near-duplicate copy),
+    0-3 hashtags from 50,000 (Zipf), 0-2 mentions, and a text of 8-30 random words from a
+    vocabulary of 2,000; 2% copy one of 5,000 template texts exactly.
+    """
+    rng = np.random.default_rng([seed, first])
+    n_acc = max(2_000, total // 50)
+    account = np.floor(n_acc * rng.random(n) ** 2).astype(np.int64)
+    u = rng.random(n)
+    kind = np.where(u < 0.35, 0, np.where(u < 0.45, 2, 1))  # 0 share, 1 post, 2 reply
+    none = np.full(n, -1, dtype=np.int64)
+
+    def lifetimes(n_items: int, salt: int) -> tuple[np.ndarray, np.ndarray]:
+        # Per-item start and lifetime, the same in every chunk.
+        item_rng = np.random.default_rng([seed, salt])
+        start = item_rng.integers(0, SPAN, size=n_items)
+        return start, np.exp(item_rng.normal(np.log(3_600), 1.0, size=n_items))
+
+    t = rng.integers(0, SPAN * 1_000_000, size=n).astype(np.int64)
+    shared, replied, link, media = none.copy(), none.copy(), none.copy(), none.copy()
+
+    def place(mask: np.ndarray, n_items: int, salt: int) -> np.ndarray:
+        items = _zipf_items(rng, int(mask.sum()), n_items, 50)
+        start, life = lifetimes(n_items, salt)
+        delay = rng.exponential(life[items])
+        t[mask] = ((start[items] + delay) * 1_000_000).astype(np.int64)
+        out = none.copy()
+        out[mask] = items
+        return out
+
+    shared = place(kind == 0, max(10, total // 8), 1)
+    original = kind != 0
+    has_link = original & (rng.random(n) < 0.4)
+    link = place(has_link & (kind == 1), max(10, total // 6), 2)
+    replied = place(kind == 2, max(10, total // 20), 3)
+    # A reply's link does not move its time; it is drawn like any other link.
+    reply_link = has_link & (kind == 2)
+    link[reply_link] = _zipf_items(rng, int(reply_link.sum()), max(10, total // 6), 50)
+    has_media = original & (rng.random(n) < 0.1)
+    media[has_media] = _zipf_items(rng, int(has_media.sum()), max(10, total // 40), 50)
+    n_tags = np.where(original, rng.choice(4, size=n, p=[0.5, 0.25, 0.15, 0.1]), 0)
+    tags = _zipf_items(rng, 3 * n, 50_000, 20).reshape(3, n)
+    tags[np.arange(3)[:, None] >= n_tags[None, :]] = -1
+    n_mentions = np.where(original, rng.choice(3, size=n, p=[0.6, 0.3, 0.1]), 0)
+    mentions = np.floor(n_acc * rng.random((2, n)) ** 2).astype(np.int64)
+    mentions[np.arange(2)[:, None] >= n_mentions[None, :]] = -1
+    template = np.where(original & (rng.random(n) < 0.02), rng.integers(0, 5_000, n), -1)
+    return pa.table(
+        {
+            "i": np.arange(first, first + n, dtype=np.int64),
+            "account": account,
+            "kind": kind.astype(np.int8),
+            "t": t,
+            "shared": shared,
+            "replied": replied,
+            "link": link,
+            "media": media,
+            "media_flip": np.where(rng.random(n) < 0.2, rng.integers(0, 64, n), -1),
+            "tag1": tags[0],
+            "tag2": tags[1],
+            "tag3": tags[2],
+            "mention1": mentions[0],
+            "mention2": mentions[1],
+            "words": rng.integers(8, 31, size=n).astype(np.int64),
+            "template": template,
+        }
+    )
+
+
+def scale_planted(total: int, seed: int) -> pa.Table:
+    """Planted groups: ``total // 20000`` teams of 8-12 accounts acting together 40 times.
+
+    Each action is one of: reposting one post, posting one link, posting one template text
+    with one hashtag sequence, replying to one post, all members within 30 seconds.
+    """
+    rng = np.random.default_rng([seed, 99])
+    n_acc = max(2_000, total // 50)
+    rows: list[tuple[int, int, int, int]] = []  # account, action, serial, time (us)
+    serial = 0
+    for _ in range(max(5, total // 20_000)):
+        members = rng.choice(n_acc, size=int(rng.integers(8, 13)), replace=False)
+        for k in range(40):
+            start = int(rng.integers(0, SPAN))
+            for m in members:
+                rows.append((int(m), k % 4, serial, (start + int(rng.integers(0, 30))) * 10**6))
+            serial += 1
+    a = np.array(rows, dtype=np.int64)
+    return pa.table({"account": a[:, 0], "action": a[:, 1], "serial": a[:, 2], "t": a[:, 3]})
+
+
+def _scale_insert_sql(total: int) -> str:
+    # Strings are built in DuckDB from the integer draws: one vectorised pass, no Python loop.
+    words = f"(SELECT list('w' || i) FROM range({SCALE_WORDS}) r(i))"
+    template = (
+        "array_to_string(list_transform(range(18), "
+        f"lambda k: w[(hash(c.template, k, 7) % {SCALE_WORDS})::BIGINT + 1]), ' ')"
+    )
+    text = (
+        "array_to_string(list_transform(range(c.words), "
+        f"lambda k: w[(hash(c.i, k) % {SCALE_WORDS})::BIGINT + 1]), ' ')"
+    )
+    tag = "'tag' || {x}"
+    tags = (
+        "list_filter(["
+        + ", ".join(
+            f"CASE WHEN c.tag{j} >= 0 THEN {tag.format(x=f'c.tag{j}')} END" for j in (1, 2, 3)
+        )
+        + "], lambda x: x IS NOT NULL)"
+    )
+    media_hash = (
+        "printf('%016x', xor(hash(c.media, 11), CASE WHEN c.media_flip >= 0 "
+        "THEN (1::UBIGINT << c.media_flip::UBIGINT) ELSE 0::UBIGINT END))"
+    )
+    return f"""
+        INSERT INTO posts BY NAME
+        SELECT 'p' || c.i AS post_id, 'u' || c.account AS account_id,
+               make_timestamp({EPOCH * 1_000_000}::BIGINT + c.t) AS timestamp,
+               CASE c.kind WHEN 0 THEN 'share' WHEN 2 THEN 'reply' ELSE 'post' END AS kind,
+               CASE WHEN c.kind = 0 THEN NULL
+                    WHEN c.template >= 0 THEN {template}
+                    ELSE {text} END AS text,
+               CASE WHEN c.shared >= 0 THEN 's' || c.shared END AS shared_post_id,
+               CASE WHEN c.replied >= 0 THEN 'r' || c.replied END AS reply_to_post_id,
+               CASE WHEN c.link >= 0 THEN ['https://news.example/a/' || c.link] ELSE [] END
+                   AS urls,
+               CASE WHEN c.link >= 0 THEN ['https://news.example/a/' || c.link] ELSE [] END
+                   AS urls_original,
+               {tags} AS hashtags,
+               list_filter([CASE WHEN c.mention1 >= 0 THEN 'u' || c.mention1 END,
+                            CASE WHEN c.mention2 >= 0 THEN 'u' || c.mention2 END],
+                           lambda x: x IS NOT NULL) AS mentions,
+               CASE WHEN c.media >= 0 THEN [{media_hash}] ELSE [] END AS media,
+               'synthetic' AS platform
+        FROM chunk c, (SELECT {words} AS w)
+    """
+
+
+def build_scale_case(total: int, db: str, seed: int = 5) -> dict[str, Any]:
+    """Write ``total`` synthetic posts (organic plus planted) straight into a case store."""
+    from cibscan.case import open_case
+
+    t0 = time.perf_counter()
+    planted = scale_planted(total, seed)
+    organic = total - planted.num_rows
+    with open_case(db) as case:
+        con = case.con
+        sql = _scale_insert_sql(total)
+        for first in range(0, organic, SCALE_CHUNK):
+            con.register(
+                "chunk", scale_chunk(first, min(SCALE_CHUNK, organic - first), total, seed)
+            )
+            con.execute(sql)
+            con.unregister("chunk")
+        con.register("planted", planted)
+        base = organic
+        con.execute(
+            f"""
+            INSERT INTO posts BY NAME
+            SELECT 'p' || ({base} + row_number() OVER (ORDER BY serial, account)) AS post_id,
+                   'u' || account AS account_id,
+                   make_timestamp({EPOCH * 1_000_000}::BIGINT + t) AS timestamp,
+                   CASE action WHEN 0 THEN 'share' WHEN 3 THEN 'reply' ELSE 'post' END AS kind,
+                   CASE WHEN action = 2 THEN 'planted message number ' || serial
+                        || ' for everyone to read' END AS text,
+                   CASE WHEN action = 0 THEN 'planted-s' || serial END AS shared_post_id,
+                   CASE WHEN action = 3 THEN 'planted-r' || serial END AS reply_to_post_id,
+                   CASE WHEN action = 1 THEN ['https://planted.example/' || serial] ELSE [] END
+                       AS urls,
+                   CASE WHEN action = 1 THEN ['https://planted.example/' || serial] ELSE [] END
+                       AS urls_original,
+                   CASE WHEN action = 2 THEN ['planted' || serial, 'campaign'] ELSE [] END
+                       AS hashtags,
+                   [] AS mentions, [] AS media, 'synthetic' AS platform
+            FROM planted
+            """
+        )
+        con.unregister("planted")
+        posts = con.execute("SELECT count(*) FROM posts").fetchall()[0][0]
+        con.execute("CHECKPOINT")
+    return {"posts": posts, "build": time.perf_counter() - t0, "planted": planted.num_rows}
+
+
 # --- steps, each run in its own process ------------------------------------------------------
 
 
@@ -260,6 +465,71 @@ def step_hot(n: int, db: str) -> dict[str, Any]:
     return {"hot": time.perf_counter() - t0, "hot_pairs": hot["pairs"]}
 
 
+def step_scale_build(total: int, db: str) -> dict[str, Any]:
+    return build_scale_case(total, db)
+
+
+def step_scale_signal(db: str, signals: str, memory_limit: str, evidence: int) -> dict[str, Any]:
+    from cibscan.networks import networks
+
+    t0 = time.perf_counter()
+    result = networks(
+        db,
+        signals.split(","),
+        evidence_limit=evidence,
+        memory_limit=None if memory_limit == "none" else memory_limit,
+        temp_directory=str(Path(db).parent / "spill"),
+    )
+    return {
+        "seconds": time.perf_counter() - t0,
+        "edges": result.edges.num_rows,
+        "evidence": result.evidence.num_rows,
+        "hot": result.hot_items.num_rows,
+        "stats": result.stats,
+    }
+
+
+def run_scale(args: argparse.Namespace) -> None:
+    """All default signals on ``--scale-posts`` synthetic posts, one process per signal."""
+    from cibscan.traces import DEFAULT_SIGNALS
+
+    data = args.data / f"scale-{args.scale_posts}"
+    db = data / "case.duckdb"
+    if not db.exists():
+        shutil.rmtree(data, ignore_errors=True)
+        data.mkdir(parents=True)
+        built, build_rss = run_step("scale_build", str(args.scale_posts), str(db))
+        print(f"built: {built}, {build_rss:.0f} MB", flush=True)
+    load_before = os.getloadavg()[0]
+    rows = []
+    total_s, peak = 0.0, 0.0
+    signals = args.scale_signals.split(",") if args.scale_signals else list(DEFAULT_SIGNALS)
+    for signal in signals:
+        out, rss = run_step("scale_signal", str(db), signal, args.memory_limit, "10")
+        print(f"{signal}: {json.dumps(out)}, {rss:.0f} MB", flush=True)
+        total_s += out["seconds"]
+        peak = max(peak, rss)
+        st = out["stats"][signal]
+        rows.append(
+            f"| {signal} | {st['traces']:,} | {st['items']:,} | {out['edges']:,} "
+            f"| {out['hot']:,} | {out['seconds']:.1f} | {rss:,.0f} MB |"
+        )
+    lines = [
+        f"{args.scale_posts:,} posts, default semantics (window 60 s, min weight 2, hot-item cap "
+        f"1000, 10 evidence rows per edge), DuckDB memory limit {args.memory_limit}, one process "
+        f"per signal; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after.",
+        "",
+        "| signal | traces | items | edges | hot items | seconds | peak RSS |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *rows,
+        f"| **all** | | | | | **{total_s:.1f}** | **{peak:,.0f} MB** |",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    if args.out:
+        args.out.write_text(report + "\n", encoding="utf-8")
+
+
 def run_step(*args: str) -> tuple[dict[str, Any], float]:
     """Run a step in a child process; return its JSON output and peak RSS in MB."""
     proc = subprocess.Popen(
@@ -307,6 +577,13 @@ def main() -> None:
     parser.add_argument(
         "--memory-limit", default="512MB", help="DuckDB memory limit of cibscan's runs, or none"
     )
+    parser.add_argument(
+        "--scale-posts",
+        type=int,
+        default=None,
+        help="instead: all default signals on this many synthetic posts (e.g. 20000000)",
+    )
+    parser.add_argument("--scale-signals", default=None, help="with --scale-posts: a subset")
     parser.add_argument("--step", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -316,11 +593,18 @@ def main() -> None:
             out = step_peer(*rest)
         elif name == "ours":
             out = step_ours(rest[0], rest[1], rest[2], rest[3], int(rest[4]), rest[5])
+        elif name == "scale_build":
+            out = step_scale_build(int(rest[0]), rest[1])
+        elif name == "scale_signal":
+            out = step_scale_signal(rest[0], rest[1], rest[2], int(rest[3]))
         elif name == "near_text":
             out = step_near_text(int(rest[0]), rest[1])
         else:
             out = step_hot(int(rest[0]), rest[1])
         print(json.dumps(out))
+        return
+    if args.scale_posts:
+        run_scale(args)
         return
 
     load_before = os.getloadavg()[0]

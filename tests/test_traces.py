@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cibscan.case import Case, open_case
 from cibscan.errors import ConfigError
@@ -15,6 +17,7 @@ from cibscan.traces import (
     cnt_normalise_text,
     minhash_signatures,
     near_duplicate_clusters,
+    normalise_text_sql,
     traces,
 )
 
@@ -233,3 +236,19 @@ def test_near_duplicate_clusters_of_nothing_and_of_distinct_texts() -> None:
     assert near_duplicate_clusters(["one text here", "another thing"]).tolist() == [0, 1]
     with pytest.raises(ConfigError, match="multiple of bands"):
         near_duplicate_clusters(["x"], num_perm=10, bands=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=" \t\n\r\f\v\u00a0\u2003ab@", max_size=30))
+def test_whitespace_collapse_matches_every_run_rule(text: str) -> None:
+    # The normalisation skips single spaces for speed; it must equal collapsing every run of
+    # RE2 whitespace to one space.
+    import duckdb
+
+    con = duckdb.connect()
+    got, want = con.execute(
+        f"SELECT {normalise_text_sql('$1')}, "
+        r"trim(regexp_replace(regexp_replace(lower($1), '@\S+', ' ', 'g'), '\s+', ' ', 'g'))",
+        [text],
+    ).fetchall()[0]
+    assert got == want

@@ -106,7 +106,10 @@ def normalise_text_sql(column: str) -> str:
     lowered = f"lower({column})"
     no_urls = rf"regexp_replace({lowered}, '(https?://|www\.)\S+', ' ', 'g')"
     no_mentions = rf"regexp_replace({no_urls}, '@\S+', ' ', 'g')"
-    return rf"trim(regexp_replace({no_mentions}, '\s+', ' ', 'g'))"
+    # RE2's \s is [\t\n\f\r ]. Replacing only runs of two or more and lone non-space
+    # characters gives the same text as replacing every run, and skips the single spaces
+    # between words, which made this the costliest step of the text signal.
+    return rf"trim(regexp_replace({no_mentions}, '\s\s+|[\t\n\f\r]', ' ', 'g'))"
 
 
 @lru_cache(maxsize=1)
