@@ -17,7 +17,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final, Protocol
@@ -29,7 +29,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from cibscan.errors import BadInputError
-from cibscan.ingest.source import Sample, open_input
+from cibscan.ingest.source import SAMPLE_BYTES, Sample, open_input
 from cibscan.schema import LIST_COLUMNS, REQUIRED_COLUMNS, TABLES
 
 __all__ = [
@@ -48,6 +48,10 @@ __all__ = [
 ]
 
 BATCH_ROWS: Final = 131_072
+#: Arrow reads CSV in blocks; a record must fit in one, so a longer one is read again with
+#: larger blocks, up to the maximum (a longer record is most likely an unclosed quote).
+CSV_BLOCK_BYTES: Final = 8 << 20
+MAX_CSV_BLOCK_BYTES: Final = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -362,16 +366,33 @@ def read_csv_records(
         Constant values for canonical columns the file lacks (for example the platform).
     """
     done = _CsvProgress(2 if header else 1)
-    try:
-        yield from _csv_pass(
-            path, names, table, options, rename, delimiter, header, embedded, defaults, done, False
-        )
-    except _RowTextNotUtf8Error:
-        # Arrow could not hand a ragged row that is not UTF-8 to the handler. Read again with
-        # the bytes that are not UTF-8 marked, skipping what was already given out.
-        yield from _csv_pass(
-            path, names, table, options, rename, delimiter, header, embedded, defaults, done, True
-        )
+    marked = False
+    block = CSV_BLOCK_BYTES
+    while True:
+        try:
+            yield from _csv_pass(
+                path, names, table, options, rename, delimiter, header, embedded, defaults,
+                done, marked, block,
+            )  # fmt: skip
+            return
+        except _RowTextNotUtf8Error:
+            # Arrow could not hand a ragged row that is not UTF-8 to the handler. Read again
+            # with the bytes that are not UTF-8 marked, skipping what was already given out.
+            marked = True
+        except _BlockTooSmallError as exc:
+            # A record longer than the block (a huge text cell): read again with blocks large
+            # enough, skipping what was already given out. Memory grows with the longest record.
+            if block >= MAX_CSV_BLOCK_BYTES:
+                raise BadInputError(
+                    f"a record longer than {MAX_CSV_BLOCK_BYTES} bytes (an unclosed quote?)",
+                    file=str(path),
+                    row=done.next_record,
+                ) from exc
+            block = min(block * 8, MAX_CSV_BLOCK_BYTES)
+
+
+class _BlockTooSmallError(Exception):
+    """Arrow met a record longer than its block size."""
 
 
 class _RowTextNotUtf8Error(Exception):
@@ -398,6 +419,7 @@ def _csv_pass(
     defaults: Mapping[str, str] | None,
     done: _CsvProgress,
     marked: bool,
+    block_size: int,
 ) -> Iterator[ReadItem]:
     skipped: dict[int, ParseReject] = {}
 
@@ -417,6 +439,8 @@ def _csv_pass(
         # the row as a parse error (the callback's UnicodeDecodeError is swallowed).
         if not marked and "Expected" in str(exc) and "columns" in str(exc):
             return _RowTextNotUtf8Error()
+        if "straddl" in str(exc):
+            return _BlockTooSmallError()
         return BadInputError(f"cannot read as CSV: {exc}", file=str(path), row=row)
 
     stream: IO[bytes] = open_input(
@@ -431,7 +455,7 @@ def _csv_pass(
                 column_names=names,
                 skip_rows=1 if header else 0,
                 use_threads=False,
-                block_size=8 << 20,
+                block_size=block_size,
             ),
             parse_options=pa_csv.ParseOptions(
                 delimiter=delimiter,
@@ -575,13 +599,19 @@ class JsonlFormat:
         keys: set[str] = set()
         # Records end at '\n' only: str.splitlines() would also break at U+2028, U+0085 and
         # other separators that JSON strings may hold raw, losing every key of such a line.
-        for line in sample.text.split("\n")[:50]:
-            try:
-                obj = json.loads(line)
-            except (ValueError, RecursionError):
-                continue
-            if isinstance(obj, dict):
-                keys.update(_mapped(k, options.column_map) for k in obj)
+        lines: Iterable[str] = sample.text.split("\n")[:50]
+        for attempt in range(2):
+            for line in lines:
+                try:
+                    obj = json.loads(line)
+                except (ValueError, RecursionError):
+                    continue
+                if isinstance(obj, dict):
+                    keys.update(_mapped(k, options.column_map) for k in obj)
+            if keys or attempt or len(sample.head) < SAMPLE_BYTES:
+                break
+            # No whole record in the sample (a huge text, deep nesting): read the first lines.
+            lines = self._first_lines(path, options)
         if not sample.text.strip():
             # An empty file is a table with no rows, whose keys cannot be known: the required
             # columns are not missing from any row (CSV and Parquet carry their columns).
@@ -589,6 +619,20 @@ class JsonlFormat:
             if table in TABLES:
                 return table
         return guess_table(sorted(keys), path, options.table)
+
+    @staticmethod
+    def _first_lines(path: Path, options: ReadOptions, count: int = 50) -> Iterator[str]:
+        with open_input(
+            path,
+            max_bytes=options.max_decompressed_bytes,
+            max_ratio=options.max_decompression_ratio,
+        ) as stream:
+            for _ in range(count):
+                # Bounded: a file that is one endless line is not read whole.
+                raw = stream.readline(MAX_CSV_BLOCK_BYTES)
+                if not raw:
+                    return
+                yield raw.decode("utf-8", "replace").lstrip("\ufeff")
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
         table = self._table(sample, path, options)
@@ -631,6 +675,8 @@ class JsonlFormat:
         except UnicodeDecodeError:
             value = raw[:200].decode("utf-8", "backslashreplace")
             return ParseReject(table, number, None, value, "not valid UTF-8")
+        if number == 1:
+            line = line.lstrip("\ufeff")  # a byte-order mark, as Windows editors write
         try:
             obj = json.loads(line)
         except ValueError as exc:

@@ -127,6 +127,11 @@ class JsonWalker:
             if not self._fill():
                 return ""
 
+    def skip(self) -> None:
+        """Consume the next non-blank character."""
+        self.peek()
+        self._pos += 1
+
     def expect(self, char: str) -> None:
         """Consume ``char`` (after blanks)."""
         found = self.peek()
@@ -363,6 +368,8 @@ class TelegramFormat:
             max_ratio=options.max_decompression_ratio,
         ) as stream:
             walker = JsonWalker(stream, path)
+            if walker.peek() == "\ufeff":
+                walker.skip()  # a byte-order mark
             if walker.peek() != "{":
                 raise walker.error("not a Telegram export (expected a JSON object)")
             yield from self._chat_or_export(walker, rows, platform)

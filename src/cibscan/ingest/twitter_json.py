@@ -90,6 +90,8 @@ def iter_json_lines(
                 value = raw[:200].decode("utf-8", "backslashreplace")
                 yield ParseReject(table, number, None, value, "not valid UTF-8")
                 continue
+            if number == 1:
+                line = line.lstrip("\ufeff")  # a byte-order mark, as Windows editors write
             try:
                 obj = json.loads(line)
             except ValueError as exc:
