@@ -405,11 +405,17 @@ class NetworkResult:
         return self.config.semantics == "cnt"
 
     def metadata(self) -> dict[str, Any]:
-        """The run's configuration, windows and counts, for writing next to the outputs."""
+        """The run's configuration, windows and counts, for writing next to the outputs.
+
+        Timings are left out: the same run must write the same bytes.
+        """
         return {
             "config": self.config.as_dict(),
             "windows": self.windows,
-            "stats": self.stats,
+            "stats": {
+                signal: {k: v for k, v in stats.items() if k != "seconds"}
+                for signal, stats in self.stats.items()
+            },
             "directed": self.directed,
         }
 

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cibscan.case import connect
+from cibscan.cli import main
 from cibscan.errors import ConfigError
 from cibscan.investigate import investigate
 from cibscan.synth import SynthConfig, generate, write_scenario
@@ -111,6 +112,24 @@ def test_outputs_are_byte_identical(runs: dict[str, Path], variant: str, name: s
         # Content first, for a readable failure; then the bytes.
         assert pq.read_table(other).equals(pq.read_table(reference))
     assert _comparable(other) == _comparable(reference), f"{name} differs ({variant})"
+
+
+def test_networks_command_writes_the_same_bytes(
+    runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``cibscan networks`` (edges with the run's configuration in the Parquet metadata)."""
+    db = runs["reference"] / "case.duckdb"
+    written = []
+    for threads in (2, 1):
+        monkeypatch.setenv("CIBSCAN_THREADS", str(threads))
+        out = tmp_path / f"threads{threads}"
+        args = ["networks", "--db", str(db), "--out", str(out / "edges.parquet"),
+                "--evidence", str(out / "evidence.parquet"), "--hot-items", str(out / "hot.csv"),
+                "--signal", "share,link,hashtag_seq,near_text", "--min-weight", "1"]  # fmt: skip
+        assert main(args) == 0
+        written.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+    assert list(written[0]) == ["edges.parquet", "evidence.parquet", "hot.csv"]
+    assert written[0] == written[1]
 
 
 def test_the_case_is_not_trivial(runs: dict[str, Path]) -> None:
