@@ -42,8 +42,9 @@ __all__ = [
 #: First characters that make a spreadsheet evaluate a cell.
 FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_RE: Final = "^[=+\\-@\t\r]"
-# Characters XML 1.0 cannot carry at all, even escaped.
-_XML_INVALID: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Characters XML 1.0 cannot carry at all, even escaped (and lone surrogates, which UTF-8
+# cannot encode).
+_XML_INVALID: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def neutralise_formula(value: str) -> str:
@@ -62,7 +63,10 @@ def neutralise_formula(value: str) -> str:
 def neutralise_formulas(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Vectorised :func:`neutralise_formula` over an Arrow string array (nulls stay null)."""
     risky = pc.match_substring_regex(array, _FORMULA_RE)
-    return pc.if_else(risky, pc.binary_join_element_wise("'", array, ""), array)
+    # The quote and separator take the array's type: large_string arrays have no kernel
+    # that joins them with plain strings.
+    quote, nothing = pa.scalar("'", array.type), pa.scalar("", array.type)
+    return pc.if_else(risky, pc.binary_join_element_wise(quote, array, nothing), array)
 
 
 #: Prefix of the temporary files writers use; a file named so is never a finished output.
@@ -189,6 +193,26 @@ def _umask() -> int:
     return mask
 
 
+def _plain_csv_type(kind: pa.DataType) -> bool:
+    """Types whose cells are numbers, booleans, dates or empty: nothing a spreadsheet runs."""
+    return bool(
+        pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_decimal(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_temporal(kind)
+        or pa.types.is_null(kind)
+    )
+
+
+def _cell_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
 def _csv_ready(table: pa.Table) -> pa.Table:
     columns = []
     for name, column in zip(table.column_names, table.columns, strict=True):
@@ -207,6 +231,11 @@ def _csv_ready(table: pa.Table) -> pa.Table:
                     [None if v is None else " ".join(map(str, v)) for v in column.to_pylist()],
                     pa.string(),
                 )
+            )
+        elif not _plain_csv_type(kind):
+            # Bytes, structs, maps...: written as text, so neutralised like text.
+            column = neutralise_formulas(
+                pa.array([_cell_text(v) for v in column.to_pylist()], pa.string())
             )
         columns.append((name, column))
     return pa.table(dict(columns))
@@ -245,12 +274,17 @@ def write_parquet(
         pq.write_table(table, str(tmp), compression="zstd")
 
 
+def _xml_safe(value: Any) -> str:
+    # A visible marker instead of deletion: "a\x00" and "a\x01" stay two different node ids.
+    return _XML_INVALID.sub(lambda m: f"[U+{ord(m.group()):04X}]", str(value))
+
+
 def _xml_text(value: Any) -> str:
-    return escape(_XML_INVALID.sub("", str(value)))
+    return escape(_xml_safe(value))
 
 
 def _xml_attr(value: Any) -> str:
-    return quoteattr(_XML_INVALID.sub("", str(value)))
+    return quoteattr(_xml_safe(value))
 
 
 def _attribute_type(kind: pa.DataType, *, gexf: bool) -> str:
