@@ -63,6 +63,10 @@ def test_rerun_reuses_every_stage_and_changes_nothing(inputs: list[Path], tmp_pa
     first = investigate(inputs, out)
     assert first.stages == dict.fromkeys(PLAIN, "computed")
     assert first.networks, "the office case must flag a network"
+    graphml = (out / "graph.graphml").read_text(encoding="utf-8")
+    assert '<key id="e0" for="edge" attr.name="weight" attr.type="long"/>' in graphml
+    member = first.networks[0]["accounts"][0]
+    assert f'<node id="{member}"><data key="n0">N1</data>' in graphml
     before = {name: (out / name).read_bytes() for name in OUTPUTS}
     seen: list[tuple[str, str]] = []
     second = investigate(inputs, out, on_done=lambda name, status, _: seen.append((name, status)))

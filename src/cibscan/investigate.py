@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from cibscan.case import Case, open_case
@@ -516,6 +517,10 @@ class _Run:
         write_detection(shown, self.folder)
         write_csv(shown.edges.select(list(TESTED_EDGE_COLUMNS)), self.folder / "edges.csv")
         graph = shown.fused.select(list(GRAPH_EDGE_COLUMNS))
+        # DuckDB sums integers to a 128-bit decimal, which GraphML would type as a string;
+        # Gephi reads a numeric weight.
+        weight = graph.column_names.index("weight")
+        graph = graph.set_column(weight, "weight", pc.cast(graph["weight"], pa.int64()))
         write_graphml(graph, self.folder / "graph.graphml", nodes=nodes)
         write_gexf(
             graph,
