@@ -44,7 +44,7 @@ import os
 import time as _time
 import tomllib
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -447,6 +447,7 @@ _STEMS: Final = (
     "cand",
     "per_unit",
     "ranked",
+    "pairs",
 )
 _UNITS_PER_CHUNK: Final = 4_000_000
 
@@ -999,15 +1000,9 @@ def _default_or_cnt(
     n_acc = int(run.scalar(f"SELECT count(*) FROM {run.name('acc')}")) + 1
     n_unit = int(run.scalar(f"SELECT max({'post' if directed else 'item'}) FROM {tr}") or 0) + 1
     key_type = "BIGINT" if n_acc * n_acc * n_unit < 2**62 else "HUGEINT"
+    parts = _partitions(tr, cfg.partitions)
     if directed:
-        # Each event counts for both directions: the source's post is the one being counted.
-        unit = f"""
-            SELECT (CASE WHEN d.x = 0 THEN e.account_a ELSE e.account_b END::{key_type} * {n_acc}
-                    + CASE WHEN d.x = 0 THEN e.account_b ELSE e.account_a END) * {n_unit}
-                    + CASE WHEN d.x = 0 THEN e.post_a ELSE e.post_b END AS k,
-                   e.gap AS g
-            FROM ({{events}}) e CROSS JOIN (VALUES (0), (1)) d(x)
-        """
+        per_unit = _cnt_units(run, parts, events, n_acc, n_unit, key_type, cfg.min_weight)
     else:
         unit = f"""
             SELECT (least(e.account_a, e.account_b)::{key_type} * {n_acc}
@@ -1015,26 +1010,25 @@ def _default_or_cnt(
                    e.gap AS g
             FROM ({{events}}) e
         """
-    parts = _partitions(tr, cfg.partitions)
-    units = run.create("units", unit.format(events=events(parts[0])))
-    for part in parts[1:]:
-        run.con.execute(f"INSERT INTO {units} {unit.format(events=events(part))}")
-    # Every pair with min_weight distinct units has at least min_weight unit rows: counting
-    # rows per pair is a cheap upper bound that discards most coincidental pairs (weight 1)
-    # before the exact count of distinct units.
-    candidates = ""
-    if cfg.min_weight > 1:
-        run.create(
-            "cand",
-            f"SELECT k // {n_unit} AS pair FROM {units} GROUP BY 1 "
-            f"HAVING count(*) >= {cfg.min_weight}",
+        units = run.create("units", unit.format(events=events(parts[0])))
+        for part in parts[1:]:
+            run.con.execute(f"INSERT INTO {units} {unit.format(events=events(part))}")
+        # Every pair with min_weight distinct units has at least min_weight unit rows:
+        # counting rows per pair is a cheap upper bound that discards most coincidental
+        # pairs (weight 1) before the exact count of distinct units.
+        candidates = ""
+        if cfg.min_weight > 1:
+            run.create(
+                "cand",
+                f"SELECT k // {n_unit} AS pair FROM {units} GROUP BY 1 "
+                f"HAVING count(*) >= {cfg.min_weight}",
+            )
+            candidates = f"WHERE k // {n_unit} IN (SELECT pair FROM {run.name('cand')})"
+        per_unit = run.create(
+            "per_unit",
+            f"SELECT k, count(*) AS n, min(g) AS g FROM {units} {candidates} GROUP BY k",
         )
-        candidates = f"WHERE k // {n_unit} IN (SELECT pair FROM {run.name('cand')})"
-    per_unit = run.create(
-        "per_unit",
-        f"SELECT k, count(*) AS n, min(g) AS g FROM {units} {candidates} GROUP BY k",
-    )
-    run.drop(["units", "cand"])
+        run.drop(["units", "cand"])
     # DuckDB cannot spill the state of a median; aggregating a few million units at a time
     # keeps a run inside its memory limit.
     rows = int(run.scalar(f"SELECT count(*) FROM {per_unit}"))
@@ -1094,6 +1088,56 @@ def _default_or_cnt(
             FROM ({ev}) e
         """
     return edge_table, _evidence(run, oriented, edges, signal, cfg, similar=cnt_similar)
+
+
+def _cnt_units(
+    run: _Run,
+    parts: list[str],
+    events: Callable[[str], str],
+    n_acc: int,
+    n_unit: int,
+    key_type: str,
+    min_weight: int,
+) -> str:
+    """Per ``cnt`` unit (directed pair, source post): its events and smallest gap.
+
+    Every event counts once in each direction, so a directed pair has exactly as many
+    (source post) rows as its undirected pair has events. The cheap bound on the weight (rows
+    per pair) is therefore taken on the undirected events, half the rows, and only the events
+    of the pairs that pass it are doubled into directed units.
+    """
+    pair_type = "BIGINT" if n_acc * n_acc < 2**62 else "HUGEINT"
+    pair_sql = f"""
+        SELECT least(e.account_a, e.account_b)::{pair_type} * {n_acc}
+                   + greatest(e.account_a, e.account_b) AS pair,
+               e.account_a < e.account_b AS a_lo, e.post_a, e.post_b, e.gap AS g
+        FROM ({{events}}) e
+    """
+    pairs = run.create("pairs", pair_sql.format(events=events(parts[0])))
+    for part in parts[1:]:
+        run.con.execute(f"INSERT INTO {pairs} {pair_sql.format(events=events(part))}")
+    keep = ""
+    if min_weight > 1:
+        cand = run.create(
+            "cand",
+            f"SELECT pair FROM {pairs} GROUP BY pair HAVING count(*) >= {min_weight}",
+        )
+        keep = f"WHERE p.pair IN (SELECT pair FROM {cand})"
+    # d.x = 0: the lower account is the source; its post is post_a when a is the lower one.
+    per_unit = run.create(
+        "per_unit",
+        f"""SELECT k, count(*) AS n, min(g) AS g FROM (
+                SELECT ((CASE WHEN d.x = 0 THEN p.pair // {n_acc} ELSE p.pair % {n_acc} END)
+                            ::{key_type} * {n_acc}
+                        + CASE WHEN d.x = 0 THEN p.pair % {n_acc} ELSE p.pair // {n_acc} END)
+                       * {n_unit}
+                       + CASE WHEN (d.x = 0) = p.a_lo THEN p.post_a ELSE p.post_b END AS k,
+                       p.g
+                FROM {pairs} p CROSS JOIN (VALUES (0), (1)) d(x) {keep}
+            ) GROUP BY k""",
+    )
+    run.drop(["pairs", "cand"])
+    return per_unit
 
 
 def _evidence(
