@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from cibscan.case import Case
 from cibscan.errors import BadInputError
+from cibscan.export import restore_formula
 
 __all__ = ["explain"]
 
@@ -131,7 +132,7 @@ def _account_lines(case: Case, out: Path, account: str, data: dict[str, Any]) ->
     if path.exists():
         with open(path, newline="", encoding="utf-8") as fh:
             for r in csv.DictReader(fh):
-                if r["account_id"].lstrip("'") == account:
+                if restore_formula(r["account_id"]) == account:
                     row = r
                     break
     found = case.con.execute(

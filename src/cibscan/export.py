@@ -6,7 +6,8 @@ crashed or interrupted run never leaves half a file under the final name.
 CSV files are opened in spreadsheets, which run a cell that starts with ``=``, ``+``, ``-``,
 ``@``, a tab or a carriage return as a formula; post texts, handles and URLs come from
 adversaries, so :func:`write_csv` prefixes such text cells with ``'`` (:func:`neutralise_formula`).
-Numbers are written as numbers and left alone.
+Numbers are written as numbers and left alone. A cell that starts with ``'`` gets one more, so
+the guard can be taken off exactly (:func:`restore_formula`) by whoever reads the file back.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = [
     "neutralise_formula",
     "neutralise_formulas",
     "remove_stale_temps",
+    "restore_formula",
     "write_csv",
     "write_gexf",
     "write_graphml",
@@ -41,7 +43,9 @@ __all__ = [
 
 #: First characters that make a spreadsheet evaluate a cell.
 FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_RE: Final = "^[=+\\-@\t\r]"
+# ... and the guard itself, so that guarded and original cells never look the same.
+_GUARDED: Final = (*FORMULA_PREFIXES, "'")
+_FORMULA_RE: Final = "^[=+\\-@\t\r']"
 # Characters XML 1.0 cannot carry at all, even escaped (and lone surrogates, which UTF-8
 # cannot encode).
 _XML_INVALID: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -50,6 +54,9 @@ _XML_INVALID: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe
 def neutralise_formula(value: str) -> str:
     """Return ``value`` with a leading ``'`` if a spreadsheet would run it as a formula.
 
+    A value that already starts with ``'`` gets one too, so :func:`restore_formula` undoes
+    this exactly (and a spreadsheet, which hides one leading ``'``, shows the value as it is).
+
     Examples
     --------
     >>> neutralise_formula("=HYPERLINK(\\"http://evil\\")")
@@ -57,7 +64,18 @@ def neutralise_formula(value: str) -> str:
     >>> neutralise_formula("plain text")
     'plain text'
     """
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    return "'" + value if value.startswith(_GUARDED) else value
+
+
+def restore_formula(cell: str) -> str:
+    """Undo :func:`neutralise_formula`: the value a cell of a cibscan CSV stands for.
+
+    Examples
+    --------
+    >>> restore_formula("'-100123"), restore_formula("''quoted"), restore_formula("plain")
+    ('-100123', "'quoted", 'plain')
+    """
+    return cell[1:] if cell.startswith("'") else cell
 
 
 def neutralise_formulas(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

@@ -27,7 +27,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cibscan.export import FORMULA_PREFIXES, neutralise_formula, write_csv, write_gexf
+from cibscan.case import open_case
+from cibscan.cli.detect import read_assignment
+from cibscan.export import (
+    FORMULA_PREFIXES,
+    neutralise_formula,
+    restore_formula,
+    write_csv,
+    write_gexf,
+)
 from cibscan.investigate import investigate
 from cibscan.synth import SynthConfig, generate
 
@@ -186,6 +194,16 @@ def test_accounts_csv_neutralises_formulas(run: dict[str, Any]) -> None:
     assert "'-12" in cells or "'-113" in cells or any(c.startswith("'-1") for c in cells)
 
 
+def test_accounts_csv_reads_back_to_the_ids(run: dict[str, Any]) -> None:
+    """``evaluate`` and ``explain`` take the guard off: the ids they read are the real ones."""
+    assignment = read_assignment(run["out"] / "accounts.csv")
+    with open_case(run["out"] / "case.duckdb", create=False, read_only=True) as case:
+        ids = {r[0] for r in case.con.execute("SELECT account_id FROM accounts").fetchall()}
+    assert set(assignment) >= ids
+    assert set(run["renamed"].values()) <= set(assignment)
+    assert {assignment[a] for a in run["flagged"]} <= {f"N{i}" for i in range(1, 100)}
+
+
 def test_edges_csv_neutralises_formulas(run: dict[str, Any]) -> None:
     rows = _csv_rows(run["out"] / "edges.csv")
     assert rows
@@ -231,6 +249,7 @@ def test_neutralised_text_never_starts_a_formula(text: str) -> None:
     cell = neutralise_formula(text)
     assert not cell.startswith(FORMULA_PREFIXES)
     assert cell in (text, "'" + text)
+    assert restore_formula(cell) == text
 
 
 def test_write_csv_neutralises_every_text_like_column(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from cibscan.cli.app import app
 from cibscan.detect import DETECT_SIGNALS, DetectConfig, detect, write_detection
 from cibscan.errors import BadInputError, ConfigError
 from cibscan.evaluate import Evaluation, evaluate_assignment
-from cibscan.export import atomic_path
+from cibscan.export import atomic_path, restore_formula
 
 
 @app.command("detect")
@@ -83,7 +83,11 @@ def read_assignment(path: Path) -> dict[str, str | None]:
                 raise BadInputError(
                     "expected the columns account_id and network_id", file=str(path)
                 )
-            return {row["account_id"]: (row["network_id"] or None) for row in reader}
+            # The cells were guarded against spreadsheet formulas; the ids are what they guard.
+            return {
+                restore_formula(row["account_id"]): (restore_formula(row["network_id"]) or None)
+                for row in reader
+            }
     except FileNotFoundError as exc:
         raise BadInputError("no such file; run `cibscan detect` first", file=str(path)) from exc
 

@@ -12,7 +12,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from cibscan.errors import BadInputError, EmptyInputError
-from cibscan.export import FORMULA_PREFIXES
+from cibscan.export import restore_formula
 
 __all__ = ["DetectionOutputs", "load_detection"]
 
@@ -74,15 +74,7 @@ def _undo_formula_guard(column: pa.ChunkedArray) -> pa.Array:
     # write_csv prefixed text cells that a spreadsheet would run with "'"; the report shows the
     # real value (escaped for HTML), so the guard is taken off again.
     values = column.to_pylist()
-    return pa.array(
-        [
-            v[1:]
-            if isinstance(v, str) and len(v) > 1 and v[0] == "'" and v[1] in FORMULA_PREFIXES
-            else v
-            for v in values
-        ],
-        pa.string(),
-    )
+    return pa.array([restore_formula(v) if isinstance(v, str) else v for v in values], pa.string())
 
 
 def _read_accounts(path: Path) -> pa.Table:
