@@ -719,9 +719,13 @@ def _signal_network(run: _Run, signal: str, cfg: NetworkConfig) -> _SignalOutput
         f"SELECT account, row_number() OVER (ORDER BY account) AS aid "
         f"FROM (SELECT DISTINCT account FROM {raw})",
     )
+    # Post codes ordered like the labels break ties in evidence and CooRTweet's "older post";
+    # nothing else depends on their order, so other runs skip sorting every post id.
+    ordered_posts = cfg.semantics == "coortweet" or cfg.evidence_limit != 0
     post = run.create(
         "post",
-        f"SELECT post, time, epoch_us(time) AS t, row_number() OVER (ORDER BY post) AS pid "
+        f"SELECT post, time, epoch_us(time) AS t, "
+        f"row_number() OVER ({'ORDER BY post' if ordered_posts else ''}) AS pid "
         f"FROM (SELECT post, min(time) AS time FROM {raw} GROUP BY post)",
     )
     stats["accounts"] = int(run.scalar(f"SELECT count(*) FROM {acc}"))
@@ -1054,7 +1058,7 @@ def _default_or_cnt(
         f"""SELECT s.account AS source, d.account AS target, e.weight, '{signal}' AS signal,
                    e.events, e.min_gap, e.median_gap
             FROM {edges} e JOIN {acc} s ON s.aid = e.src JOIN {acc} d ON d.aid = e.dst
-            ORDER BY e.weight DESC, source, target"""
+            ORDER BY e.weight DESC, e.src, e.dst"""
     )
     if cfg.evidence_limit == 0 or edge_table.num_rows == 0:
         return edge_table, EVIDENCE_SCHEMA.empty_table()
@@ -1230,7 +1234,7 @@ def _coortweet(
                    e.events, e.min_gap, e.median_gap, e.avg_time_delta, e.n_content_id,
                    e.n_content_id_y, e.edge_symmetry_score, e.weight_threshold
             FROM {edges} e JOIN {acc} s ON s.aid = e.src JOIN {acc} d ON d.aid = e.dst
-            ORDER BY e.weight DESC, source, target"""
+            ORDER BY e.weight DESC, e.src, e.dst"""
     )
     if cfg.evidence_limit == 0 or edge_table.num_rows == 0:
         return edge_table, EVIDENCE_SCHEMA.empty_table()
