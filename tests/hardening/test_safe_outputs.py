@@ -28,6 +28,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cibscan.case import open_case
+from cibscan.cli import main
 from cibscan.cli.detect import read_assignment
 from cibscan.export import (
     FORMULA_PREFIXES,
@@ -277,3 +278,25 @@ def test_xml_writers_keep_distinct_ids_distinct(tmp_path: Path) -> None:
     write_gexf(edges, tmp_path / "g.gexf")
     nodes = [e.get("id") for e in ET.parse(tmp_path / "g.gexf").iter() if e.tag.endswith("}node")]
     assert len(nodes) == len(set(nodes)) == 3
+
+
+def test_info_shows_hostile_rejects_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rejected value is printed as text: no Rich markup, no terminal escape sequences."""
+    hostile = "[/x][link=https://evil.example]x[/link]\x1b]0;pwned\x07\x1b[2J\u202e"
+    posts = tmp_path / "posts.csv"
+    with open(posts, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["post_id", "account_id", "timestamp", "text"])
+        writer.writerow(["1", "a", "2024-01-01T10:00:00Z", "fine"])
+        writer.writerow(["2", "b", hostile, "bad time"])
+    db = tmp_path / "case.duckdb"
+    assert main(["ingest", str(posts), "--db", str(db), "--on-error", "skip"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("COLUMNS", "500")  # wide enough that no cell is cut
+    assert main(["info", "--db", str(db)]) == 0
+    shown = capsys.readouterr().out
+    assert "\x1b" not in shown and "\u202e" not in shown
+    assert "[link=https://evil.example]" in shown  # as text, not a hyperlink
+    assert "[/x]" in shown and "[U+202E]" in shown

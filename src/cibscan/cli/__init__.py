@@ -33,7 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     except CibscanError as exc:
         if debug:
             raise
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"Error: {exc}", markup=False)
+        from cibscan.report._safety import neutralise
+
+        # Messages quote values from the inputs: no escape sequences through to the terminal.
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"Error: {neutralise(str(exc))}", markup=False
+        )
         return 2
     except SystemExit as exc:  # typer/click exits for --help and usage errors
         return int(exc.code or 0) if isinstance(exc.code, int) else 1

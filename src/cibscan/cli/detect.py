@@ -268,5 +268,7 @@ def explain_command(
     finally:
         case.close()
     console = Console(highlight=False, soft_wrap=True)
-    for line in lines:
-        console.print(line, markup=False)
+    from cibscan.report._safety import neutralise
+
+    for line in lines:  # handles and texts are the adversary's: no escape sequences through
+        console.print(neutralise(line), markup=False)

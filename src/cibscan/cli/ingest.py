@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from cibscan.case import open_case
 from cibscan.cli.app import app
@@ -141,6 +142,18 @@ def ingest_command(
         case.close()
 
 
+def _cell(value: str) -> Text:
+    """Data for the terminal: never read as Rich markup, control characters made visible.
+
+    Rejected values come from the inputs, i.e. from the adversary: as markup, ``[link=...]``
+    would print a hyperlink and ``[/x]`` would crash the command; escape sequences would drive
+    the terminal.
+    """
+    from cibscan.report._safety import neutralise
+
+    return Text(neutralise(value))
+
+
 def _write_rejects(rows: list[tuple[object, ...]], path: Path) -> None:
     """Write rejected rows as CSV; cells that a spreadsheet would run as formulas are quoted."""
     from cibscan.export import atomic_path, neutralise_formula
@@ -201,7 +214,7 @@ def info_command(
         ("Account kinds", info.account_kinds),
     ):
         text = ", ".join(f"{k} {v:,}" for k, v in tally.items()) or "none"
-        out.print(f"{title}: {text}", markup=False)
+        out.print(f"{title}: {_cell(text)}", markup=False)
     if info.sources:
         src = Table(title="Inputs")
         for col in ("file", "format", "table", "read", "ingested", "rejected", "duplicates"):
@@ -209,7 +222,7 @@ def info_command(
         for s in info.sources:
             src.add_row(
                 *(
-                    str(s[k])
+                    _cell(str(s[k]))
                     for k in (
                         "path",
                         "format",
@@ -227,5 +240,5 @@ def info_command(
         for col in ("file", "row", "table", "column", "value", "reason"):
             rej.add_column(col)
         for r in sample:
-            rej.add_row(*("" if v is None else str(v)[:60] for v in r))
+            rej.add_row(*(_cell("" if v is None else str(v)[:60]) for v in r))
         out.print(rej)
