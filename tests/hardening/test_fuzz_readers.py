@@ -228,3 +228,31 @@ def test_deeply_nested_first_lines_and_parquet_errors_are_one_line(write) -> Non
     broken = write("input.parquet", seed[:200] + bytes(64) + seed[264:])
     outcome = check_input(broken, None)
     assert outcome.skip_error is not None and "\n" not in str(outcome.skip_error)
+
+
+def test_twarc2_same_tweet_twice_in_one_page(write) -> None:  # type: ignore[no-untyped-def]
+    # Two rows with the same line and key: one new, one duplicate; both were left out.
+    tweet = {"id": "t1", "author_id": "a1", "created_at": "2024-01-01T10:00:00Z", "text": "a"}
+    other = dict(tweet, id="t2")
+    path = write(
+        "pages.jsonl",
+        json.dumps({"data": [tweet, tweet, other]}) + "\n" + json.dumps({"data": [tweet]}) + "\n",
+    )
+    assert _ingest(path).summary() == "read 4 = ingested 2 + rejected 0 + duplicates 2"
+    check_input(path, None)
+
+
+def test_parquet_column_name_not_utf8(tmp_path: Path) -> None:
+    # pyarrow raises UnicodeDecodeError (not an ArrowInvalid) for such a schema.
+    data = bytearray(SEEDS["parquet"].data)
+    data[data.index(b"\x18\x07post_id%") + 2] = 0xF0
+    path = tmp_path / "input.parquet"
+    path.write_bytes(bytes(data))
+    assert "cannot read as Parquet" in _strict_error(path)
+    check_input(path, None)
+    coortweet = bytearray(SEEDS["coortweet-parquet"].data)
+    coortweet[coortweet.index(b"\x18\ncontent_id") + 2] = 0xF0
+    path = tmp_path / "shares.parquet"
+    path.write_bytes(bytes(coortweet))
+    assert "cannot read as Parquet" in _strict_error(path, "coortweet")
+    check_input(path, None)

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from cibscan.errors import BadInputError
 from cibscan.ingest.readers import (
+    PARQUET_ERRORS,
     CsvFormat,
     RawBatch,
     ReadItem,
@@ -96,7 +97,7 @@ class CoortweetFormat:
                 return False
             try:
                 names = _parquet_names(sample.path)
-            except (pa.ArrowInvalid, OSError):
+            except PARQUET_ERRORS:
                 return False
         else:
             line = sample.first_line()
@@ -139,7 +140,7 @@ class CoortweetFormat:
             )
         try:
             parquet = pq.ParquetFile(path)
-        except (pa.ArrowInvalid, OSError) as exc:
+        except PARQUET_ERRORS as exc:
             raise BadInputError(f"cannot read as Parquet: {exc}", file=str(path)) from exc
         _missing(list(parquet.schema_arrow.names), path)
         start = 1
@@ -160,7 +161,7 @@ class CoortweetFormat:
                 names = [*COLUMNS.values(), "kind", "_row"]
                 batch = pa.RecordBatch.from_arrays(columns, names=names)
                 yield RawBatch("posts", contents.apply(batch))
-        except (pa.ArrowInvalid, OSError) as exc:
+        except PARQUET_ERRORS as exc:
             raise BadInputError(
                 f"cannot read as Parquet: {exc}", file=str(path), row=start
             ) from exc

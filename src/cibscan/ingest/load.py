@@ -447,16 +447,20 @@ class TableLoader:
         )
         on_contested = " AND ".join(f"c.{_q(k)} IS NOT DISTINCT FROM v.{_q(k)}" for k in key)
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _ranked AS SELECT v.*, hash({content}) AS _h,"
-            f" row_number() OVER (PARTITION BY {part} ORDER BY _row) AS _rn,"
-            f" first_value(hash({content})) OVER (PARTITION BY {part} ORDER BY _row) AS _h0,"
-            f" first_value(_row) OVER (PARTITION BY {part} ORDER BY _row) AS _row0"
+            # _rid (the row's place in _v) identifies a row: a twarc2 page is one line, so its
+            # tweets share one _row.
+            f"CREATE OR REPLACE TEMP TABLE _ranked AS SELECT v.*, v.rowid AS _rid,"
+            f" hash({content}) AS _h,"
+            f" row_number() OVER (PARTITION BY {part} ORDER BY _row, v.rowid) AS _rn,"
+            f" first_value(hash({content})) OVER (PARTITION BY {part} ORDER BY _row, v.rowid)"
+            " AS _h0,"
+            f" first_value(_row) OVER (PARTITION BY {part} ORDER BY _row, v.rowid) AS _row0"
             f" FROM _v v SEMI JOIN _contested c ON {on_contested} WHERE v._reject IS NULL"
         )
         on = " AND ".join(f"t.{_q(k)} IS NOT DISTINCT FROM r.{_q(k)}" for k in key)
         key_label = "/".join(key)
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _verdict AS SELECT r._row,"
+            "CREATE OR REPLACE TEMP TABLE _verdict AS SELECT r._row, r._rid,"
             " CASE WHEN r._rn > 1 AND r._h = r._h0 THEN 'duplicate'"
             "      WHEN r._rn > 1 THEN 'conflict_file'"
             "      WHEN e._h IS NULL THEN 'new'"
@@ -490,11 +494,7 @@ class TableLoader:
         contested = _scalar(con, "SELECT count(*) FROM _verdict WHERE verdict <> 'new'")
         new_rows = "FROM _v WHERE _reject IS NULL"
         if contested:
-            # By row and key: a twarc2 page is one line, so its tweets share one _row.
-            new_rows += (
-                f" AND (_row, CAST({_q(key[0])} AS VARCHAR)) NOT IN"
-                " (SELECT _row, key_value FROM _verdict WHERE verdict <> 'new')"
-            )
+            new_rows += " AND rowid NOT IN (SELECT _rid FROM _verdict WHERE verdict <> 'new')"
         if self.table in ("accounts", "posts"):
             k = _q(key[0])
             con.execute(

@@ -33,6 +33,7 @@ from cibscan.ingest.source import SAMPLE_BYTES, Sample, open_input
 from cibscan.schema import LIST_COLUMNS, REQUIRED_COLUMNS, TABLES
 
 __all__ = [
+    "PARQUET_ERRORS",
     "CsvFormat",
     "InputFormat",
     "JsonlFormat",
@@ -48,6 +49,9 @@ __all__ = [
 ]
 
 BATCH_ROWS: Final = 131_072
+#: What reading a malformed Parquet file raises: Arrow's errors, I/O errors, and the
+#: UnicodeDecodeError of column names that are not UTF-8.
+PARQUET_ERRORS: Final = (pa.ArrowException, OSError, UnicodeDecodeError)
 #: Arrow reads CSV in blocks; a record must fit in one, so a longer one is read again with
 #: larger blocks, up to the maximum (a longer record is most likely an unclosed quote).
 CSV_BLOCK_BYTES: Final = 8 << 20
@@ -723,7 +727,7 @@ class ParquetFormat:
             )
         try:
             parquet = pq.ParquetFile(path)
-        except (pa.ArrowInvalid, OSError) as exc:
+        except PARQUET_ERRORS as exc:
             raise BadInputError(f"cannot read as Parquet: {exc}", file=str(path)) from exc
         names = parquet.schema_arrow.names
         mapped = {n: _mapped(n, options.column_map) for n in names}
@@ -742,7 +746,7 @@ class ParquetFormat:
                         [*batch.columns, rows], names=[*(mapped[n] for n in keep), "_row"]
                     ),
                 )
-        except (pa.ArrowInvalid, OSError) as exc:
+        except PARQUET_ERRORS as exc:
             raise BadInputError(
                 f"cannot read as Parquet: {exc}", file=str(path), row=start
             ) from exc
