@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cibscan.errors import ConfigError
+from cibscan.export import atomic_path
 from cibscan.schema import POST_KINDS, TABLES
 
 __all__ = [
@@ -2180,7 +2181,9 @@ def write_scenario(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "posts.parquet"]
-    pq.write_table(scenario.posts, written[0], compression="zstd")
+    # Every file atomically: a killed `cibscan synth` or `demo` leaves no torn input behind.
+    with atomic_path(written[0]) as tmp:
+        pq.write_table(scenario.posts, tmp, compression="zstd")
     tables = scenario.tables()
     names = ["accounts", "memberships", "infra", "labels"] + (["posts"] if fmt == "csv" else [])
     for name in names:
@@ -2196,7 +2199,8 @@ def write_scenario(
         "rows": {name: tables[name].num_rows for name in tables},
     }
     path = out / "manifest.json"
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     written.append(path)
     return written
 
@@ -2219,9 +2223,11 @@ def _write_csv(table: pa.Table, path: Path) -> None:
                 )
             else:
                 exprs.append(f'"{f.name}"')
-        target = str(path).replace("'", "''")
-        con.execute(
-            f"COPY (SELECT {', '.join(exprs)} FROM t) TO '{target}' (HEADER, DELIMITER ',')"
-        )
+        with atomic_path(path) as tmp:
+            target = str(tmp).replace("'", "''")
+            con.execute(
+                f"COPY (SELECT {', '.join(exprs)} FROM t) TO '{target}' "
+                "(FORMAT csv, HEADER, DELIMITER ',')"
+            )
     finally:
         con.close()
