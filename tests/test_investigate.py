@@ -88,6 +88,13 @@ def test_rerun_reuses_every_stage_and_changes_nothing(inputs: list[Path], tmp_pa
     assert third.stages["detect"] == "reused"
     assert (out / "edges.csv").read_bytes() == before["edges.csv"]
 
+    # So is a damaged cache entry.
+    (out / CACHE_DIR / "detect" / "fused.parquet").write_bytes(b"")
+    fourth = investigate(inputs, out)
+    assert fourth.stages["networks"] == "reused"
+    assert fourth.stages["detect"] == "computed"
+    assert fourth.networks == first.networks
+
     forced = investigate(inputs, out, force=True)
     assert forced.stages == dict.fromkeys(PLAIN, "computed")
 

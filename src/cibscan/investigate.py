@@ -234,7 +234,14 @@ class _Store:
             facts: dict[str, Any] = json.loads((entry / "stage.json").read_text("utf-8"))
         except (OSError, ValueError):
             return None
-        return (entry, facts) if facts.get("key") == key else None
+        if facts.get("key") != key:
+            return None
+        # A missing or truncated artefact makes the entry a miss, not an error.
+        for name, size in facts.get("artefacts", {}).items():
+            path = entry / name
+            if not path.is_file() or path.stat().st_size != size:
+                return None
+        return entry, facts
 
     @contextlib.contextmanager
     def write(self, stage: str, key: str, facts: dict[str, Any]) -> Iterator[Path | None]:
@@ -246,8 +253,10 @@ class _Store:
         staging = Path(tempfile.mkdtemp(prefix=f".{stage}.", suffix=".tmp", dir=self.root))
         try:
             yield staging
+            artefacts = {p.name: p.stat().st_size for p in sorted(staging.iterdir())}
             (staging / "stage.json").write_text(
-                json.dumps({"key": key, **facts}, indent=1, default=str), encoding="utf-8"
+                json.dumps({"key": key, **facts, "artefacts": artefacts}, indent=1, default=str),
+                encoding="utf-8",
             )
             entry = self.root / stage
             if entry.exists():
