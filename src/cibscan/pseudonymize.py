@@ -50,6 +50,10 @@ _MENTION: Final = re.compile(r"(?<![\w.@/])@(\w+)")
 #: Keys of networks.json whose values are cibscan's own labels (N1, G2), never account data.
 _OWN_KEYS: Final = frozenset({"id", "network_id", "group_id", "rank", "signal", "marker"})
 
+#: Keys whose values are hashtags, terms or shapes, never an account: a hashtag spelled like a
+#: handle (#freevaloria, @FreeValoria) stays a hashtag; only ``@handles`` inside are replaced.
+_TEXT_KEYS: Final = frozenset({"item", "hashtag", "pattern"})
+
 #: Account-id columns of the case store's tables.
 _ID_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "posts": ("account_id", "shared_account_id", "reply_to_account_id"),
@@ -167,8 +171,9 @@ class Pseudonymizer:
         """A JSON-like structure (``networks.json``) with every account reference replaced.
 
         Strings are replaced by :meth:`value`; cibscan's own labels (``id``, ``network_id``,
-        ``group_id``, ``signal``, ``marker``) and dictionary keys are kept; handle stems
-        become ``stem_`` pseudonyms.
+        ``group_id``, ``signal``, ``marker``) and dictionary keys are kept; hashtags, terms and
+        handle shapes (``item``, ``hashtag``, ``pattern``) only have their ``@handles``
+        replaced; handle stems become ``stem_`` pseudonyms.
         """
         if isinstance(data, dict):
             out: dict[str, Any] = {}
@@ -180,6 +185,8 @@ class Pseudonymizer:
             return out
         if isinstance(data, list):
             return [self.document(v, key) for v in data]
+        if isinstance(data, str) and key in _TEXT_KEYS:
+            return self.text(data)
         if isinstance(data, str) and key not in _OWN_KEYS:
             return self.value(data)
         return data
