@@ -112,6 +112,19 @@ def normalise_text_sql(column: str) -> str:
     return rf"trim(regexp_replace({no_mentions}, '\s\s+|[\t\n\f\r]', ' ', 'g'))"
 
 
+def _long_text_sql(column: str, min_chars: int) -> str:
+    """The normalised ``column`` when at least ``min_chars`` long, for ``unnest`` in a SELECT.
+
+    A filter on a computed column is pushed below the projection, so ``WHERE length(norm) >=
+    n`` would run the regular expressions twice; a list of zero or one element filters while
+    computing them once.
+    """
+    return (
+        f"unnest(list_filter([{normalise_text_sql(column)}], "
+        f"lambda x: length(x) >= {int(min_chars)}))"
+    )
+
+
 @lru_cache(maxsize=1)
 def _regex_module() -> Any:
     # The peer tokenises on Unicode (UAX 29) word boundaries, which only the third-party
@@ -263,13 +276,10 @@ def trace_sql(
                 FROM posts p JOIN {text_map} m ON m.text = p.text
                 WHERE {_USABLE} AND NOT {IS_REPOST} AND m.norm <> ''
             """
-        norm = normalise_text_sql("p.text")
         return f"""
-            SELECT account, item, post, time FROM (
-                SELECT p.account_id AS account, {norm} AS item, p.post_id AS post,
-                       p.timestamp AS time
-                FROM posts p WHERE {_USABLE} AND NOT {IS_REPOST} AND p.text IS NOT NULL
-            ) WHERE length(item) >= {int(min_text_chars)}
+            SELECT p.account_id AS account, {_long_text_sql("p.text", min_text_chars)} AS item,
+                   p.post_id AS post, p.timestamp AS time
+            FROM posts p WHERE {_USABLE} AND NOT {IS_REPOST} AND p.text IS NOT NULL
         """
     if signal == "co_post":
         if cnt:
@@ -513,14 +523,14 @@ def near_text_map(
 
     The label is the post id of the cluster's earliest post (ties by post id).
     """
-    norm = normalise_text_sql("p.text")
+    norm = _long_text_sql("p.text", min_text_chars)
     firsts = con.sql(
         f"""
         SELECT norm, arg_min(post, (time, post)) AS first_post, min(time) AS first_time
         FROM (
             SELECT {norm} AS norm, p.post_id AS post, p.timestamp AS time FROM posts p
             WHERE {_USABLE} AND NOT {IS_REPOST} AND p.text IS NOT NULL
-        ) WHERE length(norm) >= {int(min_text_chars)}
+        )
         GROUP BY norm ORDER BY first_time, first_post
         """
     ).to_arrow_table()
@@ -540,14 +550,13 @@ def near_text_map(
 
 def near_text_trace_sql(cluster_map: str, *, min_text_chars: int = 10) -> str:
     """SQL for ``near_text`` traces given a registered ``(norm, cluster)`` relation."""
-    norm = normalise_text_sql("p.text")
+    norm = _long_text_sql("p.text", min_text_chars)
     return f"""
         SELECT t.account, m.cluster AS item, t.post, t.time FROM (
             SELECT p.account_id AS account, {norm} AS norm, p.post_id AS post,
                    p.timestamp AS time
             FROM posts p WHERE {_USABLE} AND NOT {IS_REPOST} AND p.text IS NOT NULL
         ) t JOIN {cluster_map} m ON m.norm = t.norm
-        WHERE length(t.norm) >= {int(min_text_chars)}
     """
 
 
