@@ -52,6 +52,9 @@ VOCABULARY: Final = (
     "election vote news government minister army peace war truth lies media freedom"
 )
 MIN_WEIGHT: Final = 2
+#: How cibscan loads the CSV: ``ingest`` (``cibscan.ingest``, format detection, validation and
+#: row accounting, what a user runs) or ``sql`` (one INSERT from DuckDB's CSV reader).
+LOADER: dict[str, str] = {"name": os.environ.get("CIBSCAN_BENCH_LOADER", "ingest")}
 
 
 # --- workload ------------------------------------------------------------------------------------
@@ -385,7 +388,12 @@ def step_ours(
 
     t0 = time.perf_counter()
     if not Path(db).exists():
-        load_case(csv, db)
+        if LOADER["name"] == "ingest":
+            from cibscan.ingest import ingest
+
+            ingest([csv], db)
+        else:
+            load_case(csv, db)
     t1 = time.perf_counter()
     times = {"load": t1 - t0}
     for signal in ("share", "link"):
@@ -575,6 +583,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="also write the table here")
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument(
+        "--load",
+        choices=("ingest", "sql"),
+        default="ingest",
+        help="cibscan's load: cibscan.ingest (default) or one SQL INSERT",
+    )
+    parser.add_argument(
+        "--cnt-only", action="store_true", help="only the like-for-like cnt comparison"
+    )
+    parser.add_argument(
         "--memory-limit", default="512MB", help="DuckDB memory limit of cibscan's runs, or none"
     )
     parser.add_argument(
@@ -586,6 +603,8 @@ def main() -> None:
     parser.add_argument("--scale-signals", default=None, help="with --scale-posts: a subset")
     parser.add_argument("--step", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # Steps run in child processes, which inherit the environment.
+    os.environ["CIBSCAN_BENCH_LOADER"] = LOADER["name"] = args.load
 
     if args.step:
         name, *rest = args.step
@@ -628,29 +647,31 @@ def main() -> None:
         "ours", csv, case, str(data / "cnt.parquet"), "cnt", "0", args.memory_limit
     )
     print(f"ours (cnt): {ours}, {ours_rss:.0f} MB", flush=True)
-    evidence, evidence_rss = run_step(
-        "ours", csv, case, str(data / "cnt-evidence.parquet"), "cnt", "10", args.memory_limit
-    )
-    print(f"ours (cnt, evidence): {evidence}, {evidence_rss:.0f} MB", flush=True)
-    ours_default, default_rss = run_step(
-        "ours", csv, case, str(data / "default.parquet"), "default", "10", args.memory_limit
-    )
-    print(f"ours (default): {ours_default}, {default_rss:.0f} MB", flush=True)
     if not args.skip_peer:
         for signal, network in (("share", "co_retweet"), ("link", "co_link")):
             expected = peer_edges(str(data / "cnt.db"), network)
             got = our_edges(str(data / f"cnt.{signal}.parquet"))
             assert got == expected, f"{network}: {len(got)} edges here, {len(expected)} in peer"
             print(f"{network}: identical, {len(got):,} directed edges", flush=True)
-    near_rows = args.near_text_rows or max(10_000, args.rows // 2)
-    near, near_rss = run_step("near_text", str(near_rows), str(data / "near.duckdb"))
-    print(f"near_text: {near}, {near_rss:.0f} MB", flush=True)
-    hot, hot_rss = run_step("hot", str(args.hot_accounts), str(data / "hot.duckdb"))
-    print(f"hot: {hot}, {hot_rss:.0f} MB", flush=True)
+    if not args.cnt_only:
+        evidence, evidence_rss = run_step(
+            "ours", csv, case, str(data / "cnt-evidence.parquet"), "cnt", "10", args.memory_limit
+        )
+        print(f"ours (cnt, evidence): {evidence}, {evidence_rss:.0f} MB", flush=True)
+        ours_default, default_rss = run_step(
+            "ours", csv, case, str(data / "default.parquet"), "default", "10", args.memory_limit
+        )
+        print(f"ours (default): {ours_default}, {default_rss:.0f} MB", flush=True)
+        near_rows = args.near_text_rows or max(10_000, args.rows // 2)
+        near, near_rss = run_step("near_text", str(near_rows), str(data / "near.duckdb"))
+        print(f"near_text: {near}, {near_rss:.0f} MB", flush=True)
+        hot, hot_rss = run_step("hot", str(args.hot_accounts), str(data / "hot.duckdb"))
+        print(f"hot: {hot}, {hot_rss:.0f} MB", flush=True)
 
     def ratio(a: float, b: float) -> str:
         return f"{a / b:.1f}x" if b and a == a else "n/a"
 
+    loader = "cibscan.ingest" if args.load == "ingest" else "one SQL INSERT"
     peer_total = sum(peer.get(k, float("nan")) for k in ("load", "share", "link"))
     ours_total = ours["load"] + ours["share"] + ours["link"]
     lines = [
@@ -672,7 +693,8 @@ def main() -> None:
         f"| peak RSS (largest process) | {peer_rss:.0f} MB | {ours_rss:.0f} MB "
         f"| {ratio(peer_rss, ours_rss)} |",
         "",
-        f"cibscan ran with DuckDB's memory limit at {args.memory_limit} (it spills beyond) and "
+        f"cibscan loaded the CSV with {loader}"
+        f" and ran with DuckDB's memory limit at {args.memory_limit} (it spills beyond) and "
         "without evidence, as the peer keeps none. "
         + (
             f"Edges identical: co_retweet {ours['share_edges']:,}, co_link "
@@ -680,22 +702,25 @@ def main() -> None:
             if not args.skip_peer
             else "Peer skipped."
         ),
-        "",
-        "| cibscan, other runs | seconds | peak RSS |",
-        "| --- | ---: | ---: |",
-        f"| cnt with evidence (10 post pairs per edge), share + link "
-        f"| {evidence['share'] + evidence['link']:.1f} | {evidence_rss:.0f} MB |",
-        f"| default semantics with evidence, share ({ours_default['share_edges']:,} edges, "
-        f"{ours_default['share_hot']} hot items) | {ours_default['share']:.1f} | "
-        f"{default_rss:.0f} MB |",
-        f"| default semantics with evidence, link ({ours_default['link_edges']:,} edges, "
-        f"{ours_default['link_hot']} hot items) | {ours_default['link']:.1f} | |",
-        f"| near_text on {near_rows:,} posts ({near['near_text_edges']:,} edges) "
-        f"| {near['near_text']:.1f} | {near_rss:.0f} MB |",
-        f"| hot item: one link shared by {args.hot_accounts:,} accounts in "
-        f"{args.hot_accounts * 1.5 / 60_000:.0f} min ({hot['hot_pairs']:,} pairs avoided) "
-        f"| {hot['hot']:.1f} | {hot_rss:.0f} MB |",
     ]
+    if not args.cnt_only:
+        lines += [
+            "",
+            "| cibscan, other runs | seconds | peak RSS |",
+            "| --- | ---: | ---: |",
+            f"| cnt with evidence (10 post pairs per edge), share + link "
+            f"| {evidence['share'] + evidence['link']:.1f} | {evidence_rss:.0f} MB |",
+            f"| default semantics with evidence, share ({ours_default['share_edges']:,} edges, "
+            f"{ours_default['share_hot']} hot items) | {ours_default['share']:.1f} | "
+            f"{default_rss:.0f} MB |",
+            f"| default semantics with evidence, link ({ours_default['link_edges']:,} edges, "
+            f"{ours_default['link_hot']} hot items) | {ours_default['link']:.1f} | |",
+            f"| near_text on {near_rows:,} posts ({near['near_text_edges']:,} edges) "
+            f"| {near['near_text']:.1f} | {near_rss:.0f} MB |",
+            f"| hot item: one link shared by {args.hot_accounts:,} accounts in "
+            f"{args.hot_accounts * 1.5 / 60_000:.0f} min ({hot['hot_pairs']:,} pairs avoided) "
+            f"| {hot['hot']:.1f} | {hot_rss:.0f} MB |",
+        ]
     report = "\n".join(lines)
     print(report)
     if args.out:
