@@ -448,6 +448,8 @@ _STEMS: Final = (
     "per_unit",
     "ranked",
     "pairs",
+    "hashed",
+    "live",
 )
 _UNITS_PER_CHUNK: Final = 4_000_000
 
@@ -719,6 +721,19 @@ def _signal_network(run: _Run, signal: str, cfg: NetworkConfig) -> _SignalOutput
         f"SELECT account, row_number() OVER (ORDER BY account) AS aid "
         f"FROM (SELECT DISTINCT account FROM {raw})",
     )
+    stats["accounts"] = int(run.scalar(f"SELECT count(*) FROM {acc}"))
+    live = raw
+    if not cnt_similar:
+        # Items with one post cannot pair. Most items of a signal such as text have one post:
+        # find them by a 64-bit hash first, so that the exact grouping of the item strings,
+        # the post codes and the joins below only see the rows of items whose hash repeats.
+        hashed = run.create(
+            "hashed", f"SELECT hash(item) AS h, count(*) AS n FROM {raw} GROUP BY 1"
+        )
+        live = run.create(
+            "live",
+            f"SELECT * FROM {raw} WHERE hash(item) IN (SELECT h FROM {hashed} WHERE n > 1)",
+        )
     # Post codes ordered like the labels break ties in evidence and CooRTweet's "older post";
     # nothing else depends on their order, so other runs skip sorting every post id.
     ordered_posts = cfg.semantics == "coortweet" or cfg.evidence_limit != 0
@@ -726,9 +741,8 @@ def _signal_network(run: _Run, signal: str, cfg: NetworkConfig) -> _SignalOutput
         "post",
         f"SELECT post, time, epoch_us(time) AS t, "
         f"row_number() OVER ({'ORDER BY post' if ordered_posts else ''}) AS pid "
-        f"FROM (SELECT post, min(time) AS time FROM {raw} GROUP BY post)",
+        f"FROM (SELECT post, min(time) AS time FROM {live} GROUP BY post)",
     )
-    stats["accounts"] = int(run.scalar(f"SELECT count(*) FROM {acc}"))
     if cnt_similar:
         # Items are the rare-first prefix tokens of each message (prefix filtering); pairs are
         # verified against the full token sets afterwards.
@@ -737,30 +751,28 @@ def _signal_network(run: _Run, signal: str, cfg: NetworkConfig) -> _SignalOutput
             f"SELECT token AS item, row_number() OVER (ORDER BY token) AS iid "
             f"FROM (SELECT DISTINCT unnest(tokens) AS token FROM {raw})",
         )
+        stats["items"] = int(run.scalar(f"SELECT count(*) FROM {raw}"))
+        tr = _cnt_similar_traces(run, raw, acc, post, item, cfg)
     else:
-        # Items with one post cannot pair; leaving them out keeps every later step small.
         item = run.create(
             "item",
             f"SELECT item, row_number() OVER (ORDER BY item) AS iid "
-            f"FROM {raw} GROUP BY item HAVING count(*) > 1",
+            f"FROM {live} GROUP BY item HAVING count(*) > 1",
         )
-    stats["items"] = int(
-        run.scalar(
-            f"SELECT count(*) FROM {raw}"
-            if cnt_similar
-            else f"SELECT count(DISTINCT item) FROM {raw}"
+        # Items whose hash is unique are distinct; only the others need comparing as strings.
+        stats["items"] = int(
+            run.scalar(
+                f"SELECT (SELECT count(*) FROM {run.name('hashed')} WHERE n = 1)"
+                f" + (SELECT count(DISTINCT item) FROM {live})"
+            )
         )
-    )
-
-    if cnt_similar:
-        tr = _cnt_similar_traces(run, raw, acc, post, item, cfg)
-    else:
         tr = run.create(
             "tr",
             f"""SELECT i.iid AS item, a.aid AS account, p.pid AS post, epoch_us(r.time) AS t
-                FROM {raw} r JOIN {item} i ON i.item = r.item
+                FROM {live} r JOIN {item} i ON i.item = r.item
                 JOIN {acc} a ON a.account = r.account JOIN {post} p ON p.post = r.post""",
         )
+        run.drop(["hashed", "live"])
 
     if cfg.window == "auto":
         window_us = _auto_window_us(run, tr, signal)
