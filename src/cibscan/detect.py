@@ -87,6 +87,10 @@ class DetectConfig:
         :mod:`cibscan.assessment`); ``0`` flags every coordinated group.
     attach_assets
         Add the Pages and Groups that a group's accounts administer (``memberships``) to it.
+    engine, spark_master, spark_conf
+        ``"spark"`` runs the networks and significance stages on Apache Spark
+        (:func:`cibscan.spark.spark_detect_edges`, same answer); clustering and assessment stay
+        on this machine. ``spark_conf`` holds ``(key, value)`` Spark settings.
     """
 
     signals: tuple[str, ...] = DETECT_SIGNALS
@@ -99,8 +103,13 @@ class DetectConfig:
     seed: int = 0
     min_markers: int = 1
     attach_assets: bool = True
+    engine: str = "duckdb"
+    spark_master: str | None = None
+    spark_conf: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
+        if self.engine not in ("duckdb", "spark"):
+            raise ConfigError(f"engine must be duckdb or spark, got {self.engine!r}")
         signals = self.signals
         if isinstance(signals, str):
             signals = tuple(s.strip() for s in signals.split(",") if s.strip())
@@ -191,13 +200,28 @@ def detect(
     timings: dict[str, float] = {}
     try:
         started = time.perf_counter()
+        spark_stage = None
+        if cfg.engine == "spark" and coaction is None:
+            from cibscan.spark import spark_detect_edges
+
+            staged = spark_detect_edges(
+                store,
+                cfg.signals,
+                window=cfg.window,
+                hot_item_cap=cfg.hot_item_cap,
+                evidence_limit=cfg.evidence_limit,
+                master=cfg.spark_master,
+                conf=dict(cfg.spark_conf),
+            )
+            coaction, spark_stage = staged.network, staged
         result = coaction if coaction is not None else coaction_networks(store, cfg)
         timings["networks"] = time.perf_counter() - started
         started = time.perf_counter()
-        tested: list[pa.Table] = []
-        nulls: dict[str, SignalNull] = {}
+        # On Spark the edges arrive tested; only the local steps below run here.
+        tested: list[pa.Table] = [] if spark_stage is None else [spark_stage.edges]
+        nulls: dict[str, SignalNull] = {} if spark_stage is None else dict(spark_stage.nulls)
         window_us = round(cfg.window * 1_000_000)
-        for signal in cfg.signals:
+        for signal in cfg.signals if spark_stage is None else ():
             sig_edges = result.edges.filter(pa.compute.equal(result.edges["signal"], signal))
             hot = result.hot_items.filter(pa.compute.equal(result.hot_items["signal"], signal))
             tr = traces(store.con, signal, window=cfg.window)

@@ -6,6 +6,7 @@ signal and every semantics.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,9 @@ import pytest
 
 from cibscan.case import Case, open_case
 from cibscan.cli import main
-from cibscan.detect import DETECT_SIGNALS, DetectConfig, detect
+from cibscan.detect import DetectConfig, detect
 from cibscan.errors import ConfigError
 from cibscan.networks import NetworkConfig, NetworkResult, networks
-from cibscan.spark import spark_detect_edges
 from cibscan.synth import SynthConfig, generate
 from cibscan.traces import SIGNALS
 
@@ -210,13 +210,11 @@ def test_synth_cnt_and_coortweet(spark: Any, synth_case: Case) -> None:
 def test_detect_stage_pvalues_and_fused(spark: Any, synth_case: Case) -> None:
     cfg = DetectConfig(hot_item_cap=30)
     duck = detect(synth_case, cfg)
-    got = spark_detect_edges(
-        synth_case,
-        DETECT_SIGNALS,
-        window=cfg.window,
-        hot_item_cap=cfg.hot_item_cap,
-        evidence_limit=cfg.evidence_limit,
-    )
+    # detect with its networks and significance stages on Spark (spark_detect_edges).
+    got = detect(synth_case, replace(cfg, engine="spark"))
+    assert got.assignment() == duck.assignment()
+    assert [n["accounts"] for n in got.networks] == [n["accounts"] for n in duck.networks]
+    assert any(duck.assignment().values())
     assert got.edges.schema.names == duck.edges.schema.names
     exact = ["source", "target", "weight", "signal", "events", "min_gap", "median_gap"]
     assert got.edges.select(exact).equals(duck.edges.select(exact))
@@ -235,8 +233,8 @@ def test_detect_stage_pvalues_and_fused(spark: Any, synth_case: Case) -> None:
     for signal, null in duck.nulls.items():
         assert got.nulls[signal].incidences == null.incidences
         assert got.nulls[signal].pair_mass == pytest.approx(null.pair_mass, rel=1e-12)
-    assert got.network.evidence.equals(duck.evidence)
-    assert got.network.hot_items.equals(duck.hot_items)
+    assert got.evidence.equals(duck.evidence)
+    assert got.hot_items.equals(duck.hot_items)
 
 
 def test_parquet_input_and_cli(spark: Any, synth_case: Case, tmp_path: Path) -> None:

@@ -38,6 +38,17 @@ def detect_command(
         int, typer.Option("--min-size", help="Smallest network reported.")
     ] = DetectConfig.min_size,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the clustering.")] = 0,
+    engine: Annotated[
+        str,
+        typer.Option("--engine", help="duckdb, or spark for the networks and significance."),
+    ] = "duckdb",
+    spark_master: Annotated[
+        str | None, typer.Option("--spark-master", help="Spark master URL, e.g. local[2].")
+    ] = None,
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option("--spark-conf", help="Spark setting KEY=VALUE (repeatable)."),
+    ] = None,
 ) -> None:
     """Find networks of coordinated accounts and rank them.
 
@@ -56,6 +67,9 @@ def detect_command(
         alpha=alpha,
         min_size=min_size,
         seed=seed,
+        engine=engine,
+        spark_master=spark_master,
+        spark_conf=tuple(_key_value(item) for item in spark_conf or []),
     )
     case = open_case(db, create=False, read_only=True)
     try:
@@ -68,6 +82,13 @@ def detect_command(
         f"{len(result.networks)} networks, {flagged} accounts flagged; outputs in {out}",
         markup=False,
     )
+
+
+def _key_value(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--spark-conf expects KEY=VALUE, got {item!r}")
+    return key.strip(), value.strip()
 
 
 def read_assignment(path: Path) -> dict[str, str | None]:

@@ -928,8 +928,11 @@ def spark_detect_edges(
             .repartition(n_parts, "item")
             .mapInArrow(_null_partition(run.window_us), _NULL_SCHEMA)
         )
+        # Exposures are float sums; adding the partitions' partial sums as decimals makes the
+        # total independent of the order in which Spark delivers them (deterministic output).
         sums = parts.groupBy("account").agg(
-            sf.sum("degree").alias("degree"), sf.sum("exposure").alias("exposure")
+            sf.sum("degree").alias("degree"),
+            sf.sum(sf.col("exposure").cast("decimal(38,12)")).cast("double").alias("exposure"),
         )
         # The per-account sums are as many rows as accounts: the driver holds them once, as
         # the DuckDB path's SignalNull does, and the edges' join reads them from Spark.
