@@ -256,3 +256,18 @@ def test_parquet_column_name_not_utf8(tmp_path: Path) -> None:
     path.write_bytes(bytes(coortweet))
     assert "cannot read as Parquet" in _strict_error(path, "coortweet")
     check_input(path, None)
+
+
+def test_io_archive_ragged_row_before_a_bad_cell(tmp_path: Path) -> None:
+    # Found by atheris: the archive reader gave out its own rejects (is_retweet) before the
+    # CSV reader's (a ragged row earlier in the file), so strict mode named the later row.
+    path = tmp_path / "archive.csv"
+    path.write_text(
+        "tweetid,userid,tweet_time,is_retweet\n"
+        "1,u1,2019-01-01 12:34\n"
+        "2,u1,2019-01-01 12:35,false.\n"
+        "3,u1,2019-01-01 12:36,false\n"
+    )
+    assert _ingest(path).summary() == "read 3 = ingested 1 + rejected 2 + duplicates 0"
+    assert _strict_error(path).startswith(f"{path}, row 2, value '1,u1,2019-01-01 12:34': ")
+    check_input(path, None)

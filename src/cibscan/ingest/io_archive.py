@@ -204,6 +204,9 @@ class IoArchiveFormat:
                     column=required,
                 )
         platform = options.platform or "twitter"
+        # The rejects of a batch (the reader's and this module's) are given out after the
+        # batch, in row order: strict mode stops at the first reject it sees.
+        pending: list[ParseReject] = []
         for item in read_csv_records(
             path,
             names,
@@ -215,7 +218,16 @@ class IoArchiveFormat:
             embedded=[("accounts", {k: v for k, v in ACCOUNTS.items() if k in names})],
             defaults={"platform": platform},
         ):
-            if isinstance(item, RawBatch) and not item.embedded:
-                yield from _posts_batch(item.data, item.table)
-            else:
+            if isinstance(item, ParseReject):
+                pending.append(item)
+            elif item.embedded:
                 yield item
+            else:
+                yield from sorted(pending, key=lambda r: r.row)
+                pending = []
+                for out in _posts_batch(item.data, item.table):
+                    if isinstance(out, ParseReject):
+                        pending.append(out)
+                    else:
+                        yield out
+        yield from sorted(pending, key=lambda r: r.row)
