@@ -20,6 +20,7 @@ from cibscan.cli import main
 from cibscan.detect import DetectConfig, detect
 from cibscan.errors import ConfigError
 from cibscan.networks import NetworkConfig, NetworkResult, networks
+from cibscan.spark import write_spark_outputs
 from cibscan.synth import SynthConfig, generate
 from cibscan.traces import SIGNALS
 
@@ -243,6 +244,9 @@ def test_parquet_input_and_cli(spark: Any, synth_case: Case, tmp_path: Path) -> 
     duck = networks(synth_case, ["share", "link"], window=60)
     from_parquet = networks(str(posts), ["share", "link"], window=60, engine="spark")
     assert_same(duck, from_parquet)
+    # Written by Spark as a Parquet dataset (the path could be any URI Spark writes).
+    write_spark_outputs(from_parquet, str(tmp_path / "edges-dataset"), spark=spark)
+    assert pq.read_table(tmp_path / "edges-dataset").to_pylist() == duck.edges.to_pylist()
     out = tmp_path / "edges.parquet"
     code = main(
         ["networks", "--posts", str(posts), "--engine", "spark", "-s", "share,link",
