@@ -78,17 +78,29 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _extract(text: str, needle: str, pattern: str, group: int | None = None) -> str:
-    """``regexp_extract_all`` of ``pattern`` over ``text`` (NULL as ''), only where it can match.
+def _clean_list(
+    given: list[str],
+    needle: str,
+    pattern: str,
+    group: int | None,
+    clean: str,
+    per_match: str | None = None,
+) -> str:
+    """Apply ``clean`` (SQL with ``@L`` for the list) to the first non-NULL of ``given``, else
+    to the matches.
 
-    Every match of ``pattern`` contains ``needle``; a substring test is far cheaper than the
-    Unicode regular expression, and most texts have no hashtag, mention or link, for which the
-    result is the same empty list.
+    Equal to ``clean(coalesce(*given, matches))`` where ``matches`` is ``regexp_extract_all``
+    of ``pattern`` over ``t_text`` (NULL as ''), with ``per_match`` applied to each; texts
+    without ``needle`` (which every match contains) give ``[]`` at once, as ``clean([])`` would.
     """
     g = "" if group is None else f", {group}"
+    matches = f"regexp_extract_all(t_text, {_lit(pattern)}{g})"
+    if per_match is not None:
+        matches = f"list_transform({matches}, {per_match})"
+    whens = " ".join(f"WHEN {x} IS NOT NULL THEN {clean.replace('@L', x)}" for x in given)
     return (
-        f"(CASE WHEN contains({text}, {_lit(needle)})"
-        f" THEN regexp_extract_all({text}, {_lit(pattern)}{g}) ELSE []::VARCHAR[] END)"
+        f"(CASE {whens} WHEN contains(t_text, {_lit(needle)})"
+        f" THEN {clean.replace('@L', matches)} ELSE []::VARCHAR[] END)"
     )
 
 
@@ -360,26 +372,27 @@ class TableLoader:
         if self.table == "posts":
             if name == "kind":
                 return f"coalesce({t}, {self._post_kind_fallback})"
+            # CASE instead of coalesce so that texts without a '#', '@' or '://' (most) skip
+            # the regular expression and the clean-up lambdas alike: both map [] to [].
             if name == "hashtags":
-                return (
-                    f"(list_filter(list_transform(coalesce({t}, "
-                    f"{_extract('t_text', '#', HASHTAG_RE, 1)}), "
-                    "lambda x: lower(ltrim(trim(x), '#'))), "
-                    "lambda x: x IS NOT NULL AND x <> '' AND NOT regexp_full_match(x, '[0-9]+')))"
+                tags = (
+                    "list_filter(list_transform(@L, lambda x: lower(ltrim(trim(x), '#'))),"
+                    " lambda x: x IS NOT NULL AND x <> '' AND NOT regexp_full_match(x, '[0-9]+'))"
                 )
+                return _clean_list([t], "#", HASHTAG_RE, 1, tags)
             if name == "mentions":
-                return (
-                    f"(list_filter(list_transform(coalesce({t}, "
-                    f"{_extract('t_text', '@', MENTION_RE, 1)}), "
-                    "lambda x: lower(ltrim(trim(x), '@'))), lambda x: x IS NOT NULL AND x <> ''))"
+                users = (
+                    "list_filter(list_transform(@L, lambda x: lower(ltrim(trim(x), '@'))),"
+                    " lambda x: x IS NOT NULL AND x <> '')"
                 )
+                return _clean_list([t], "@", MENTION_RE, 1, users)
             if name == "urls_original":
-                return (
-                    f"list_filter(list_transform(coalesce({t}, t_urls, list_transform("
-                    f"{_extract('t_text', '://', URL_RE)}, "
-                    f"lambda x: regexp_replace(x, {_lit(_URL_TRAIL)}, ''))), "
-                    "lambda x: trim(x)), lambda x: x IS NOT NULL AND x <> '')"
+                links = (
+                    "list_filter(list_transform(@L, lambda x: trim(x)),"
+                    " lambda x: x IS NOT NULL AND x <> '')"
                 )
+                trail = f"lambda x: regexp_replace(x, {_lit(_URL_TRAIL)}, '')"
+                return _clean_list([t, "t_urls"], "://", URL_RE, None, links, trail)
             if name == "urls":
                 return "NULL::VARCHAR[]"  # filled from urls_original after validation
             if name == "media":
