@@ -61,6 +61,10 @@ _ID_COLUMNS: Final = frozenset(
         "asset_id",
     }
 )
+# Integer types whose values convert to DOUBLE exactly as their text form parses.
+_INTEGER_TYPES: Final = frozenset(
+    {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"}
+)
 _TIME_COLUMNS: Final = frozenset({"timestamp", "created_at"})
 _INT_COLUMNS: Final = frozenset({"followers", "engagement"})
 # Rows that a real row of the same key replaces: accounts derived from posts, and side
@@ -251,7 +255,19 @@ class TableLoader:
         raw = self._raw(name)
         if raw is None:
             return "NULL::BIGINT"
+        if self._columns[name] in _INTEGER_TYPES:
+            # The same double as through the text form (both round to nearest), without it.
+            return f"TRY_CAST(CAST({raw} AS DOUBLE) AS BIGINT)"
         return f"TRY_CAST(TRY_CAST(trim(CAST({raw} AS VARCHAR)) AS DOUBLE) AS BIGINT)"
+
+    def _blank(self, name: str) -> str:
+        """SQL condition: the raw column ``name`` (present in the input) is NULL or blank."""
+        raw = _q(name)
+        typ = self._columns[name]
+        if typ in _INTEGER_TYPES or typ.startswith(("TIMESTAMP", "DATE")):
+            # The text form of a typed value is never blank; casting every value is costly.
+            return f"({raw} IS NULL)"
+        return f"({raw} IS NULL OR trim(CAST({raw} AS VARCHAR)) = '')"
 
     def _kind(self, mapping: dict[str, tuple[str, ...]], fallback: str) -> str:
         raw = self._raw("kind")
@@ -300,7 +316,7 @@ class TableLoader:
                     checks.append((f"{typed} IS NULL", name, raw_text, "empty id"))
             elif name in _TIME_COLUMNS:
                 exprs[name] = self._timestamp(name)
-                missing = f"({raw} IS NULL OR trim(CAST({raw} AS VARCHAR)) = '')" if raw else "TRUE"
+                missing = self._blank(name) if raw else "TRUE"
                 if name in required:
                     checks.append((missing, name, raw_text, "missing timestamp"))
                 checks.append(
@@ -331,7 +347,7 @@ class TableLoader:
             elif name in _INT_COLUMNS:
                 exprs[name] = self._integer(name)
                 if raw:
-                    present = f"({raw} IS NOT NULL AND trim(CAST({raw} AS VARCHAR)) <> '')"
+                    present = f"NOT {self._blank(name)}"
                     checks.append(
                         (f"{present} AND {typed} IS NULL", name, raw_text, "not an integer")
                     )
