@@ -15,15 +15,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from cibscan.assessment import AssessmentConfig, assess_groups
-from cibscan.case import Case, open_case
+from cibscan.case import Case, connect, open_case
 from cibscan.clusters import ClusterConfig, Clustering, cluster_accounts
 from cibscan.errors import ConfigError
 from cibscan.export import atomic_path, write_csv, write_parquet
 from cibscan.networks import NetworkResult, networks
-from cibscan.significance import SignalNull, edge_pvalues, fuse_signals, signal_null
+from cibscan.significance import (
+    SignalNull,
+    benjamini_hochberg,
+    edge_pvalues,
+    fuse_signals,
+    poisson_tail,
+    signal_null,
+)
 from cibscan.traces import SIGNALS, traces
 
 __all__ = [
@@ -33,6 +41,7 @@ __all__ = [
     "Detection",
     "coaction_networks",
     "detect",
+    "group_test",
     "write_detection",
 ]
 
@@ -82,6 +91,10 @@ class DetectConfig:
         Evidence rows (post pairs) kept per edge and signal.
     alpha, min_size, resolution, seed
         See :class:`cibscan.clusters.ClusterConfig`.
+    group_test
+        Also test whole groups of weakly tied accounts with sample splitting (see
+        :func:`group_test` and ``docs/significance.md``); groups it confirms that the edge
+        test missed go through the same marker assessment.
     min_markers
         Inauthenticity markers a coordinated group needs to be flagged as a network (see
         :mod:`cibscan.assessment`); ``0`` flags every coordinated group.
@@ -102,6 +115,7 @@ class DetectConfig:
     resolution: float = 1.0
     seed: int = 0
     min_markers: int = 1
+    group_test: bool = True
     attach_assets: bool = True
     engine: str = "duckdb"
     spark_master: str | None = None
@@ -219,12 +233,15 @@ def detect(
         started = time.perf_counter()
         # On Spark the edges arrive tested; only the local steps below run here.
         tested: list[pa.Table] = [] if spark_stage is None else [spark_stage.edges]
+        signal_traces: dict[str, pa.Table] = {}
         nulls: dict[str, SignalNull] = {} if spark_stage is None else dict(spark_stage.nulls)
         window_us = round(cfg.window * 1_000_000)
         for signal in cfg.signals if spark_stage is None else ():
             sig_edges = result.edges.filter(pa.compute.equal(result.edges["signal"], signal))
             hot = result.hot_items.filter(pa.compute.equal(result.hot_items["signal"], signal))
             tr = traces(store.con, signal, window=cfg.window)
+            if cfg.group_test:
+                signal_traces[signal] = tr
             null = signal_null(tr, signal, window_us, hot)
             nulls[signal] = null
             if sig_edges.num_rows:
@@ -241,8 +258,17 @@ def detect(
         started = time.perf_counter()
         clustering = cluster_accounts(fused, cfg.cluster_config())
         timings["clusters"] = time.perf_counter() - started
+        groups = [dict(g) for g in clustering.networks]
+        if cfg.group_test:
+            started = time.perf_counter()
+            for signal in cfg.signals:
+                if signal not in signal_traces:  # the Spark path tested edges remotely
+                    signal_traces[signal] = traces(store.con, signal, window=cfg.window)
+            covered = {a for g in groups for a in g["accounts"]}
+            groups += group_test(signal_traces, result.hot_items, covered, cfg)
+            timings["group_test"] = time.perf_counter() - started
         started = time.perf_counter()
-        flagged, unflagged = _assess(store, clustering, cfg)
+        flagged, unflagged = _assess(store, groups, cfg)
         accounts = _all_accounts(store, clustering, flagged, unflagged)
         timings["assessment"] = time.perf_counter() - started
     finally:
@@ -260,6 +286,270 @@ def detect(
         config=cfg,
         timings=timings,
     )
+
+
+def _item_halves(tr: pa.Table, hot: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """Split one signal's traces into two halves by a hash of the item (hot items dropped).
+
+    MD5 of the item's text, not Python's salted ``hash``, so the split is the same in every run.
+    """
+    con = connect()
+    try:
+        con.register("tr", tr.select(["account", "item", "time"]))
+        con.register(
+            "hot",
+            hot.select(["item"]) if hot.num_rows else pa.table({"item": pa.array([], pa.string())}),
+        )
+        con.execute(
+            "CREATE TEMP TABLE t AS SELECT account, item, time, "
+            "ascii(md5(CAST(item AS VARCHAR))) % 2 AS half FROM tr "
+            "WHERE item NOT IN (SELECT item FROM hot)"
+        )
+        halves = tuple(
+            con.sql(
+                f"SELECT account, item, time FROM t WHERE half = {h} ORDER BY item, account, time"
+            ).to_arrow_table()
+            for h in (0, 1)
+        )
+    finally:
+        con.close()
+    return halves[0], halves[1]
+
+
+def _half_pairs(tr: pa.Table, window_us: int) -> pa.Table:
+    """``source, target, weight``: distinct items two accounts co-acted on within the window."""
+    con = connect()
+    try:
+        con.register("tr", tr)
+        return con.sql(
+            f"""
+            WITH acts AS (SELECT DISTINCT item, account, epoch_us(time) AS us FROM tr)
+            SELECT x.account AS source, y.account AS target, count(DISTINCT x.item) AS weight
+            FROM acts x JOIN acts y ON x.item = y.item AND x.account < y.account
+                 AND y.us BETWEEN x.us - {window_us} AND x.us + {window_us}
+            GROUP BY ALL ORDER BY source, target
+            """
+        ).to_arrow_table()
+    finally:
+        con.close()
+
+
+def _pair_expected(pairs: pa.Table, null: SignalNull) -> np.ndarray:
+    """``λ_uv`` of each listed pair under one half's null (as in :func:`edge_pvalues`)."""
+    con = connect()
+    try:
+        con.register("e", pairs)
+        con.register("d", null.degrees)
+        rows = con.sql(
+            "SELECT (coalesce(dt.degree, 1) * coalesce(ds.exposure, 0) + "
+            "coalesce(ds.degree, 1) * coalesce(dt.exposure, 0)) / "
+            f"(2.0 * {max(null.incidences, 1)}) AS expected FROM e "
+            "LEFT JOIN d ds ON ds.account = e.source LEFT JOIN d dt ON dt.account = e.target "
+            "ORDER BY e.source, e.target"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return np.asarray(rows.column("expected").to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def group_test(
+    signal_traces: dict[str, pa.Table],
+    hot_items: pa.Table,
+    covered: set[str],
+    cfg: DetectConfig,
+) -> list[dict[str, Any]]:
+    """Groups of weakly tied accounts confirmed on held-out items (sample splitting).
+
+    Items are split in two halves by a hash. On one half every co-acting pair, weight 1
+    included, is weighted by ``-log10 P(X ≥ x)`` (unconditional Poisson tail under that half's
+    null) summed over signals, and Leiden proposes communities of at least ``min_size``
+    accounts not already in a detected group. On the other half, for each candidate and
+    signal, the summed internal co-actions ``X`` are compared with the summed expectation
+    ``Λ`` over all internal pairs (as :func:`cibscan.significance.group_expected`):
+    ``p = P(Poisson(Λ) ≥ X)``, Bonferroni over signals and over the two directions, then
+    Benjamini–Hochberg over all candidates at ``alpha``. Members whose own held-out co-actions
+    with the rest of the group do not beat ``Λ_u = Σ_{v ≠ u} λ_uv`` (Bonferroni over signals,
+    BH over members) are dropped: Leiden attaches some accounts that met a real group by chance
+    on the proposing half. Confirmed groups that overlap by at least half of the smaller are
+    merged.
+
+    Parameters
+    ----------
+    signal_traces
+        Each signal's traces (``account, item, time``).
+    hot_items
+        ``signal, item`` left out of the edge test; left out here too.
+    covered
+        Accounts already in a coordinated group.
+    cfg
+        Detection options (``window``, ``alpha``, ``min_size``, ``resolution``, ``seed``).
+
+    Returns
+    -------
+    list of dict
+        One group per confirmed candidate set, shaped like :class:`cibscan.clusters.Clustering`
+        networks, with a ``group_test`` record (p-value, q-value, per-signal ``X`` and ``Λ``).
+    """
+    window_us = round(cfg.window * 1_000_000)
+    signals = sorted(signal_traces)
+    nulls: list[dict[str, SignalNull]] = [{}, {}]
+    pairs: list[dict[str, pa.Table]] = [{}, {}]
+    for signal in signals:
+        hot = hot_items.filter(pa.compute.equal(hot_items["signal"], signal))
+        for h, half in enumerate(_item_halves(signal_traces[signal], hot)):
+            nulls[h][signal] = signal_null(half, signal, window_us)
+            pairs[h][signal] = _half_pairs(half, window_us)
+    candidates: list[tuple[list[str], int]] = []
+    for propose in (0, 1):
+        parts = []
+        for signal in signals:
+            pr = pairs[propose][signal]
+            if not pr.num_rows:
+                continue
+            tail = poisson_tail(
+                pr.column("weight").to_numpy(zero_copy_only=False),
+                _pair_expected(pr, nulls[propose][signal]),
+            )
+            parts.append(
+                pr.select(["source", "target"])
+                .append_column("signal", pa.array([signal] * pr.num_rows, pa.string()))
+                .append_column("weight", pr.column("weight"))
+                .append_column("p_value", pa.array(tail))
+            )
+        if not parts:
+            continue
+        fused = fuse_signals(pa.concat_tables(parts))
+        # Only pairs individually surprising at level alpha (no multiplicity correction) may
+        # propose: the many pairs of ordinary accounts that met once on a busy item would
+        # otherwise bind everyone active at the same hours into huge communities.
+        fused = fused.filter(pa.compute.less_equal(fused["p_value"], cfg.alpha))
+        # every co-acting pair proposes; the held-out half does the testing
+        fused = fused.set_column(
+            fused.schema.get_field_index("q_value"), "q_value", pa.array([0.0] * fused.num_rows)
+        )
+        for net in cluster_accounts(fused, cfg.cluster_config()).networks:
+            members = [a for a in net["accounts"] if a not in covered]
+            if len(members) >= cfg.min_size:
+                candidates.append((members, 1 - propose))
+    if not candidates:
+        return []
+    n = len(candidates)
+    observed = np.zeros((n, len(signals)))
+    expected = np.zeros((n, len(signals)))
+    member_best = [np.ones(len(members)) for members, _ in candidates]
+    for test in (0, 1):
+        # candidates tested on one half come from one Leiden partition: they are disjoint
+        where = {
+            a: (c, k)
+            for c, (members, half) in enumerate(candidates)
+            if half == test
+            for k, a in enumerate(members)
+        }
+        for j, signal in enumerate(signals):
+            null, pr = nulls[test][signal], pairs[test][signal]
+            scale = 2.0 * max(null.incidences, 1)
+            own = [np.zeros(len(m)) for m, _ in candidates]
+            deg = [np.zeros(len(m)) for m, _ in candidates]
+            exp = [np.zeros(len(m)) for m, _ in candidates]
+            for src, tgt, w in zip(
+                pr.column("source").to_pylist(),
+                pr.column("target").to_pylist(),
+                pr.column("weight").to_pylist(),
+                strict=True,
+            ):
+                hs, ht = where.get(src), where.get(tgt)
+                if hs is not None and ht is not None and hs[0] == ht[0]:
+                    observed[hs[0], j] += w
+                    own[hs[0]][hs[1]] += w
+                    own[hs[0]][ht[1]] += w
+            for a, d, x in zip(
+                null.degrees.column("account").to_pylist(),
+                null.degrees.column("degree").to_pylist(),
+                null.degrees.column("exposure").to_pylist(),
+                strict=True,
+            ):
+                if a in where:
+                    c, k = where[a]
+                    deg[c][k], exp[c][k] = d, x
+            for c, (_, half) in enumerate(candidates):
+                if half != test:
+                    continue
+                dc, ac = deg[c], exp[c]
+                # Λ over all internal pairs, co-acting or not (closed form, as group_expected)
+                total = float(dc.sum() * ac.sum() - float(np.dot(dc, ac)))
+                expected[c, j] = max(total, 0.0) / scale
+                # Λ_u = Σ_{v ≠ u} λ_uv for the trimming of chance members
+                lam_u = (ac * (dc.sum() - dc) + dc * (ac.sum() - ac)) / scale
+                member_best[c] = np.minimum(member_best[c], poisson_tail(own[c], lam_u))
+    tails = poisson_tail(observed, expected)
+    pvalues = np.minimum(1.0, 2 * len(signals) * tails.min(axis=1)).tolist()
+    records: list[dict[str, Any]] = []
+    for c, (members, test) in enumerate(candidates):
+        member_q = benjamini_hochberg(np.minimum(1.0, member_best[c] * len(signals)))
+        kept = [a for a, qv in zip(members, member_q.tolist(), strict=True) if qv <= cfg.alpha]
+        by_signal = {
+            signal: {
+                "observed": float(observed[c, j]),
+                "expected": float(expected[c, j]),
+                "p_value": float(tails[c, j]),
+            }
+            for j, signal in enumerate(signals)
+        }
+        records.append(
+            {"members": kept, "proposed": len(members), "by_signal": by_signal, "test_half": test}
+        )
+    q = benjamini_hochberg(np.array(pvalues))
+    confirmed = sorted(
+        (
+            i
+            for i in range(len(records))
+            if q[i] <= cfg.alpha and len(records[i]["members"]) >= cfg.min_size
+        ),
+        key=lambda i: (pvalues[i], min(records[i]["members"])),
+    )
+    merged: list[dict[str, Any]] = []
+    claimed: set[str] = set()
+    for i in confirmed:  # strongest first; an account stays in the first group that claims it
+        member = set(records[i]["members"])
+        for g in merged:
+            if len(member & g["set"]) * 2 >= min(len(member), len(g["set"])):
+                g["set"] |= member - claimed
+                g["tests"].append(i)
+                break
+        else:
+            if len(member - claimed) >= cfg.min_size:
+                merged.append({"set": member - claimed, "tests": [i]})
+        claimed = set().union(*(g["set"] for g in merged))
+    groups: list[dict[str, Any]] = []
+    for rank, g in enumerate(merged, start=1):
+        first = g["tests"][0]
+        p, qv = pvalues[first], float(q[first])
+        groups.append(
+            {
+                "id": f"T{rank}",
+                "rank": rank,
+                "accounts": sorted(g["set"]),
+                "size": len(g["set"]),
+                "score": round(-np.log10(max(p, 1e-300)), 6),
+                "cohesion": 0.0,
+                "internal_edges": 0,
+                "mean_edge_surprise": 0.0,
+                "estimated_fdr": qv,
+                "edges_by_signal": {},
+                "group_test": [
+                    {
+                        "proposed": records[i]["proposed"],
+                        "kept": len(records[i]["members"]),
+                        "test_half": records[i]["test_half"],
+                        "p_value": pvalues[i],
+                        "q_value": float(q[i]),
+                        "by_signal": records[i]["by_signal"],
+                    }
+                    for i in g["tests"]
+                ],
+            }
+        )
+    return groups
 
 
 def _attached_assets(case: Case, groups: list[dict[str, Any]]) -> dict[str, str]:
@@ -291,10 +581,9 @@ def _attached_assets(case: Case, groups: list[dict[str, Any]]) -> dict[str, str]
 
 
 def _assess(
-    case: Case, clustering: Clustering, cfg: DetectConfig
+    case: Case, groups: list[dict[str, Any]], cfg: DetectConfig
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Split the coordinated groups into flagged networks and groups without markers."""
-    groups = [dict(g) for g in clustering.networks]
     if cfg.attach_assets:
         attached = _attached_assets(case, groups)
         for g in groups:

@@ -59,6 +59,8 @@ __all__ = [
     "conditional_poisson_pvalues",
     "edge_pvalues",
     "fuse_signals",
+    "group_expected",
+    "poisson_tail",
     "signal_null",
 ]
 
@@ -285,3 +287,44 @@ def fuse_signals(edges: pa.Table) -> pa.Table:
         con.close()
     q = benjamini_hochberg(fused.column("p_value").to_numpy(zero_copy_only=False))
     return fused.append_column("q_value", pa.array(q))
+
+
+def group_expected(null: SignalNull, accounts: list[str]) -> float:
+    """Expected co-actions summed over every pair of a group, under the signal's null.
+
+    ``Λ = Σ_{u<v} λ_uv = [(Σ d)(Σ a) − Σ d_u a_u] / (2 M)`` over the group's accounts, so pairs
+    that never co-acted need not be listed. Accounts without traces count zero.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> d = pa.table({"account": ["a", "b", "c"], "degree": [2, 1, 1],
+    ...               "exposure": [1.0, 0.5, 0.5]})
+    >>> null = SignalNull("share", 4, 1.0, 0.125, d)
+    >>> group_expected(null, ["a", "b", "c"])  # λ_ab + λ_ac + λ_bc = 0.25 + 0.25 + 0.125
+    0.625
+    """
+    if not null.incidences:
+        return 0.0
+    member = set(accounts)
+    names = null.degrees.column("account").to_pylist()
+    keep = np.array([n in member for n in names], dtype=bool)
+    if not keep.any():
+        return 0.0
+    deg = null.degrees.column("degree").to_numpy(zero_copy_only=False).astype(float)[keep]
+    exp = null.degrees.column("exposure").to_numpy(zero_copy_only=False).astype(float)[keep]
+    total = float(deg.sum() * exp.sum() - float(np.dot(deg, exp)))
+    return max(total, 0.0) / (2.0 * null.incidences)
+
+
+def poisson_tail(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Unconditional ``P(X ≥ x)`` for ``X ~ Poisson(λ)``, elementwise (1 where ``x ≤ 0``).
+
+    Examples
+    --------
+    >>> poisson_tail(np.array([1, 0]), np.array([0.1, 0.1])).round(4)
+    array([0.0952, 1.    ])
+    """
+    x = np.asarray(observed, dtype=np.float64)
+    lam = np.maximum(np.asarray(expected, dtype=np.float64), _TINY)
+    return np.asarray(np.where(x <= 0, 1.0, stats.poisson.sf(x - 1, lam)), dtype=np.float64)

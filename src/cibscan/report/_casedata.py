@@ -217,7 +217,7 @@ def _activity(con: duckdb.DuckDBPyConnection, facts: CaseFacts, first: Any, last
         con,
         f"""
         SELECT n.network, coalesce(p.kind, '?') AS kind, count(*) AS posts
-        FROM posts p JOIN ({flagged}) n USING (account_id) GROUP BY 1, 2 ORDER BY 1, 3 DESC
+        FROM posts p JOIN ({flagged}) n USING (account_id) GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2
         """,
     ):
         facts.networks[row["network"]]["kinds"][row["kind"]] = int(row["posts"])
