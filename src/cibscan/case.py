@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 import duckdb
 
@@ -27,20 +28,32 @@ def connect(
 
     The session time zone is UTC so that timestamps print and cast identically on every machine.
     ``threads`` defaults to the environment variable ``CIBSCAN_THREADS`` when set (DuckDB's
-    default, one per core, otherwise); results do not depend on it.
+    default, one per core, otherwise); results do not depend on it. ``memory_limit`` (DuckDB
+    syntax, e.g. ``"2GB"``) defaults to ``CIBSCAN_MEMORY_LIMIT`` when set, so that every command
+    keeps within one budget, spilling to disk beyond it (DuckDB's default otherwise: 80 % of RAM).
     """
     if threads is None:
         threads = _env_threads()
+    if memory_limit is None:
+        memory_limit = os.environ.get("CIBSCAN_MEMORY_LIMIT", "").strip() or None
     try:
         con = duckdb.connect(":memory:" if path is None else str(path), read_only=read_only)
     except duckdb.IOException as exc:
         raise CaseStoreError(f"cannot open case store {path}: {exc}") from exc
     con.execute("SET TimeZone = 'UTC'")
     if memory_limit:
+        if not _MEMORY.fullmatch(memory_limit):
+            con.close()
+            raise ConfigError(
+                f"memory limit must be a size such as 512MB or 4GB, got {memory_limit!r}"
+            )
         con.execute(f"SET memory_limit = '{memory_limit}'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
+
+
+_MEMORY: Final = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)", re.IGNORECASE)
 
 
 def _env_threads() -> int | None:
