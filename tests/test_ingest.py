@@ -287,3 +287,105 @@ def test_gzip_bomb_bounded(write) -> None:  # type: ignore[no-untyped-def]
     cfg = IngestConfig(max_decompressed_bytes=1 << 20)
     with pytest.raises(BadInputError, match="decompressed size exceeds the limit"):
         ingest([path], open_case(), cfg)
+
+
+# -- Parquet read by DuckDB itself, and the load stage's two passes -----------------------------
+
+
+def _parquet_posts(path: Path, n: int, **extra: object) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    base = dt.datetime(2024, 1, 1, tzinfo=UTC)
+    columns: dict[str, object] = {
+        "post_id": [f"p{i}" for i in range(n)],
+        "account_id": [f"a{i % 7}" for i in range(n)],
+        "timestamp": pa.array(
+            [base + dt.timedelta(seconds=i) for i in range(n)], pa.timestamp("us", tz="UTC")
+        ),
+        "text": [f"post {i} #Tag{i % 3} https://www.e.com/{i}?utm_source=x" for i in range(n)],
+    }
+    columns.update(extra)
+    pq.write_table(pa.table(columns), path, row_group_size=max(n // 3, 1))
+    return path
+
+
+def _stored(case) -> list[tuple]:  # type: ignore[no-untyped-def]
+    return case.con.execute("SELECT * EXCLUDE (source) FROM posts ORDER BY post_id").fetchall()
+
+
+def test_plain_parquet_is_read_by_duckdb_and_equals_the_arrow_path(tmp_path: Path) -> None:
+    from cibscan.ingest.readers import ParquetFormat, ReadOptions, SqlSource
+    from cibscan.ingest.source import sample_input
+
+    path = _parquet_posts(tmp_path / "p.parquet", 50)
+    items = list(ParquetFormat().read(path, sample_input(path), ReadOptions()))
+    assert len(items) == 1 and isinstance(items[0], SqlSource)
+    # The same rows through Arrow batches: a float column the direct path does not take.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = tmp_path / "q.parquet"
+    pq.write_table(pq.read_table(path).append_column("engagement", pa.array([1.0] * 50)), arrow)
+    items = list(ParquetFormat().read(arrow, sample_input(arrow), ReadOptions()))
+    assert not any(isinstance(i, SqlSource) for i in items)
+    direct, batched = open_case(), open_case()
+    assert ingest([path], direct).summary() == "read 50 = ingested 50 + rejected 0 + duplicates 0"
+    assert ingest([arrow], batched).ingested == 50
+    assert [r[:-1] for r in _stored(direct)] == [r[:-1] for r in _stored(batched)]
+    assert _stored(direct)[0][9:12] == (
+        ["https://e.com/0"],
+        ["https://www.e.com/0?utm_source=x"],
+        ["tag0"],
+    )
+
+
+def test_parquet_rejects_keep_file_order_and_row_numbers(tmp_path: Path) -> None:
+    # 2,500 bad rows: more than the plain-filter list holds, so the anti-join path runs.
+    n = 6000
+    bad = [f"a{i}" if i % 2 else None for i in range(n)]
+    bad[1] = None
+    path = _parquet_posts(tmp_path / "p.parquet", n, account_id=bad[:n])
+    with pytest.raises(BadInputError) as err:
+        ingest([path], open_case())
+    assert str(err.value) == f"{path}, row 1, column 'account_id': empty id"
+    case = open_case()
+    report = ingest([path], case, IngestConfig(on_error="skip"))
+    assert report.summary() == f"read {n} = ingested 2999 + rejected 3001 + duplicates 0"
+    rows = case.con.execute("SELECT row FROM rejects ORDER BY row").fetchall()
+    assert [r[0] for r in rows[:3]] == [1, 2, 3]
+    # Inserted in file order (the anti-join puts rows back in order).
+    order = [r[0] for r in case.con.execute("SELECT post_id FROM posts").fetchall()]
+    assert order == [f"p{i}" for i in range(n) if bad[i] is not None]
+
+
+def test_parquet_duplicates_and_conflicts(tmp_path: Path) -> None:
+    path = _parquet_posts(tmp_path / "p.parquet", 10)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    repeated = pa.concat_tables([table, table.slice(0, 2)])  # rows 11, 12 repeat rows 1, 2
+    texts = repeated.column("text").to_pylist()
+    texts[11] = "changed"
+    pq.write_table(repeated.set_column(3, "text", pa.array(texts)), tmp_path / "d.parquet")
+    case = open_case()
+    report = ingest([tmp_path / "d.parquet"], case, IngestConfig(on_error="skip"))
+    assert report.summary() == "read 12 = ingested 10 + rejected 1 + duplicates 1"
+    why = case.con.execute("SELECT row, reason FROM rejects").fetchall()
+    assert why == [(12, "duplicate post_id with different content than row 2")]
+    again = ingest([path], case)
+    assert again.summary() == "read 10 = ingested 0 + rejected 0 + duplicates 10"
+
+
+def test_corrupt_parquet_names_the_file(tmp_path: Path) -> None:
+    path = _parquet_posts(tmp_path / "p.parquet", 3000)
+    data = bytearray(path.read_bytes())
+    data[2000:2400] = bytes(400)  # inside the first row group's pages
+    path.write_bytes(bytes(data))
+    case = open_case()
+    with pytest.raises(BadInputError) as err:
+        ingest([path], case)
+    assert str(err.value).startswith(f"{path}: cannot read as Parquet: ")
+    assert "\n" not in str(err.value)
+    assert case.count("posts") == 0

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from cibscan.ingest.urls import normalise_url, normalise_urls_sql, url_domain
+from cibscan.ingest.urls import normalise_url, normalise_url_layers, normalise_urls_sql, url_domain
 
 RULES = [
     # scheme and host case; http -> https
@@ -110,10 +110,20 @@ def test_rule(name: str, url: str, expected: str) -> None:
 
 
 def sql_normalise(urls: list[str]) -> list[str | None]:
-    """The SQL form, without fallback: ``None`` where it leaves the URL to Python."""
+    """The SQL form, without fallback: ``None`` where it leaves the URL to Python.
+
+    Both SQL forms are run: the list form and the one-URL-per-row columns must agree.
+    """
     row = duckdb.execute("SELECT " + normalise_urls_sql("?::VARCHAR[]"), [urls]).fetchone()
     assert row is not None
-    return list(row[0])
+    listed = list(row[0])
+    sql = "SELECT unnest(?::VARCHAR[]) AS u, generate_subscripts(?::VARCHAR[], 1) AS i"
+    layers = normalise_url_layers("u", "_n")
+    for name, expr in layers:
+        sql = f"SELECT *, {expr} AS {name} FROM ({sql})"
+    rows = duckdb.execute(f"SELECT {layers[-1][0]} FROM ({sql}) ORDER BY i", [urls, urls])
+    assert [r[0] for r in rows.fetchall()] == listed
+    return listed
 
 
 def test_sql_agrees_with_python_on_the_rules() -> None:
@@ -141,7 +151,8 @@ def test_sql_fallback_function() -> None:
     con = duckdb.connect()
     con.create_function("py_normalise", normalise_url, ["VARCHAR"], "VARCHAR")
     urls = ["https://e.com/%41", "https://www.google.com/amp/s/e.org/a", "https://e.com/"]
-    row = con.execute("SELECT " + normalise_urls_sql("?::VARCHAR[]", "py_normalise"), [urls])
+    sql = normalise_urls_sql("u", "py_normalise")
+    row = con.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR[] AS u)", [urls])
     assert row.fetchone() == ([normalise_url(u) for u in urls],)
 
 

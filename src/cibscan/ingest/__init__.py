@@ -21,7 +21,7 @@ from cibscan.config import IngestConfig
 from cibscan.errors import BadInputError
 from cibscan.ingest.formats import FORMATS, detect_format, get_format
 from cibscan.ingest.load import FileCounts, TableLoader, derive_accounts
-from cibscan.ingest.readers import ParseReject, RawBatch, ReadOptions
+from cibscan.ingest.readers import ParseReject, RawBatch, ReadOptions, SqlSource
 from cibscan.ingest.source import sample_input
 
 __all__ = ["FORMATS", "FileCounts", "IngestReport", "ingest"]
@@ -129,6 +129,19 @@ def _ingest_file(
             loader(item.table, False).add_reject(item)
             if strict:
                 break  # the first bad record; rows staged before it are checked below
+            continue
+        if isinstance(item, SqlSource):
+            defaults = (
+                {"platform": config.platform}
+                if config.platform and item.table in ("posts", "accounts")
+                else {}
+            )
+            loader(item.table, False).add_sql(
+                item.relation, error_prefix=item.error_prefix, defaults=defaults
+            )
+            read += item.rows
+            if progress is not None:
+                progress(label, read)
             continue
         assert isinstance(item, RawBatch)
         if (

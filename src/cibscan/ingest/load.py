@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from cibscan.errors import BadInputError
 from cibscan.ingest.readers import ParseReject, RawBatch
-from cibscan.ingest.urls import normalise_url, normalise_urls_sql
+from cibscan.ingest.urls import normalise_url, normalise_url_layers, normalise_urls_sql
 from cibscan.schema import KEYS, LIST_COLUMNS, REQUIRED_COLUMNS, TABLES
 
 __all__ = ["FileCounts", "TableLoader", "derive_accounts"]
@@ -44,6 +44,11 @@ _POST_KINDS: Final = {
     "reply": ("reply", "comment", "answer"),
     "quote": ("quote", "quote_tweet", "quoted"),
 }
+# The kind of a post whose input gives none.
+_POST_KIND_FALLBACK: Final = (
+    "(CASE WHEN t_shared_post_id IS NOT NULL THEN 'share' "
+    "WHEN t_reply_to_post_id IS NOT NULL THEN 'reply' ELSE 'post' END)"
+)
 _ACCOUNT_KINDS: Final = {
     "user": ("user", "account", "person", "profile", "individual"),
     "page": ("page",),
@@ -72,6 +77,16 @@ _INT_COLUMNS: Final = frozenset({"followers", "engagement"})
 _GIVES_WAY: Final = "(starts_with({source}, 'derived:') OR starts_with({source}, 'embedded:'))"
 # The SQL name under which normalise_url is registered while a posts file is validated.
 _URL_FALLBACK: Final = "_cibscan_normalise_url"
+
+
+# DuckDB errors that a malformed input file cannot cause: a bug in our SQL, or the machine.
+_NOT_READ_ERRORS: Final = (
+    duckdb.BinderException,
+    duckdb.CatalogException,
+    duckdb.ParserException,
+    duckdb.OutOfMemoryException,
+    duckdb.InterruptException,
+)
 
 
 def _q(name: str) -> str:
@@ -175,7 +190,11 @@ class TableLoader:
         self.stage = f"_stage_{table}_{stage_id}{'_e' if embedded else ''}"
         self.parse_rejects: list[ParseReject] = []
         self.counts = FileCounts(file_label, table, fmt)
-        self._created = False
+        # The FROM item of the rows to validate: the staging table (with its rowid as ``_rid``)
+        # or a relation DuckDB reads from the file itself (``add_sql``).
+        self._source: str | None = None
+        self._error_prefix: str | None = None
+        self._direct = False  # rows counted from the relation, not from staged batches
         self._columns: dict[str, str] = {}
 
     # -- staging -------------------------------------------------------------------------
@@ -184,9 +203,9 @@ class TableLoader:
         data = pa.Table.from_batches([batch.data])
         self.con.register("_cibscan_batch", data)
         try:
-            if not self._created:
+            if self._source is None:
                 self.con.execute(f"CREATE TEMP TABLE {self.stage} AS SELECT * FROM _cibscan_batch")
-                self._created = True
+                self._source = f"(SELECT *, rowid AS _rid FROM {self.stage})"
                 self._columns = {
                     r[0]: r[1] for r in self.con.execute(f"DESCRIBE {self.stage}").fetchall()
                 }
@@ -197,6 +216,30 @@ class TableLoader:
             self.con.unregister("_cibscan_batch")
         if not self.embedded:
             self.counts.read += batch.data.num_rows
+
+    def add_sql(
+        self, relation: str, *, error_prefix: str, defaults: dict[str, str] | None = None
+    ) -> None:
+        """Validate the rows of ``relation`` (a SQL FROM item with ``_row`` and ``_rid``).
+
+        The loader reads the relation twice (keys and checks, then the insert) and never
+        stages a copy; ``defaults`` adds constant columns the relation lacks. Read errors that
+        DuckDB raises mid-scan become :class:`BadInputError` with ``error_prefix``.
+        """
+        if self._source is not None:
+            raise RuntimeError("a loader reads one source")  # pragma: no cover - misuse
+        self._error_prefix = error_prefix
+        with self._read_errors():
+            described = self.con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        self._columns = {r[0]: r[1] for r in described}
+        extra = {k: v for k, v in (defaults or {}).items() if k not in self._columns}
+        if extra:
+            consts = ", ".join(f"{_lit(v)} AS {_q(k)}" for k, v in extra.items())
+            relation = f"(SELECT *, {consts} FROM {relation})"
+            self._columns.update(dict.fromkeys(extra, "VARCHAR"))
+        self._source = relation
+        self._direct = True
+        self._check_id_types()
 
     def add_reject(self, reject: ParseReject) -> None:
         """Record a record the reader could not parse."""
@@ -359,13 +402,7 @@ class TableLoader:
                     checks.append((bad, name, raw_text, "not a JSON array of strings"))
             elif name == "kind":
                 if self.table == "posts":
-                    fallback = (
-                        "(CASE WHEN t_shared_post_id IS NOT NULL THEN 'share' "
-                        "WHEN t_reply_to_post_id IS NOT NULL THEN 'reply' ELSE 'post' END)"
-                    )
                     exprs[name] = self._kind(_POST_KINDS, "NULL")
-                    exprs["_kind_fallback"] = "NULL"
-                    self._post_kind_fallback = fallback
                     expected = "post, share, reply or quote"
                 else:
                     exprs[name] = self._kind(_ACCOUNT_KINDS, "'user'")
@@ -379,7 +416,6 @@ class TableLoader:
                     checks.append(
                         (f"({typed} IS NULL OR trim({typed}) = '')", name, raw_text, "empty value")
                     )
-        exprs.pop("_kind_fallback", None)
         return exprs, checks
 
     def _final(self, name: str) -> str:
@@ -387,7 +423,7 @@ class TableLoader:
         t = _q("t_" + name)
         if self.table == "posts":
             if name == "kind":
-                return f"coalesce({t}, {self._post_kind_fallback})"
+                return f"coalesce({t}, {_POST_KIND_FALLBACK})"
             # CASE instead of coalesce so that texts without a '#', '@' or '://' (most) skip
             # the regular expression and the clean-up lambdas alike: both map [] to [].
             if name == "hashtags":
@@ -433,12 +469,27 @@ class TableLoader:
         BadInputError
             In strict mode, for the first bad row (in file order).
         """
-        if not self._created:
+        if self._source is None:
             self._finish_rejects_only(strict)
             return self.counts
         con = self.con
+        con.execute(f"SET TimeZone = {_lit(self.tz)}")
+        try:
+            with self._url_fallback(), self._read_errors():
+                if self.embedded:
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE _v AS {self._validated()}")
+                    self._merge_embedded([c for c in TABLES[self.table] if c != "source"])
+                else:
+                    self._finish_rows(strict)
+        finally:
+            # After a failure the transaction is aborted; the original error is the one to report.
+            with contextlib.suppress(duckdb.Error):
+                con.execute("SET TimeZone = 'UTC'")
+        return self.counts
+
+    def _checked_sql(self) -> str:
+        """SQL: every source row with its typed ``t_*`` values and ``_reject`` (NULL if valid)."""
         exprs, checks = self._typed()
-        cols = [c for c in TABLES[self.table] if c != "source"]
         typed_sql = ", ".join(f"{e} AS {_q('t_' + n)}" for n, e in exprs.items())
         reject_sql = (
             "CASE "
@@ -451,74 +502,61 @@ class TableLoader:
             if checks
             else "NULL"
         )
-        final_sql = ", ".join(f"{self._final(c)} AS {_q(c)}" for c in cols)
-        validated = (
-            f"SELECT {final_sql}, _row, _reject FROM ("
-            f" SELECT *, {reject_sql} AS _reject FROM ("
-            f"  SELECT {typed_sql}, {'*' if self._columns else 'NULL'} FROM {self.stage}))"
+        return (
+            f"SELECT *, {reject_sql} AS _reject FROM ( SELECT {typed_sql}, * FROM {self._source})"
         )
-        con.execute(f"SET TimeZone = {_lit(self.tz)}")
-        try:
-            # One pass over the staged rows, in file order (a projection keeps insertion order),
-            # so that the common case (no duplicates) inserts straight from _v without a sort.
-            with self._url_fallback():
-                con.execute(f"CREATE OR REPLACE TEMP TABLE _v AS {self._with_urls(validated)}")
-        finally:
-            # After a failure the transaction is aborted; the original error is the one to report.
-            with contextlib.suppress(duckdb.Error):
-                con.execute("SET TimeZone = 'UTC'")
-        if self.embedded:
-            self._merge_embedded(cols)
-            return self.counts
+
+    def _validated(self, where: str = "") -> str:
+        """SQL: the stored values of the source rows (``where`` filters the checked rows)."""
+        cols = [c for c in TABLES[self.table] if c != "source"]
+        final_sql = ", ".join(f"{self._final(c)} AS {_q(c)}" for c in cols)
+        validated = f"SELECT {final_sql}, _row, _rid, _reject FROM ({self._checked_sql()}) {where}"
+        return self._with_urls(validated)
+
+    def _finish_rows(self, strict: bool) -> None:
+        """Reject, deduplicate and insert the rows of a real (not embedded) source.
+
+        The common case (no bad rows, no repeated keys) reads the source twice: once for the
+        keys and checks, once for the insert, straight from the scan and in file order. Keys are
+        compared by a 64-bit hash first; only rows whose hash repeats in the file or occurs in
+        the case get the exact duplicate analysis.
+        """
+        con = self.con
         key = KEYS[self.table]
-        part = ", ".join(_q(k) for k in key)
+        cols = [c for c in TABLES[self.table] if c != "source"]
         content = ", ".join(_q(c) for c in cols)
+        key_hash = f"hash({', '.join(self._final(k) for k in key)})"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _keys AS SELECT _row, _rid, {key_hash} AS _kh, _reject"
+            f" FROM ({self._checked_sql()})"
+        )
+        if self._direct:
+            self.counts.read += _scalar(con, "SELECT count(*) FROM _keys")
         # Placeholder accounts derived from posts, and side information that another file
         # carried (embedded rows), give way to the real rows.
         existing = f"t.source IS NULL OR NOT {_GIVES_WAY.format(source='t.source')}"
-        # Only keys seen twice in the file or already in the case can have a verdict other than
-        # 'new'. Finding them is one hash aggregate and one semi-join; the window functions that
-        # tell duplicates from conflicts then run on those rows only (usually none).
+        case_hash = f"hash({', '.join('t.' + _q(k) for k in key)})"
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _contested AS SELECT {part} FROM _v"
-            f" WHERE _reject IS NULL GROUP BY ALL HAVING count(*) > 1"
-            f" UNION SELECT {', '.join('v.' + _q(k) for k in key)} FROM _v v"
-            f" SEMI JOIN (SELECT {', '.join('t.' + _q(k) for k in key)} FROM {_q(self.table)} t"
-            f"  WHERE {existing}) t"
-            f" ON {' AND '.join(f't.{_q(k)} IS NOT DISTINCT FROM v.{_q(k)}' for k in key)}"
-            " WHERE v._reject IS NULL"
+            "CREATE OR REPLACE TEMP TABLE _contested AS SELECT _kh FROM _keys"
+            " WHERE _reject IS NULL GROUP BY _kh HAVING count(*) > 1"
+            " UNION SELECT k._kh FROM _keys k SEMI JOIN"
+            f" (SELECT {case_hash} AS _kh FROM {_q(self.table)} t WHERE {existing}) t"
+            " ON k._kh = t._kh WHERE k._reject IS NULL"
         )
-        on_contested = " AND ".join(f"c.{_q(k)} IS NOT DISTINCT FROM v.{_q(k)}" for k in key)
-        con.execute(
-            # _rid (the row's place in _v) identifies a row: a twarc2 page is one line, so its
-            # tweets share one _row.
-            f"CREATE OR REPLACE TEMP TABLE _ranked AS SELECT v.*, v.rowid AS _rid,"
-            f" hash({content}) AS _h,"
-            f" row_number() OVER (PARTITION BY {part} ORDER BY _row, v.rowid) AS _rn,"
-            f" first_value(hash({content})) OVER (PARTITION BY {part} ORDER BY _row, v.rowid)"
-            " AS _h0,"
-            f" first_value(_row) OVER (PARTITION BY {part} ORDER BY _row, v.rowid) AS _row0"
-            f" FROM _v v SEMI JOIN _contested c ON {on_contested} WHERE v._reject IS NULL"
-        )
-        on = " AND ".join(f"t.{_q(k)} IS NOT DISTINCT FROM r.{_q(k)}" for k in key)
+        verdicts = _scalar(con, "SELECT count(*) FROM _contested") > 0
+        if verdicts:
+            self._verdicts(key, cols)
+        else:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _verdict AS SELECT NULL::BIGINT AS _row,"
+                " NULL::BIGINT AS _rid, NULL::VARCHAR AS verdict, NULL::BIGINT AS _row0,"
+                " NULL::VARCHAR AS other_source, NULL::VARCHAR AS key_value LIMIT 0"
+            )
         key_label = "/".join(key)
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _verdict AS SELECT r._row, r._rid,"
-            " CASE WHEN r._rn > 1 AND r._h = r._h0 THEN 'duplicate'"
-            "      WHEN r._rn > 1 THEN 'conflict_file'"
-            "      WHEN e._h IS NULL THEN 'new'"
-            "      WHEN e._h = r._h THEN 'duplicate' ELSE 'conflict_case' END AS verdict,"
-            f" r._row0, e.source AS other_source, CAST(r.{_q(key[0])} AS VARCHAR) AS key_value"
-            f" FROM _ranked r LEFT JOIN (SELECT {', '.join('t.' + _q(k) for k in key)},"
-            f"   hash({', '.join('t.' + _q(c) for c in cols)}) AS _h, t.source"
-            f"   FROM {_q(self.table)} t SEMI JOIN _ranked r ON {on} WHERE {existing}) e"
-            f" ON {' AND '.join(f'e.{_q(k)} IS NOT DISTINCT FROM r.{_q(k)}' for k in key)}"
-            "  AND r._rn = 1"
-        )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _rejects AS "
             "SELECT _row, _reject.col AS col, _reject.val AS val, _reject.why AS why"
-            " FROM _v WHERE _reject IS NOT NULL"
+            " FROM _keys WHERE _reject IS NOT NULL"
             " UNION ALL SELECT v._row, " + _lit(key_label) + ", v.key_value,"
             f" 'duplicate {key_label} with different content than "
             + self.row_label
@@ -533,21 +571,36 @@ class TableLoader:
             raise BadInputError(
                 why, file=self.file_label, row=row, column=col, value=val, row_label=self.row_label
             )
-        # The rows to insert: every valid row, less those with a verdict other than 'new'.
-        contested = _scalar(con, "SELECT count(*) FROM _verdict WHERE verdict <> 'new'")
-        new_rows = "FROM _v WHERE _reject IS NULL"
-        if contested:
-            new_rows += " AND rowid NOT IN (SELECT _rid FROM _verdict WHERE verdict <> 'new')"
-        if self.table in ("accounts", "posts"):
+        # The rows to insert: every row, less the rejected ones and those with a verdict other
+        # than 'new'. A short exclusion list is a plain filter, which keeps the scan in file
+        # order; a long one is an anti-join, after which the rows are put back in file order.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _excluded AS SELECT _rid FROM _keys"
+            " WHERE _reject IS NOT NULL"
+            " UNION ALL SELECT _rid FROM _verdict WHERE verdict <> 'new'"
+        )
+        excluded = [
+            int(r[0]) for r in con.execute("SELECT _rid FROM _excluded LIMIT 2001").fetchall()
+        ]
+        where, order = "", ""
+        if len(excluded) > 2000:
+            where = "WHERE _rid NOT IN (SELECT _rid FROM _excluded)"
+            order = " ORDER BY _row, _rid"
+        elif excluded:
+            where = f"WHERE _rid NOT IN ({', '.join(map(str, sorted(excluded)))})"
+        new_rows = f"FROM ({self._validated(where)})"
+        if self.table in ("accounts", "posts") and _scalar(
+            con,
+            f"SELECT count(*) FROM {_q(self.table)} WHERE {_GIVES_WAY.format(source='source')}",
+        ):
             k = _q(key[0])
             con.execute(
                 f"DELETE FROM {_q(self.table)} WHERE {_GIVES_WAY.format(source='source')}"
-                f" AND {k} IN (SELECT {k} {new_rows})"
+                f" AND {k} IN (SELECT {self._final(key[0])} FROM ({self._checked_sql()}) {where})"
             )
         inserted = con.execute(
-            f"INSERT INTO {_q(self.table)} ({content}, source) SELECT {content}, ? {new_rows}"
-            # The anti-join may reorder rows; without one, the scan of _v is in file order.
-            + (" ORDER BY _row" if contested else ""),
+            f"INSERT INTO {_q(self.table)} ({content}, source) SELECT {content}, ?"
+            f" {new_rows}{order}",
             [self.file_label],
         ).fetchone()
         self.counts.ingested = int(inserted[0]) if inserted else 0
@@ -561,7 +614,57 @@ class TableLoader:
                 [(self.file_label, r, self.table, c, v, w) for r, c, v, w in all_rejects],
             )
         self._drop()
-        return self.counts
+
+    def _verdicts(self, key: tuple[str, ...], cols: list[str]) -> None:
+        """Build ``_verdict``: new, duplicate or conflicting, for the rows of contested keys."""
+        con = self.con
+        part = ", ".join(_q(k) for k in key)
+        content = ", ".join(_q(c) for c in cols)
+        existing = f"t.source IS NULL OR NOT {_GIVES_WAY.format(source='t.source')}"
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _v AS "
+            + self._validated(
+                "WHERE _rid IN (SELECT _rid FROM _keys WHERE _reject IS NULL"
+                " AND _kh IN (SELECT _kh FROM _contested))"
+            )
+        )
+        con.execute(
+            # _rid identifies a row: a twarc2 page is one line, so its tweets share one _row.
+            f"CREATE OR REPLACE TEMP TABLE _ranked AS SELECT v.*,"
+            f" hash({content}) AS _h,"
+            f" row_number() OVER (PARTITION BY {part} ORDER BY _row, _rid) AS _rn,"
+            f" first_value(hash({content})) OVER (PARTITION BY {part} ORDER BY _row, _rid)"
+            " AS _h0,"
+            f" first_value(_row) OVER (PARTITION BY {part} ORDER BY _row, _rid) AS _row0"
+            " FROM _v v"
+        )
+        on = " AND ".join(f"t.{_q(k)} IS NOT DISTINCT FROM r.{_q(k)}" for k in key)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _verdict AS SELECT r._row, r._rid,"
+            " CASE WHEN r._rn > 1 AND r._h = r._h0 THEN 'duplicate'"
+            "      WHEN r._rn > 1 THEN 'conflict_file'"
+            "      WHEN e._h IS NULL THEN 'new'"
+            "      WHEN e._h = r._h THEN 'duplicate' ELSE 'conflict_case' END AS verdict,"
+            f" r._row0, e.source AS other_source, CAST(r.{_q(key[0])} AS VARCHAR) AS key_value"
+            f" FROM _ranked r LEFT JOIN (SELECT {', '.join('t.' + _q(k) for k in key)},"
+            f"   hash({', '.join('t.' + _q(c) for c in cols)}) AS _h, t.source"
+            f"   FROM {_q(self.table)} t SEMI JOIN _ranked r ON {on} WHERE {existing}) e"
+            f" ON {' AND '.join(f'e.{_q(k)} IS NOT DISTINCT FROM r.{_q(k)}' for k in key)}"
+            "  AND r._rn = 1"
+        )
+
+    @contextlib.contextmanager
+    def _read_errors(self) -> Iterator[None]:
+        """Report a read error DuckDB raises while scanning a file it reads itself."""
+        if self._error_prefix is None:
+            yield
+            return
+        try:
+            yield
+        except _NOT_READ_ERRORS:
+            raise
+        except duckdb.Error as exc:
+            raise BadInputError(f"{self._error_prefix}: {exc}", file=self.file_label) from exc
 
     def _collect_rejects(self) -> list[tuple[int, str | None, str | None, str]]:
         rows = [
@@ -604,12 +707,20 @@ class TableLoader:
         """
         if self.table != "posts":
             return validated
-        normalised = normalise_urls_sql("urls_original", _URL_FALLBACK)
-        # Most posts have no URL; the empty list skips the whole normalisation chain.
+        # Most posts have no URL, and most of the others one: those go through the SQL form as
+        # plain columns (no lambda); lists of several URLs, and URLs the SQL does not cover,
+        # through the list form with the Python fallback, which the CASE runs only for them.
+        layers = normalise_url_layers("urls_original[1]", "_url_step")
+        inner = validated
+        for name, expr in layers:
+            inner = f"SELECT *, {expr} AS {name} FROM ({inner})"
+        single = layers[-1][0]
+        listed = normalise_urls_sql("urls_original", _URL_FALLBACK)
         return (
-            "SELECT * REPLACE (CASE WHEN _reject IS NOT NULL THEN NULL"
-            " WHEN len(urls_original) = 0 THEN []::VARCHAR[]"
-            f" ELSE coalesce({normalised}, []) END AS urls) FROM ({validated})"
+            f"SELECT * EXCLUDE ({', '.join(name for name, _ in layers)}) REPLACE"
+            " (CASE WHEN len(urls_original) = 0 THEN []::VARCHAR[]"
+            f" WHEN len(urls_original) = 1 AND {single} IS NOT NULL THEN [{single}]"
+            f" ELSE coalesce({listed}, []) END AS urls) FROM ({inner})"
         )
 
     @contextlib.contextmanager
@@ -651,7 +762,17 @@ class TableLoader:
         self._drop()
 
     def _drop(self) -> None:
-        for name in (self.stage, "_v", "_contested", "_ranked", "_verdict", "_rejects", "_latest"):
+        for name in (
+            self.stage,
+            "_v",
+            "_keys",
+            "_contested",
+            "_ranked",
+            "_verdict",
+            "_rejects",
+            "_excluded",
+            "_latest",
+        ):
             self.con.execute(f"DROP TABLE IF EXISTS {name}")
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "RawBatch",
     "ReadItem",
     "ReadOptions",
+    "SqlSource",
     "guess_table",
     "has_surrogate_escape",
     "json_scalar",
@@ -84,6 +85,23 @@ class ParseReject:
     reason: str
 
 
+@dataclass(frozen=True)
+class SqlSource:
+    """A whole file that DuckDB reads itself, as one relation in canonical column names.
+
+    ``relation`` is a SQL ``FROM`` item with the canonical columns plus ``_row`` (the row
+    number used in messages) and ``_rid`` (a unique, file-ordered row id). Reading the file in
+    DuckDB skips the Arrow round trip through Python: the load stage validates and inserts
+    straight from the scan (see :mod:`cibscan.ingest.load`).
+    """
+
+    table: str
+    relation: str
+    rows: int
+    #: The one-line message prefix for a read error that DuckDB raises mid-scan.
+    error_prefix: str = "cannot read"
+
+
 ReadItem = RawBatch | ParseReject
 
 
@@ -110,8 +128,10 @@ class InputFormat(Protocol):
         """Return whether the sample looks like this format."""
         ...
 
-    def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
-        """Stream the file's records as raw batches and parse rejects."""
+    def read(
+        self, path: Path, sample: Sample, options: ReadOptions
+    ) -> Iterator[ReadItem | SqlSource]:
+        """Stream the file's records as raw batches and parse rejects (or one SQL source)."""
         ...
 
 
@@ -718,7 +738,9 @@ class ParquetFormat:
     def sniff(self, sample: Sample) -> bool:
         return sample.head.startswith(b"PAR1")
 
-    def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
+    def read(
+        self, path: Path, sample: Sample, options: ReadOptions
+    ) -> Iterator[ReadItem | SqlSource]:
         if sample.compression is not None:
             raise BadInputError(
                 f"a {sample.compression}-compressed Parquet file cannot be streamed; Parquet "
@@ -733,6 +755,12 @@ class ParquetFormat:
         mapped = {n: _mapped(n, options.column_map) for n in names}
         table = guess_table(list(mapped.values()), path, options.table)
         keep = [n for n in names if mapped[n] in TABLES[table] and mapped[n] != "source"]
+        direct = _parquet_relation(path, parquet, keep, mapped)
+        if direct is not None:
+            yield SqlSource(
+                table, direct, parquet.metadata.num_rows, error_prefix="cannot read as Parquet"
+            )
+            return
         start = 1
         try:
             for batch in parquet.iter_batches(
@@ -750,3 +778,53 @@ class ParquetFormat:
             raise BadInputError(
                 f"cannot read as Parquet: {exc}", file=str(path), row=start
             ) from exc
+
+
+def _plain_parquet_type(typ: pa.DataType) -> bool:
+    """Whether DuckDB's Parquet reader gives the same values for ``typ`` as the Arrow path."""
+    if pa.types.is_dictionary(typ):
+        return _plain_parquet_type(typ.value_type)
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ):
+        return bool(pa.types.is_string(typ.value_type) or pa.types.is_large_string(typ.value_type))
+    return bool(
+        pa.types.is_string(typ)
+        or pa.types.is_large_string(typ)
+        or pa.types.is_integer(typ)
+        or pa.types.is_boolean(typ)
+        or pa.types.is_timestamp(typ)
+        or pa.types.is_date(typ)
+    )
+
+
+def _parquet_relation(
+    path: Path, parquet: pq.ParquetFile, keep: list[str], mapped: Mapping[str, str]
+) -> str | None:
+    """The DuckDB relation over a Parquet file in canonical names, or None for the Arrow path.
+
+    DuckDB reads the file itself (in parallel, never through Python objects) when that cannot
+    change a value: plain column types only (strings, integers, booleans, timestamps, dates,
+    lists of strings), one source column per canonical name, and a path DuckDB will not treat as
+    a glob pattern. Everything else goes through Arrow batches as before.
+    """
+    schema = parquet.schema_arrow
+    targets = [mapped[n] for n in keep]
+    if len(set(targets)) != len(targets) or not keep:
+        return None
+    if {"_row", "_rid", "file_row_number"} & {*schema.names, *targets}:
+        return None
+    text = str(path.resolve())
+    if any(c in text for c in "*?[]{}"):
+        return None
+    if not all(_plain_parquet_type(schema.field(n).type) for n in keep):
+        return None
+
+    def q(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    cols = ", ".join(f"{q(n)} AS {q(mapped[n])}" for n in keep)
+    source = "'" + text.replace("'", "''") + "'"
+    return (
+        f"(SELECT {cols}, CAST(file_row_number AS BIGINT) + 1 AS _row,"
+        f" CAST(file_row_number AS BIGINT) AS _rid"
+        f" FROM read_parquet({source}, file_row_number = true))"
+    )

@@ -24,7 +24,13 @@ from functools import lru_cache
 from typing import Final
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-__all__ = ["TRACKING_PARAMS", "normalise_url", "normalise_urls_sql", "url_domain"]
+__all__ = [
+    "TRACKING_PARAMS",
+    "normalise_url",
+    "normalise_url_layers",
+    "normalise_urls_sql",
+    "url_domain",
+]
 
 TRACKING_PARAMS: Final = frozenset(
     {
@@ -217,6 +223,80 @@ def _query_sql(query: str, extra_keys: frozenset[str]) -> str:
     )
 
 
+#: The parameter name of the SQL steps (see :func:`_url_steps`); it occurs in no literal.
+_STEP: Final = "_cb_url"
+
+
+def _url_steps(fallback: str | None) -> list[str]:
+    """The SQL form of :func:`normalise_url`, as successive steps over ``_cb_url``.
+
+    The first step reads ``_cb_url`` as the URL string; each later step reads it as the struct
+    the previous step made; the last gives the normalised URL, or ``fallback(url)`` (``NULL``
+    without one) for a URL the SQL does not cover. Applied to lists with ``list_transform``
+    (:func:`normalise_urls_sql`) or to one URL per row as successive projections
+    (:func:`normalise_url_layers`).
+    """
+    x = _STEP
+    prefix_labels = "|".join(p.rstrip(".") for p in _HOST_PREFIXES)
+    parsed = (
+        f"{{'u': {x}, 'm': regexp_extract({x}, "
+        f"{_sql_lit(_SQL_URL_RE)}, ['scheme', 'host', 'port', 'path', 'query'])}}"
+    )
+    # Leading www./m./... labels go while two labels remain (as in _strip_host): the greedy
+    # run of prefixes backs off until what follows still has a dot.
+    host = (
+        f"CASE WHEN contains({x}.m.host, '.') THEN regexp_extract(lower({x}.m.host),"
+        f" '^(?:(?:{prefix_labels})\\.)*(.+\\..+)$', 1) ELSE lower({x}.m.host) END"
+    )
+    port = f"TRY_CAST({x}.m.port AS INTEGER)"
+    default_port = f"(CASE WHEN lower({x}.m.scheme) = 'http' THEN 80 ELSE 443 END)"
+    covered = (
+        f"{x}.m.scheme <> '' AND ({x}.m.port = '' OR {port} <= 65535)"
+        f" AND NOT regexp_matches({x}.m.query, '=[^&]*=')"
+    )
+    split = (
+        f"{{'u': {x}.u, 'ok': {covered}, 'host': {host},"
+        f" 'port': CASE WHEN {x}.m.port = '' OR {port} IN ({default_port}, 443) THEN ''"
+        f" ELSE ':' || CAST({port} AS VARCHAR) END,"
+        f" 'path': regexp_replace({x}.m.path, {_sql_lit(_AMP_PATH_RE.pattern)}, '', 'i'),"
+        f" 'query': {x}.m.query}}"
+    )
+    wrapper = (
+        f"list_contains({_sql_list(_SQL_WRAPPER_HOSTS)}, {x}.host)"
+        f" OR ends_with({x}.host, {_sql_lit(_SQL_WRAPPER_SUFFIX)})"
+    )
+    parts = (
+        f"{{'u': {x}.u, 'ok': {x}.ok AND NOT ({wrapper}),"
+        f" 'host': {x}.host, 'netloc': {x}.host || {x}.port, 'path': {x}.path,"
+        f" 'query': CASE WHEN {x}.query = '' THEN ''"
+        f" ELSE {_query_sql(f'{x}.query', frozenset())} END}}"
+    )
+    steps = [parsed, split, parts]
+    # The query is cleaned by one copy of the general rule (each regular expression costs time
+    # in every vector); the few hosts with extra tracking keys then drop those fields from the
+    # cleaned, sorted "key=value" query, which keeps it sorted.
+    by_keys: dict[frozenset[str], list[str]] = {}
+    for h, keys in _HOST_TRACKING_PARAMS.items():
+        by_keys.setdefault(frozenset(keys), []).append(h)
+    host_specific = " ".join(
+        f"WHEN list_contains({_sql_list(hosts)}, {x}.host) THEN ltrim(regexp_replace({x}.query,"
+        f" '(?:^|&)(?i:{_alternation(keys)})=[^&]*', '', 'g'), '&')"
+        for keys, hosts in sorted(by_keys.items(), key=lambda kv: sorted(kv[1]))
+    )
+    if host_specific:
+        steps.append(
+            f"{{'u': {x}.u, 'ok': {x}.ok, 'netloc': {x}.netloc, 'path': {x}.path,"
+            f" 'query': CASE WHEN {x}.query = '' THEN '' {host_specific} ELSE {x}.query END}}"
+        )
+    other = "NULL" if fallback is None else f"{fallback}({x}.u)"
+    steps.append(
+        f"CASE WHEN {x}.ok THEN 'https://' || {x}.netloc"
+        f" || CASE WHEN {x}.path = '' THEN '/' ELSE {x}.path END"
+        f" || CASE WHEN {x}.query = '' THEN '' ELSE '?' || {x}.query END ELSE {other} END"
+    )
+    return steps
+
+
 def normalise_urls_sql(urls: str, fallback: str | None = None) -> str:
     """Return a DuckDB expression applying :func:`normalise_url` to each URL of a list.
 
@@ -237,50 +317,36 @@ def normalise_urls_sql(urls: str, fallback: str | None = None) -> str:
     >>> duckdb.execute("SELECT " + sql).fetchone()
     (['https://example.com/a?a=1&b=2', None],)
     """
-    prefix_labels = "|".join(p.rstrip(".") for p in _HOST_PREFIXES)
     # Each step is a list_transform whose lambda uses only its own argument, so that DuckDB
-    # runs it over all the URLs of a vector at once.
-    parsed = (
-        f"list_transform({urls}, lambda u: {{'u': u, 'm': regexp_extract(u, "
-        f"{_sql_lit(_SQL_URL_RE)}, ['scheme', 'host', 'port', 'path', 'query'])}})"
-    )
-    # Leading www./m./... labels go while two labels remain (as in _strip_host): the greedy
-    # run of prefixes backs off until what follows still has a dot.
-    host = (
-        "CASE WHEN contains(x.m.host, '.') THEN regexp_extract(lower(x.m.host),"
-        f" '^(?:(?:{prefix_labels})\\.)*(.+\\..+)$', 1) ELSE lower(x.m.host) END"
-    )
-    port = "TRY_CAST(x.m.port AS INTEGER)"
-    default_port = "(CASE WHEN lower(x.m.scheme) = 'http' THEN 80 ELSE 443 END)"
-    covered = (
-        f"x.m.scheme <> '' AND (x.m.port = '' OR {port} <= 65535)"
-        " AND NOT regexp_matches(x.m.query, '=[^&]*=')"
-    )
-    split = (
-        f"list_transform({parsed}, lambda x: {{'u': x.u, 'ok': {covered}, 'host': {host},"
-        f" 'port': CASE WHEN x.m.port = '' OR {port} IN ({default_port}, 443) THEN ''"
-        f" ELSE ':' || CAST({port} AS VARCHAR) END,"
-        f" 'path': regexp_replace(x.m.path, {_sql_lit(_AMP_PATH_RE.pattern)}, '', 'i'),"
-        " 'query': x.m.query})"
-    )
-    host_specific = " ".join(
-        f"WHEN x.host = {_sql_lit(h)} THEN {_query_sql('x.query', frozenset(keys))}"
-        for h, keys in _HOST_TRACKING_PARAMS.items()
-    )
-    wrapper = (
-        f"list_contains({_sql_list(_SQL_WRAPPER_HOSTS)}, x.host)"
-        f" OR ends_with(x.host, {_sql_lit(_SQL_WRAPPER_SUFFIX)})"
-    )
-    parts = (
-        f"list_transform({split}, lambda x: {{'u': x.u, 'ok': x.ok AND NOT ({wrapper}),"
-        " 'netloc': x.host || x.port,"
-        " 'path': x.path,"
-        f" 'query': CASE WHEN x.query = '' THEN '' {host_specific}"
-        f" ELSE {_query_sql('x.query', frozenset())} END}})"
-    )
-    other = "NULL" if fallback is None else f"{fallback}(x.u)"
-    return (
-        f"list_transform({parts}, lambda x: CASE WHEN x.ok THEN 'https://' || x.netloc"
-        " || CASE WHEN x.path = '' THEN '/' ELSE x.path END"
-        f" || CASE WHEN x.query = '' THEN '' ELSE '?' || x.query END ELSE {other} END)"
-    )
+    # runs it over all the URLs of a vector at once (a Python fallback makes it list by list).
+    expr = urls
+    for step in _url_steps(fallback):
+        expr = f"list_transform({expr}, lambda {_STEP}: {step})"
+    return expr
+
+
+def normalise_url_layers(url: str, prefix: str) -> list[tuple[str, str]]:
+    """The SQL form of :func:`normalise_url` for one URL per row, as successive columns.
+
+    Returns ``(column, expression)`` pairs to add in successive projections (each expression
+    reads the previous column); the last column holds the normalised URL, or ``NULL`` where the
+    SQL does not cover ``url`` (or ``url`` is NULL). Cheaper than :func:`normalise_urls_sql` on a
+    one-element list: no lambda, so every regular expression is compiled once per query.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> sql = "SELECT 'HTTP://m.Example.com/a?utm_source=x' AS u0"
+    >>> for name, expr in normalise_url_layers("u0", "_n"):
+    ...     sql = f"SELECT *, {expr} AS {name} FROM ({sql})"
+    >>> duckdb.execute(f"SELECT _n4 FROM ({sql})").fetchone()
+    ('https://example.com/a',)
+    """
+    layers: list[tuple[str, str]] = []
+    previous = f"({url})"
+    pattern = re.compile(rf"\b{_STEP}\b")
+    for i, step in enumerate(_url_steps(None)):
+        name = f"{prefix}{i}"
+        layers.append((name, pattern.sub(previous.replace("\\", "\\\\"), step)))
+        previous = name
+    return layers
