@@ -20,7 +20,7 @@ from cibscan.case import Case, open_case
 from cibscan.config import IngestConfig
 from cibscan.errors import BadInputError
 from cibscan.ingest.formats import FORMATS, detect_format, get_format
-from cibscan.ingest.load import FileCounts, TableLoader, derive_accounts
+from cibscan.ingest.load import FileCounts, TableLoader, derive_accounts, drop_ingest_state
 from cibscan.ingest.readers import ParseReject, RawBatch, ReadOptions, SqlSource
 from cibscan.ingest.source import sample_input
 
@@ -245,6 +245,7 @@ def ingest(
                     ],
                 )
             report.files.extend(counts)
+        drop_ingest_state(con)
         report.accounts_derived = derive_accounts(con)
         con.execute("COMMIT")
     except BaseException:

@@ -27,7 +27,7 @@ from cibscan.ingest.readers import ParseReject, RawBatch
 from cibscan.ingest.urls import normalise_url, normalise_url_layers, normalise_urls_sql
 from cibscan.schema import KEYS, LIST_COLUMNS, REQUIRED_COLUMNS, TABLES
 
-__all__ = ["FileCounts", "TableLoader", "derive_accounts"]
+__all__ = ["FileCounts", "TableLoader", "derive_accounts", "drop_ingest_state"]
 
 MIN_TIMESTAMP: Final = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 
@@ -75,6 +75,8 @@ _INT_COLUMNS: Final = frozenset({"followers", "engagement"})
 # Rows that a real row of the same key replaces: accounts derived from posts, and side
 # information (embedded rows, source 'embedded:<file>').
 _GIVES_WAY: Final = "(starts_with({source}, 'derived:') OR starts_with({source}, 'embedded:'))"
+# The key hashes of a table's real rows during one ingest (see ``drop_ingest_state``).
+_KEYSET: Final = "_ingest_keys_{table}"
 # The SQL name under which normalise_url is registered while a posts file is validated.
 _URL_FALLBACK: Final = "_cibscan_normalise_url"
 
@@ -103,24 +105,41 @@ def _clean_list(
     pattern: str,
     group: int | None,
     clean: str,
-    per_match: str | None = None,
+    clean_matches: str,
 ) -> str:
     """Apply ``clean`` (SQL with ``@L`` for the list) to the first non-NULL of ``given``, else
-    to the matches.
+    ``clean_matches`` to the matches.
 
-    Equal to ``clean(coalesce(*given, matches))`` where ``matches`` is ``regexp_extract_all``
-    of ``pattern`` over ``t_text`` (NULL as ''), with ``per_match`` applied to each; texts
-    without ``needle`` (which every match contains) give ``[]`` at once, as ``clean([])`` would.
+    ``matches`` is ``regexp_extract_all`` of ``pattern`` over ``t_text``; ``clean_matches``
+    must equal ``clean`` on them (it may skip steps the pattern makes needless, such as
+    trimming). Texts without ``needle`` (which every match contains) give ``[]`` at once, as
+    the clean-up of no matches would.
     """
     g = "" if group is None else f", {group}"
     matches = f"regexp_extract_all(t_text, {_lit(pattern)}{g})"
-    if per_match is not None:
-        matches = f"list_transform({matches}, {per_match})"
     whens = " ".join(f"WHEN {x} IS NOT NULL THEN {clean.replace('@L', x)}" for x in given)
     return (
         f"(CASE {whens} WHEN contains(t_text, {_lit(needle)})"
-        f" THEN {clean.replace('@L', matches)} ELSE []::VARCHAR[] END)"
+        f" THEN {clean_matches.replace('@L', matches)} ELSE []::VARCHAR[] END)"
     )
+
+
+def _stripped(x: str, mark: str | None = None) -> str:
+    """SQL: ``ltrim(trim(x), mark)`` (or ``trim(x)``), copying only values that need it.
+
+    trim() (spaces only) copies every string, and most values have nothing to strip.
+    """
+    if mark is None:
+        return f"CASE WHEN starts_with({x}, ' ') OR ends_with({x}, ' ') THEN trim({x}) ELSE {x} END"
+    return (
+        f"CASE WHEN starts_with({x}, ' ') OR ends_with({x}, ' ') OR starts_with({x}, {_lit(mark)})"
+        f" THEN ltrim(trim({x}), {_lit(mark)}) ELSE {x} END"
+    )
+
+
+def _spaces_only(x: str) -> str:
+    """SQL: ``trim(x) = ''`` without copying the strings that start with no space."""
+    return f"({x} = '' OR (starts_with({x}, ' ') AND trim({x}) = ''))"
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
@@ -266,7 +285,9 @@ class TableLoader:
 
     def _id(self, name: str) -> str:
         raw = self._raw(name)
-        return "NULL::VARCHAR" if raw is None else f"nullif(trim(CAST({raw} AS VARCHAR)), '')"
+        if raw is None:
+            return "NULL::VARCHAR"
+        return f"nullif({_stripped(f'CAST({raw} AS VARCHAR)')}, '')"
 
     def _timestamp(self, name: str) -> str:
         raw = self._raw(name)
@@ -284,7 +305,7 @@ class TableLoader:
             return f"CAST({raw} AS TIMESTAMPTZ)"
         if typ in ("BIGINT", "INTEGER", "DOUBLE", "FLOAT", "HUGEINT", "UBIGINT", "SMALLINT"):
             return epoch.format(x=f"CAST({raw} AS DOUBLE)")
-        s = f"trim(CAST({raw} AS VARCHAR))"
+        s = f"({_stripped(f'CAST({raw} AS VARCHAR)')})"
         number = epoch.format(x=f"TRY_CAST({s} AS DOUBLE)")
         return (
             f"(CASE WHEN regexp_full_match({s}, '[+-]?[0-9]+(\\.[0-9]+)?') THEN {number}"
@@ -301,7 +322,7 @@ class TableLoader:
         if self._columns[name] in _INTEGER_TYPES:
             # The same double as through the text form (both round to nearest), without it.
             return f"TRY_CAST(CAST({raw} AS DOUBLE) AS BIGINT)"
-        return f"TRY_CAST(TRY_CAST(trim(CAST({raw} AS VARCHAR)) AS DOUBLE) AS BIGINT)"
+        return f"TRY_CAST(TRY_CAST({_stripped(f'CAST({raw} AS VARCHAR)')} AS DOUBLE) AS BIGINT)"
 
     def _blank(self, name: str) -> str:
         """SQL condition: the raw column ``name`` (present in the input) is NULL or blank."""
@@ -310,7 +331,7 @@ class TableLoader:
         if typ in _INTEGER_TYPES or typ.startswith(("TIMESTAMP", "DATE")):
             # The text form of a typed value is never blank; casting every value is costly.
             return f"({raw} IS NULL)"
-        return f"({raw} IS NULL OR trim(CAST({raw} AS VARCHAR)) = '')"
+        return f"({raw} IS NULL OR {_spaces_only(f'CAST({raw} AS VARCHAR)')})"
 
     def _kind(self, mapping: dict[str, tuple[str, ...]], fallback: str) -> str:
         raw = self._raw("kind")
@@ -331,7 +352,7 @@ class TableLoader:
         typ = self._columns[name]
         if typ.endswith("[]"):
             return f"CAST({raw} AS VARCHAR[])", None
-        s = f"trim(CAST({raw} AS VARCHAR))"
+        s = f"({_stripped(f'CAST({raw} AS VARCHAR)')})"
         expr = (
             f"(CASE WHEN {s} IS NULL THEN NULL WHEN starts_with({s}, '[') THEN "
             f"(CASE WHEN json_valid({s}) AND json_type(CAST({s} AS JSON)) = 'ARRAY' "
@@ -414,7 +435,7 @@ class TableLoader:
                 exprs[name] = self._text(name)
                 if name in required:
                     checks.append(
-                        (f"({typed} IS NULL OR trim({typed}) = '')", name, raw_text, "empty value")
+                        (f"({typed} IS NULL OR {_spaces_only(typed)})", name, raw_text, "empty value")
                     )
         return exprs, checks
 
@@ -426,30 +447,36 @@ class TableLoader:
                 return f"coalesce({t}, {_POST_KIND_FALLBACK})"
             # CASE instead of coalesce so that texts without a '#', '@' or '://' (most) skip
             # the regular expression and the clean-up lambdas alike: both map [] to [].
+            # Matches hold no spaces, and no '#' or '@' (the pattern captures what follows it),
+            # so only given lists need trimming.
+            digits = "NOT regexp_full_match(x, '[0-9]+')"
             if name == "hashtags":
                 tags = (
-                    "list_filter(list_transform(@L, lambda x: lower(ltrim(trim(x), '#'))),"
-                    " lambda x: x IS NOT NULL AND x <> '' AND NOT regexp_full_match(x, '[0-9]+'))"
+                    f"list_filter(list_transform(@L, lambda x: lower({_stripped('x', '#')})),"
+                    f" lambda x: x IS NOT NULL AND x <> '' AND {digits})"
                 )
-                return _clean_list([t], "#", HASHTAG_RE, 1, tags)
+                found = f"list_filter(list_transform(@L, lambda x: lower(x)), lambda x: {digits})"
+                return _clean_list([t], "#", HASHTAG_RE, 1, tags, found)
             if name == "mentions":
                 users = (
-                    "list_filter(list_transform(@L, lambda x: lower(ltrim(trim(x), '@'))),"
+                    f"list_filter(list_transform(@L, lambda x: lower({_stripped('x', '@')})),"
                     " lambda x: x IS NOT NULL AND x <> '')"
                 )
-                return _clean_list([t], "@", MENTION_RE, 1, users)
+                found = "list_transform(@L, lambda x: lower(x))"
+                return _clean_list([t], "@", MENTION_RE, 1, users, found)
             if name == "urls_original":
                 links = (
-                    "list_filter(list_transform(@L, lambda x: trim(x)),"
+                    f"list_filter(list_transform(@L, lambda x: {_stripped('x')}),"
                     " lambda x: x IS NOT NULL AND x <> '')"
                 )
-                trail = f"lambda x: regexp_replace(x, {_lit(_URL_TRAIL)}, '')"
-                return _clean_list([t, "t_urls"], "://", URL_RE, None, links, trail)
+                # A match keeps its scheme once the trailing punctuation goes: never empty.
+                found = f"list_transform(@L, lambda x: regexp_replace(x, {_lit(_URL_TRAIL)}, ''))"
+                return _clean_list([t, "t_urls"], "://", URL_RE, None, links, found)
             if name == "urls":
                 return "NULL::VARCHAR[]"  # filled from urls_original after validation
             if name == "media":
                 return (
-                    f"list_filter(list_transform(coalesce({t}, []), lambda x: trim(x)), "
+                    f"list_filter(list_transform(coalesce({t}, []), lambda x: {_stripped('x')}), "
                     "lambda x: x IS NOT NULL AND x <> '')"
                 )
         if name == "username":
@@ -534,13 +561,22 @@ class TableLoader:
             self.counts.read += _scalar(con, "SELECT count(*) FROM _keys")
         # Placeholder accounts derived from posts, and side information that another file
         # carried (embedded rows), give way to the real rows.
-        existing = f"t.source IS NULL OR NOT {_GIVES_WAY.format(source='t.source')}"
-        case_hash = f"hash({', '.join('t.' + _q(k) for k in key)})"
+        # The key hashes of the rows already in the case: hashed from the table once per ingest,
+        # then kept up to date with each file's new rows (cheaper than hashing the table again).
+        keyset = _KEYSET.format(table=self.table)
+        if not _scalar(
+            con,
+            f"SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = {_lit(keyset)}",
+        ):
+            existing = f"t.source IS NULL OR NOT {_GIVES_WAY.format(source='t.source')}"
+            con.execute(
+                f"CREATE TEMP TABLE {keyset} AS SELECT hash({', '.join('t.' + _q(k) for k in key)})"
+                f" AS _kh FROM {_q(self.table)} t WHERE {existing}"
+            )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _contested AS SELECT _kh FROM _keys"
             " WHERE _reject IS NULL GROUP BY _kh HAVING count(*) > 1"
-            " UNION SELECT k._kh FROM _keys k SEMI JOIN"
-            f" (SELECT {case_hash} AS _kh FROM {_q(self.table)} t WHERE {existing}) t"
+            f" UNION SELECT k._kh FROM _keys k SEMI JOIN {keyset} t"
             " ON k._kh = t._kh WHERE k._reject IS NULL"
         )
         verdicts = _scalar(con, "SELECT count(*) FROM _contested") > 0
@@ -604,6 +640,8 @@ class TableLoader:
             [self.file_label],
         ).fetchone()
         self.counts.ingested = int(inserted[0]) if inserted else 0
+        # The new rows' keys (a superset does no harm: a key in the set is only a candidate).
+        con.execute(f"INSERT INTO {keyset} SELECT _kh FROM _keys WHERE _reject IS NULL")
         self.counts.duplicates = _scalar(
             con, "SELECT count(*) FROM _verdict WHERE verdict = 'duplicate'"
         )
@@ -774,6 +812,12 @@ class TableLoader:
             "_latest",
         ):
             self.con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def drop_ingest_state(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what the loaders of one ingest share (the key hashes of each table)."""
+    for table in KEYS:
+        con.execute(f"DROP TABLE IF EXISTS {_KEYSET.format(table=table)}")
 
 
 def derive_accounts(con: duckdb.DuckDBPyConnection) -> int:

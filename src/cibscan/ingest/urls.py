@@ -199,27 +199,50 @@ def _alternation(words: object) -> str:
     return "|".join(re.escape(w) for w in sorted(words))  # type: ignore[call-overload]
 
 
-def _query_sql(query: str, extra_keys: frozenset[str]) -> str:
-    """SQL for ``urlencode(sorted(parse_qsl(query, keep_blank_values=True)))`` less tracking.
+def _query_kept_sql(query: str) -> str:
+    """SQL: the fields of ``query`` less tracking and empty fields, in their order.
 
     Only for queries of the covered character set whose fields hold at most one '='. Written
-    with regular expressions and ``list_sort`` rather than per-field lambdas: a lambda nested in
-    the per-URL lambda runs once per row, which is 20x slower.
+    with regular expressions rather than per-field lambdas: a lambda nested in the per-URL
+    lambda runs once per row, which is 20x slower.
     """
-    keys = _alternation(TRACKING_PARAMS | extra_keys)
+    keys = _alternation(TRACKING_PARAMS)
     prefixes = _alternation(_TRACKING_PREFIXES)
     # \x01 marks the start of every field, so that a global replace can match whole fields.
     marked = f"chr(1) || replace({query}, '&', '&' || chr(1))"
     # Tracking fields and empty fields (which parse_qsl skips) go, with their '&'.
     dropped = f"(?:(?i:{keys})|(?i:{prefixes})[^&=]*)(?:=[^&]*)?"
     kept = f"regexp_replace({marked}, '\\x01(?:{dropped})?(?:&|$)', '', 'g')"
-    # A field without '=' is a key with an empty value ("a" -> "a=").
-    blank = f"regexp_replace({kept}, '\\x01([^&=]*)(&|$)', chr(1) || '\\1=\\2', 'g')"
-    fields = f"rtrim(replace({blank}, chr(1), ''), '&')"
+    return f"rtrim(replace({kept}, chr(1), ''), '&')"
+
+
+def _query_order_sql(fields: str) -> str:
+    """SQL: ``urlencode(sorted(parse_qsl(...)))`` of kept ``fields`` (see _query_kept_sql).
+
+    Each field holds at most one '=', so every field has one exactly when the '=' outnumber the
+    '&' by one; only otherwise does a field without '=' get one ("a" -> "a="). A single field
+    needs no sort.
+    """
+    equals = f"(length({fields}) - length(replace({fields}, '=', '')))"
+    amps = f"(length({fields}) - length(replace({fields}, '&', '')))"
+    marked = f"chr(1) || replace({fields}, '&', '&' || chr(1))"
+    blank = (
+        f"replace(regexp_replace({marked}, '\\x01([^&=]*)(&|$)', chr(1) || '\\1=\\2', 'g'),"
+        " chr(1), '')"
+    )
+
     # Sorting "key\x02value" strings orders fields as sorting (key, value) pairs does.
+    def ordered(text: str) -> str:
+        return (
+            "replace(array_to_string(list_sort(string_split("
+            f"replace({text}, '=', chr(2)), '&'), 'ASC', 'NULLS FIRST'), '&'), chr(2), '=')"
+        )
+
     return (
-        "replace(array_to_string(list_sort(string_split("
-        f"replace({fields}, '=', chr(2)), '&'), 'ASC', 'NULLS FIRST'), '&'), chr(2), '=')"
+        f"CASE WHEN {fields} = '' THEN ''"
+        f" WHEN {equals} = {amps} + 1 THEN"
+        f" (CASE WHEN {amps} = 0 THEN {fields} ELSE {ordered(fields)} END)"
+        f" ELSE {ordered(blank)} END"
     )
 
 
@@ -268,10 +291,13 @@ def _url_steps(fallback: str | None) -> list[str]:
     parts = (
         f"{{'u': {x}.u, 'ok': {x}.ok AND NOT ({wrapper}),"
         f" 'host': {x}.host, 'netloc': {x}.host || {x}.port, 'path': {x}.path,"
-        f" 'query': CASE WHEN {x}.query = '' THEN ''"
-        f" ELSE {_query_sql(f'{x}.query', frozenset())} END}}"
+        f" 'query': CASE WHEN {x}.query = '' THEN '' ELSE {_query_kept_sql(f'{x}.query')} END}}"
     )
-    steps = [parsed, split, parts]
+    ordered = (
+        f"{{'u': {x}.u, 'ok': {x}.ok, 'host': {x}.host, 'netloc': {x}.netloc, 'path': {x}.path,"
+        f" 'query': {_query_order_sql(f'{x}.query')}}}"
+    )
+    steps = [parsed, split, parts, ordered]
     # The query is cleaned by one copy of the general rule (each regular expression costs time
     # in every vector); the few hosts with extra tracking keys then drop those fields from the
     # cleaned, sorted "key=value" query, which keeps it sorted.
@@ -339,7 +365,7 @@ def normalise_url_layers(url: str, prefix: str) -> list[tuple[str, str]]:
     >>> sql = "SELECT 'HTTP://m.Example.com/a?utm_source=x' AS u0"
     >>> for name, expr in normalise_url_layers("u0", "_n"):
     ...     sql = f"SELECT *, {expr} AS {name} FROM ({sql})"
-    >>> duckdb.execute(f"SELECT _n4 FROM ({sql})").fetchone()
+    >>> duckdb.execute(f"SELECT _n5 FROM ({sql})").fetchone()
     ('https://example.com/a',)
     """
     layers: list[tuple[str, str]] = []
@@ -347,6 +373,9 @@ def normalise_url_layers(url: str, prefix: str) -> list[tuple[str, str]]:
     pattern = re.compile(rf"\b{_STEP}\b")
     for i, step in enumerate(_url_steps(None)):
         name = f"{prefix}{i}"
-        layers.append((name, pattern.sub(previous.replace("\\", "\\\\"), step)))
+        body = pattern.sub(previous.replace("\\", "\\\\"), step)
+        # Rows without a URL (most) skip the step's functions: CASE evaluates its ELSE on the
+        # other rows only.
+        layers.append((name, f"CASE WHEN {previous} IS NULL THEN NULL ELSE {body} END"))
         previous = name
     return layers
