@@ -434,9 +434,8 @@ class TableLoader:
             else:
                 exprs[name] = self._text(name)
                 if name in required:
-                    checks.append(
-                        (f"({typed} IS NULL OR {_spaces_only(typed)})", name, raw_text, "empty value")
-                    )
+                    empty = f"({typed} IS NULL OR {_spaces_only(typed)})"
+                    checks.append((empty, name, raw_text, "empty value"))
         return exprs, checks
 
     def _final(self, name: str) -> str:
