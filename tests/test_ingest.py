@@ -389,3 +389,65 @@ def test_corrupt_parquet_names_the_file(tmp_path: Path) -> None:
     assert str(err.value).startswith(f"{path}: cannot read as Parquet: ")
     assert "\n" not in str(err.value)
     assert case.count("posts") == 0
+
+
+def test_staged_batches_with_different_columns_are_aligned_by_name() -> None:
+    import pyarrow as pa
+
+    from cibscan.ingest.load import TableLoader
+    from cibscan.ingest.readers import RawBatch
+
+    case = open_case()
+    loader = TableLoader(
+        case.con,
+        "posts",
+        file_label="f.jsonl",
+        fmt="jsonl",
+        row_label="line",
+        tz="UTC",
+        max_timestamp=dt.datetime(2100, 1, 1, tzinfo=UTC),
+    )
+    first = pa.record_batch(
+        {"post_id": ["1"], "account_id": ["a"], "timestamp": ["2024-01-01T00:00:00Z"], "_row": [1]}
+    )
+    second = pa.record_batch(
+        {"_row": [2], "text": ["#Late"], "timestamp": ["2024-01-02T00:00:00Z"], "post_id": ["2"],
+         "account_id": ["b"]}
+    )  # fmt: skip
+    case.con.execute("BEGIN")
+    loader.add(RawBatch("posts", first))
+    loader.add(RawBatch("posts", second))
+    counts = loader.finish(strict=True)
+    case.con.execute("COMMIT")
+    assert (counts.read, counts.ingested) == (2, 2)
+    assert case.con.execute(
+        "SELECT post_id, account_id, text, hashtags FROM posts ORDER BY post_id"
+    ).fetchall() == [("1", "a", None, []), ("2", "b", "#Late", ["late"])]
+
+
+def test_csv_staging_does_not_hold_arrow_memory_until_commit(write) -> None:  # type: ignore[no-untyped-def]
+    # A registered view dropped inside the transaction kept its Arrow batch until COMMIT, so
+    # memory grew with the input; the staging uses relations now.
+    import pyarrow as pa
+
+    from cibscan.ingest import readers
+
+    rows = "".join(f"{i},a{i % 9},2024-01-01T00:00:00Z,{'x' * 200} {i}\n" for i in range(250_000))
+    path = write("p.csv", HEADER + rows)
+    case = open_case()
+    peaks: list[int] = []
+    original = readers._csv_pass
+
+    def watching(*args, **kwargs):  # type: ignore[no-untyped-def]
+        for item in original(*args, **kwargs):
+            peaks.append(pa.total_allocated_bytes())
+            yield item
+
+    readers._csv_pass = watching  # type: ignore[assignment]
+    try:
+        ingest([path], case, IngestConfig())
+    finally:
+        readers._csv_pass = original  # type: ignore[assignment]
+    assert case.count("posts") == 250_000
+    # Batches of about 8 MB; holding all eight until the commit would pass 32 MB.
+    assert max(peaks) < 32 << 20, [p >> 20 for p in peaks]

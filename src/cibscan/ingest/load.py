@@ -219,20 +219,32 @@ class TableLoader:
     # -- staging -------------------------------------------------------------------------
     def add(self, batch: RawBatch) -> None:
         """Append a raw batch to the staging table."""
-        data = pa.Table.from_batches([batch.data])
-        self.con.register("_cibscan_batch", data)
-        try:
-            if self._source is None:
-                self.con.execute(f"CREATE TEMP TABLE {self.stage} AS SELECT * FROM _cibscan_batch")
-                self._source = f"(SELECT *, rowid AS _rid FROM {self.stage})"
-                self._columns = {
-                    r[0]: r[1] for r in self.con.execute(f"DESCRIBE {self.stage}").fetchall()
-                }
-                self._check_id_types()
-            else:
-                self.con.execute(f"INSERT INTO {self.stage} BY NAME SELECT * FROM _cibscan_batch")
-        finally:
-            self.con.unregister("_cibscan_batch")
+        # A relation, not a registered view: inside the ingest's transaction a dropped view
+        # (and the Arrow memory it holds) lives until the commit, so memory grew with the input.
+        rows = self.con.from_arrow(pa.Table.from_batches([batch.data]))
+        if self._source is None:
+            columns = ", ".join(
+                f"{_q(c)} {t}" for c, t in zip(rows.columns, rows.types, strict=True)
+            )
+            self.con.execute(f"CREATE TEMP TABLE {self.stage} ({columns})")
+            self._source = f"(SELECT *, rowid AS _rid FROM {self.stage})"
+            self._columns = dict(zip(rows.columns, map(str, rows.types), strict=True))
+            self._check_id_types()
+        elif rows.columns != list(self._columns):
+            # By name, as INSERT ... BY NAME: the stage's order, NULL for a missing column, and
+            # a column first seen in this batch added to the stage (NULL in earlier rows).
+            for c, t in zip(rows.columns, rows.types, strict=True):
+                if c not in self._columns:
+                    self.con.execute(f"ALTER TABLE {self.stage} ADD COLUMN {_q(c)} {t}")
+                    self._columns[c] = str(t)
+            self._check_id_types()
+            rows = rows.project(
+                ", ".join(
+                    _q(c) if c in rows.columns else f"NULL::{t} AS {_q(c)}"
+                    for c, t in self._columns.items()
+                )
+            )
+        rows.insert_into(self.stage)
         if not self.embedded:
             self.counts.read += batch.data.num_rows
 
