@@ -167,7 +167,10 @@ def child(paths: list[str], case_path: str, memory_limit: str | None, threads: i
         report = ingest(paths, case)
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    peak_kb = usage.ru_maxrss  # KiB on Linux
+    # Not ru_maxrss: a child inherits its parent's peak through fork and exec (the parent
+    # generated the data). VmHWM is this process's own.
+    from _measure import own_peak_mb
+
     # CPU seconds (all threads) are far less sensitive than wall time to other processes
     # sharing the machine.
     cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
@@ -178,7 +181,7 @@ def child(paths: list[str], case_path: str, memory_limit: str | None, threads: i
                 "ingested": report.ingested,
                 "seconds": seconds,
                 "cpu": cpu,
-                "peak_mb": peak_kb / 1024,
+                "peak_mb": own_peak_mb(),
             }
         )
     )

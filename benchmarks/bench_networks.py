@@ -13,8 +13,9 @@ asserts that both give identical edges (self-loops left out), and also times cib
 semantics on the same case, ``near_text`` on synthetic copypasta, and the hot-item case (one
 link shared by 200,000 accounts within minutes). Prints a Markdown table.
 
-Peak RSS is ``ru_maxrss`` of the step's process tree as ``wait4`` reports it: the largest single
-process, so the peer's figure (a parent plus worker processes) understates its total.
+Peak RSS is sampled from /proc for the step's process tree (``_measure.run_measured``): the
+largest single process, and the whole tree (the peer runs a parent plus worker processes).
+``ru_maxrss`` is not used: a child inherits its parent's peak through fork and exec.
 
 Usage::
 
@@ -31,7 +32,6 @@ import os
 import platform
 import shutil
 import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -539,17 +539,21 @@ def run_scale(args: argparse.Namespace) -> None:
 
 
 def run_step(*args: str) -> tuple[dict[str, Any], float]:
-    """Run a step in a child process; return its JSON output and peak RSS in MB."""
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--step", *args], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"step {args[0]} failed with status {proc.returncode}")
-    return json.loads(output.strip().splitlines()[-1]), usage.ru_maxrss / 1024
+    """Run a step in a child process; return its JSON output and peak RSS in MB.
+
+    The peak is the largest single process of the step's tree, sampled from /proc
+    (``_measure.run_measured``): ``ru_maxrss`` would include this parent's own peak, which the
+    child inherits through fork and exec. The whole tree's peak is in the output as
+    ``tree_mb``.
+    """
+    from _measure import run_measured
+
+    done = run_measured([sys.executable, __file__, "--step", *args])
+    if done.returncode:
+        raise SystemExit(f"step {args[0]} failed with status {done.returncode}")
+    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    out["tree_mb"] = round(done.peak_tree_mb)
+    return out, done.peak_process_mb
 
 
 # --- comparison and report -----------------------------------------------------------------------
@@ -673,6 +677,7 @@ def main() -> None:
 
     loader = "cibscan.ingest" if args.load == "ingest" else "one SQL INSERT"
     peer_total = sum(peer.get(k, float("nan")) for k in ("load", "share", "link"))
+    peer_tree = float(peer.get("tree_mb", float("nan")))
     ours_total = ours["load"] + ours["share"] + ours["link"]
     lines = [
         f"Workload: {table.num_rows:,} rows (60% retweets, 40% link posts), "
@@ -692,6 +697,8 @@ def main() -> None:
         f"| total | {peer_total:.1f} s | {ours_total:.1f} s | {ratio(peer_total, ours_total)} |",
         f"| peak RSS (largest process) | {peer_rss:.0f} MB | {ours_rss:.0f} MB "
         f"| {ratio(peer_rss, ours_rss)} |",
+        f"| peak RSS (process tree) | {peer_tree:.0f} MB | {ours['tree_mb']:.0f} MB "
+        f"| {ratio(peer_tree, ours['tree_mb'])} |",
         "",
         f"cibscan loaded the CSV with {loader}"
         f" and ran with DuckDB's memory limit at {args.memory_limit} (it spills beyond) and "

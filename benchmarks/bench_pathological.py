@@ -22,7 +22,6 @@ import argparse
 import gzip
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -154,7 +153,10 @@ def run_case(case: str, n: int, memory_limit: str) -> dict[str, Any]:
             out["networks"] = len(detection.networks)
         out["rows"] = case_store.count("posts")
         case_store.close()
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    # VmHWM, not ru_maxrss: a child inherits its parent's peak through fork and exec.
+    from _measure import own_peak_mb
+
+    out["peak_rss_mb"] = round(own_peak_mb())
     return out
 
 

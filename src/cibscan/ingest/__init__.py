@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -222,11 +223,16 @@ def ingest(
     report = IngestReport()
     paths: Sequence[Path] = [Path(s) for s in sources]
     con = store.con
+    # The files' SHA-256 (for `sources` and run.json) is computed on a thread beside the
+    # ingest, which mostly waits in DuckDB: hashlib releases the GIL.
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cibscan-sha256")
+    digests = [hashing.submit(file_sha256, p) if p.is_file() else None for p in paths]
     con.execute("BEGIN TRANSACTION")
     try:
         for index, path in enumerate(paths):
-            sha = file_sha256(path) if path.is_file() else ""
             counts = _ingest_file(store, path, config, max_ts, index, progress)
+            digest = digests[index]
+            sha = digest.result() if digest is not None else ""
             size = path.stat().st_size
             report.inputs.append({"path": str(path), "size": size, "sha256": sha})
             for c in counts:
@@ -252,6 +258,7 @@ def ingest(
         con.execute("ROLLBACK")
         raise
     finally:
+        hashing.shutdown(wait=True, cancel_futures=True)
         if owned:
             store.close()
     for file_counts in report.files:
