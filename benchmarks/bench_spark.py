@@ -4,7 +4,8 @@ The posts come from the co-retweet/co-link generator of ``bench_networks.py`` (6
 heavy-tailed popular posts, 40% posts with one link, planted synchronised groups), converted to
 the canonical ``posts`` columns and written once as Parquet. Each engine then runs in a fresh
 process on that same file: ``networks(["share", "link"], window=60, min_weight=2)``, default
-semantics, hot-item cap 1000, no evidence, edges written to Parquet. The parent samples the
+semantics, hot-item cap 1000, no evidence, edges written to Parquet; DuckDB with a 6 GB memory
+limit (it spills beyond), Spark with a 6 GB driver. The parent samples the
 resident memory of the whole process tree (for Spark: the Python driver, the JVM and the Python
 workers) every 0.2 s and reports the peak, then checks that both engines wrote the same edges.
 
@@ -22,9 +23,7 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any, Final
@@ -32,6 +31,7 @@ from typing import Any, Final
 REPO: Final = Path(__file__).resolve().parents[1]
 DEFAULT_DATA: Final = REPO / "bench-data" / "spark"
 SIGNALS: Final = ("share", "link")
+DUCKDB_MEMORY: Final = "6GB"
 
 
 def prepare(rows: int, path: Path) -> None:
@@ -75,7 +75,17 @@ def step(engine: str, posts: str, edges: str, partitions: int) -> dict[str, Any]
     if engine == "duckdb":
         con = duckdb.connect()
         con.execute(f"CREATE VIEW posts AS SELECT * FROM read_parquet('{posts}')")
-        result = networks(con, list(SIGNALS), window=60, min_weight=2, evidence_limit=0)
+        # The same memory budget as a case store gets (CIBSCAN_MEMORY_LIMIT): without one DuckDB
+        # takes 80 % of the machine, 15 GB at 20M posts.
+        result = networks(
+            con,
+            list(SIGNALS),
+            window=60,
+            min_weight=2,
+            evidence_limit=0,
+            memory_limit=DUCKDB_MEMORY,
+            temp_directory=str(Path(edges).parent / "duckdb-tmp"),
+        )
     else:
         conf = {
             "spark.driver.memory": "6g",
@@ -100,55 +110,14 @@ def step(engine: str, posts: str, edges: str, partitions: int) -> dict[str, Any]
     }
 
 
-def _tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, ppid = int(entry), int(fields[1])
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = int(fields[21]) * page
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += rss.get(pid, 0)
-        todo.extend(children.get(pid, []))
-    return total
-
-
 def measure(*args: str) -> tuple[dict[str, Any], float]:
     """Run a step in a fresh process; return its report and the tree's peak RSS in MB."""
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--step", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    peak = 0
-    done = threading.Event()
+    from _measure import run_measured
 
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
-            time.sleep(0.2)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, _ = proc.communicate()
-    done.set()
-    sampler.join()
-    if proc.returncode:
-        raise SystemExit(f"step {args} failed with exit code {proc.returncode}")
-    return json.loads(out.strip().splitlines()[-1]), peak / 2**20
+    done = run_measured([sys.executable, __file__, "--step", *args], interval=0.2)
+    if done.returncode:
+        raise SystemExit(f"step {args} failed with exit code {done.returncode}")
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.peak_tree_mb
 
 
 def same_edges(a: str, b: str) -> bool:
