@@ -27,6 +27,12 @@ against the rest of the case by the fingerprint modules:
     One display name, bio or profile image reused by a tenth of the group (at least three) and
     rare elsewhere in the case.
 
+The last three are also tests, because with many groups and many values some group will hold
+three accounts of a rare value by chance: the count of the value in the group is compared with a
+hypergeometric draw of the group's size from the case (``P(X >= count)``), Bonferroni-adjusted
+for the values the group could hold at that count and for the groups assessed, and must be at
+most ``marker_alpha``. The creation-burst p-value gets the same adjustment for the groups.
+
 A group with at least ``min_markers`` markers is reported as a network (flagged); the others are
 reported as coordinated groups without markers, a control the investigator can inspect.
 """
@@ -38,13 +44,14 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+from scipy import stats
 
 from cibscan.errors import ConfigError
 from cibscan.fingerprints.creation import creation_fingerprints
 from cibscan.fingerprints.infra import infra_fingerprints
 from cibscan.fingerprints.rhythm import account_rhythms, network_rhythms
 
-__all__ = ["AssessmentConfig", "GroupAssessment", "assess_groups"]
+__all__ = ["AssessmentConfig", "GroupAssessment", "assess_groups", "enrichment_pvalue"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,10 @@ class AssessmentConfig:
     min_offset_confidence
         Confidence of the UTC offset for ``office_hours``.
     burst_alpha
-        Level of the creation-burst test.
+        Level of the creation-burst test (adjusted for the groups assessed).
+    marker_alpha
+        Level of the enrichment tests of shared values (infrastructure, handle templates,
+        reused profile fields), Bonferroni-adjusted for the values and the groups.
     share
         Share of the group a shared value must cover (infrastructure, reused profile fields).
     template_share, template_lift
@@ -68,6 +78,7 @@ class AssessmentConfig:
     min_markers: int = 1
     min_offset_confidence: float = 0.8
     burst_alpha: float = 0.01
+    marker_alpha: float = 0.01
     share: float = 0.1
     template_share: float = 0.2
     template_lift: float = 10.0
@@ -75,7 +86,13 @@ class AssessmentConfig:
     def __post_init__(self) -> None:
         if self.min_markers < 0:
             raise ConfigError(f"min_markers must be >= 0, got {self.min_markers}")
-        for name in ("min_offset_confidence", "burst_alpha", "share", "template_share"):
+        for name in (
+            "min_offset_confidence",
+            "burst_alpha",
+            "marker_alpha",
+            "share",
+            "template_share",
+        ):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ConfigError(f"{name} must be in [0, 1], got {value}")
@@ -102,6 +119,83 @@ class GroupAssessment:
 
 def _at_least(size: int, share: float) -> int:
     return max(3, int(-(-size * share // 1)))
+
+
+def enrichment_pvalue(count: int, case_count: int, size: int, population: int) -> float:
+    """``P(X >= count)`` for ``X`` hypergeometric: ``size`` accounts drawn from ``population``,
+    of which ``case_count`` hold the value.
+
+    Examples
+    --------
+    >>> round(enrichment_pvalue(3, 50, 14, 5000), 6)  # 3 of 14 hold a value 1 % of the case holds
+    0.000317
+    >>> enrichment_pvalue(0, 50, 14, 5000)
+    1.0
+    """
+    if count <= 0:
+        return 1.0
+    population = max(population, size, case_count, 1)
+    case_count = max(case_count, count)
+    size = max(size, count)
+    return float(min(1.0, stats.hypergeom.sf(count - 1, population, case_count, size)))
+
+
+def _enrichment(
+    drawn: dict[str, Any],
+    nid: str,
+    size: int,
+    groups: int,
+    count: int,
+    case_count: int,
+    attribute: str,
+    need: int,
+) -> tuple[float, float]:
+    """(p, Bonferroni-adjusted p) of a value held by ``count`` accounts of group ``nid``."""
+    if attribute == "infra":
+        n, population = drawn["infra_groups"].get(nid, size), drawn["case"]["infra"]
+    else:
+        n, population = drawn["groups"].get(nid, {}).get(attribute, size), drawn["case"][attribute]
+    p = enrichment_pvalue(count, case_count, n, population)
+    # at most n // need values can each be held by `need` accounts of the group
+    return p, min(1.0, p * max(1, n // need) * groups)
+
+
+def _denominators(con: duckdb.DuckDBPyConnection, assignment: pa.Table) -> dict[str, Any]:
+    """Accounts with a value, in the case and per group: the draws of the enrichment tests."""
+    con.register("_cib_assess", assignment.select(["account_id", "network_id"]))
+    try:
+        fields = {
+            "username": "coalesce(username, '') <> ''",
+            "display_name": "coalesce(display_name, '') <> ''",
+            "description": "coalesce(description, '') <> ''",
+            "profile_image": "coalesce(profile_image, '') <> ''",
+        }
+        has = ", ".join(
+            f"count(*) FILTER (WHERE {cond}) AS {name}" for name, cond in fields.items()
+        )
+        case_row = (con.execute(f"SELECT {has} FROM accounts").fetchall() or [(0,) * len(fields)])[
+            0
+        ]
+        group_rows = con.execute(
+            f"SELECT a.network_id, {has} FROM accounts JOIN _cib_assess a USING (account_id)"
+            " GROUP BY a.network_id"
+        ).fetchall()
+        infra_case = con.execute("SELECT count(DISTINCT account_id) FROM infra").fetchall()[0]
+        infra_groups = con.execute(
+            "SELECT a.network_id, count(DISTINCT i.account_id) FROM infra i"
+            " JOIN _cib_assess a USING (account_id) GROUP BY a.network_id"
+        ).fetchall()
+    finally:
+        con.unregister("_cib_assess")
+    names = list(fields)
+    return {
+        "case": {
+            **dict(zip(names, case_row, strict=True)),
+            "infra": infra_case[0] if infra_case else 0,
+        },
+        "groups": {str(r[0]): dict(zip(names, r[1:], strict=True)) for r in group_rows},
+        "infra_groups": {str(r[0]): int(r[1]) for r in infra_groups},
+    }
 
 
 def assess_groups(
@@ -143,6 +237,8 @@ def assess_groups(
     sizes: dict[str, int] = {}
     for nid in assignment.column("network_id").to_pylist():
         sizes[nid] = sizes.get(nid, 0) + 1
+    drawn = _denominators(con, assignment)
+    groups = len(sizes)  # the groups assessed: the enrichment tests' multiplicity
     result: dict[str, GroupAssessment] = {}
     for nid, size in sorted(sizes.items()):
         markers: list[dict[str, Any]] = []
@@ -177,9 +273,9 @@ def assess_groups(
                 )
         creation = creations[nid].as_dict() if nid in creations else {}
         bursts = [
-            b
+            {**b, "p_adjusted": min(1.0, b["p_value"] * groups)}
             for b in creation.get("bursts", [])
-            if b.get("p_value") is not None and b["p_value"] <= cfg.burst_alpha
+            if b.get("p_value") is not None and b["p_value"] * groups <= cfg.burst_alpha
         ]
         if bursts:
             best = min(bursts, key=lambda b: b["p_value"])
@@ -190,43 +286,62 @@ def assess_groups(
                     "start": best.get("start"),
                     "end": best.get("end"),
                     "p_value": best["p_value"],
+                    "p_adjusted": best["p_adjusted"],
                 }
             )
+
         need = _at_least(size, cfg.template_share)
-        templates = [
-            t
-            for t in creation.get("handle_templates", [])
-            if t.get("count", 0) >= need and (t.get("lift") or 0) >= cfg.template_lift
-        ]
+        templates = []
+        for t in creation.get("handle_templates", []):
+            if t.get("count", 0) >= need and (t.get("lift") or 0) >= cfg.template_lift:
+                pv, adjusted = _enrichment(
+                    drawn, nid, size, groups, t["count"], t.get("case_count", 0), "username", need
+                )
+                if adjusted <= cfg.marker_alpha:
+                    templates.append({**t, "p_value": pv, "p_adjusted": adjusted})
         if templates:
             markers.append(
                 {
                     "marker": "handle_template",
-                    **{k: templates[0].get(k) for k in ("pattern", "count", "lift", "examples")},
+                    **{
+                        k: templates[0].get(k)
+                        for k in ("pattern", "count", "lift", "examples", "p_value", "p_adjusted")
+                    },
                 }
             )
         need = _at_least(size, cfg.share)
-        reused = [
-            r
-            for r in creation.get("reused_fields", [])
-            if r.get("count", 0) >= need and r.get("case_count", 0) <= 2 * r["count"]
-        ]
+        reused = []
+        for r in creation.get("reused_fields", []):
+            if r.get("count", 0) >= need and r.get("case_count", 0) <= 2 * r["count"]:
+                pv, adjusted = _enrichment(
+                    drawn, nid, size, groups, r["count"], r.get("case_count", 0), r["field"], need
+                )
+                if adjusted <= cfg.marker_alpha:
+                    reused.append({**r, "p_value": pv, "p_adjusted": adjusted})
         if reused:
             markers.append(
                 {
                     "marker": "reused_profile",
-                    **{k: reused[0].get(k) for k in ("field", "value", "count", "case_count")},
+                    **{
+                        k: reused[0].get(k)
+                        for k in ("field", "value", "count", "case_count", "p_value", "p_adjusted")
+                    },
                 }
             )
         net_infra = infra.networks[nid].as_dict() if nid in infra.networks else None
         if net_infra:
-            shared = [
-                {"field": field, **value}
-                for field in ("ip", "device_id")
-                for value in net_infra.get("shared", {}).get(field, [])
-                if value.get("accounts", 0) >= need
-                and value.get("outside_accounts", 0) < value.get("accounts", 0)
-            ]
+            shared = []
+            for field in ("ip", "device_id"):
+                for value in net_infra.get("shared", {}).get(field, []):
+                    accounts, outside = value.get("accounts", 0), value.get("outside_accounts", 0)
+                    if accounts >= need and outside < accounts:
+                        pv, adjusted = _enrichment(
+                            drawn, nid, size, groups, accounts, accounts + outside, "infra", need
+                        )
+                        if adjusted <= cfg.marker_alpha:
+                            shared.append(
+                                {"field": field, **value, "p_value": pv, "p_adjusted": adjusted}
+                            )
             if shared:
                 top = max(shared, key=lambda v: v["accounts"])
                 markers.append(
@@ -236,6 +351,8 @@ def assess_groups(
                         "value": top.get("value"),
                         "accounts": top["accounts"],
                         "outside_accounts": top.get("outside_accounts"),
+                        "p_value": top["p_value"],
+                        "p_adjusted": top["p_adjusted"],
                     }
                 )
         result[nid] = GroupAssessment(

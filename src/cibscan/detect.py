@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from cibscan.assessment import AssessmentConfig, assess_groups
+from cibscan.assessment import AssessmentConfig, assess_groups, enrichment_pvalue
 from cibscan.case import Case, connect, open_case
 from cibscan.clusters import ClusterConfig, Clustering, cluster_accounts
 from cibscan.errors import ConfigError
@@ -99,7 +99,11 @@ class DetectConfig:
         Inauthenticity markers a coordinated group needs to be flagged as a network (see
         :mod:`cibscan.assessment`); ``0`` flags every coordinated group.
     attach_assets
-        Add the Pages and Groups that a group's accounts administer (``memberships``) to it.
+        Add the Pages and Groups that a group's accounts administer (``memberships``) to it,
+        and, once a network is flagged, every asset most of whose admins are in it.
+    attach_infra_links
+        Once a network is flagged, add the accounts that use its own IP addresses or devices
+        (``infra``; see :func:`_infrastructure_links`).
     engine, spark_master, spark_conf
         ``"spark"`` runs the networks and significance stages on Apache Spark
         (:func:`cibscan.spark.spark_detect_edges`, same answer); clustering and assessment stay
@@ -117,6 +121,7 @@ class DetectConfig:
     min_markers: int = 1
     group_test: bool = True
     attach_assets: bool = True
+    attach_infra_links: bool = True
     engine: str = "duckdb"
     spark_master: str | None = None
     spark_conf: tuple[tuple[str, str], ...] = ()
@@ -555,7 +560,8 @@ def group_test(
 def _attached_assets(case: Case, groups: list[dict[str, Any]]) -> dict[str, str]:
     """Pages and Groups administered by a group's accounts: asset id -> group id.
 
-    An asset joins the group that holds most of its admins; assets already in a group stay.
+    An asset joins the group that holds most of its admins, when that is at least half of its
+    admins; assets already in a group stay.
     """
     members = [(a, g["id"]) for g in groups for a in g["accounts"]]
     if not members:
@@ -566,12 +572,17 @@ def _attached_assets(case: Case, groups: list[dict[str, Any]]) -> dict[str, str]
     try:
         rows = con.execute(
             """
+            WITH admins AS (
+                SELECT DISTINCT asset_id, account_id FROM memberships
+                WHERE lower(coalesce(role, 'admin')) IN ('admin', 'owner', 'editor', 'manager')
+            ),
+            runs AS (SELECT asset_id, count(*) AS admins FROM admins GROUP BY asset_id)
             SELECT asset_id, arg_min(group_id, (-n, group_id)) FROM (
-                SELECT m.asset_id, g.group_id, count(*) AS n FROM memberships m
-                JOIN _members g ON g.account_id = m.account_id
-                WHERE lower(coalesce(m.role, 'admin')) IN ('admin', 'owner', 'editor', 'manager')
-                  AND m.asset_id NOT IN (SELECT account_id FROM _members)
-                GROUP BY ALL)
+                SELECT a.asset_id, g.group_id, count(*) AS n FROM admins a
+                JOIN _members g ON g.account_id = a.account_id
+                WHERE a.asset_id NOT IN (SELECT account_id FROM _members)
+                GROUP BY ALL) JOIN runs USING (asset_id)
+            WHERE 2 * n >= admins
             GROUP BY asset_id ORDER BY asset_id
             """
         ).fetchall()
@@ -618,11 +629,147 @@ def _assess(
             flagged.append(g)
         else:
             unflagged.append(g)
+    if cfg.attach_assets and flagged:
+        unflagged = _assets_follow_networks(case, flagged, unflagged, cfg.min_size)
+    if cfg.attach_infra_links and flagged:
+        unflagged = _infrastructure_links(case, flagged, unflagged, cfg)
     for rank, g in enumerate(flagged, start=1):
         g["id"], g["rank"] = f"N{rank}", rank
     for rank, g in enumerate(unflagged, start=1):
         g["id"], g["rank"] = f"G{rank}", rank
     return flagged, unflagged
+
+
+def _scalar(con: Any, sql: str) -> int:
+    rows = con.execute(sql).fetchall()
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
+def _infrastructure_links(
+    case: Case, flagged: list[dict[str, Any]], unflagged: list[dict[str, Any]], cfg: DetectConfig
+) -> list[dict[str, Any]]:
+    """Accounts that log in from a flagged network's own IP addresses or devices join it.
+
+    A value (an IP address or a device id) is the network's own when at least three of its
+    accounts use it, more of its accounts than other accounts do, and the enrichment is
+    significant: ``P(X >= inside)`` for a hypergeometric draw of the network's accounts with
+    infrastructure records from the case's, Bonferroni-adjusted over every value tested,
+    at most ``alpha``. The other accounts using such a value are linked to the network (listed
+    in ``linked_by_infrastructure``), leaving any coordinated group they were in. Only cases with
+    platform-side records (the ``infra`` table) have such links.
+    """
+    con = case.con
+    if not _scalar(con, "SELECT count(*) FROM infra"):
+        return unflagged
+    members = [(a, g["id"]) for g in flagged for a in g["accounts"]]
+    con.register(
+        "_net",
+        pa.table({"account_id": [m[0] for m in members], "nid": [m[1] for m in members]}),
+    )
+    try:
+        rows = con.execute(
+            """
+            WITH vals AS (
+                SELECT DISTINCT 'ip' AS field, ip AS value, account_id FROM infra
+                WHERE coalesce(ip, '') <> ''
+                UNION ALL
+                SELECT DISTINCT 'device_id', device_id, account_id FROM infra
+                WHERE coalesce(device_id, '') <> ''
+            ),
+            per AS (
+                SELECT v.field, v.value, n.nid, count(*) AS inside,
+                       any_value(t.total) AS total
+                FROM vals v JOIN _net n USING (account_id)
+                JOIN (SELECT field, value, count(*) AS total FROM vals GROUP BY ALL) t
+                    USING (field, value)
+                GROUP BY ALL
+            )
+            SELECT p.field, p.value, p.nid, p.inside, p.total,
+                   list(v.account_id ORDER BY v.account_id) FILTER (
+                       WHERE v.account_id NOT IN (SELECT account_id FROM _net)) AS outside
+            FROM per p JOIN vals v USING (field, value)
+            WHERE p.inside >= 3 AND p.total - p.inside < p.inside
+            GROUP BY ALL ORDER BY p.nid, p.field, p.value
+            """
+        ).fetchall()
+        population = _scalar(con, "SELECT count(DISTINCT account_id) FROM infra")
+        with_infra = dict(
+            con.execute(
+                "SELECT n.nid, count(DISTINCT i.account_id) FROM infra i"
+                " JOIN _net n USING (account_id) GROUP BY n.nid"
+            ).fetchall()
+        )
+        tested = _scalar(
+            con,
+            "SELECT count(*) FROM (SELECT DISTINCT ip FROM infra UNION ALL"
+            " SELECT DISTINCT device_id FROM infra)",
+        )
+    finally:
+        con.unregister("_net")
+    linked: dict[str, dict[str, list[str]]] = {}
+    for kind, value, nid, inside, total, outside in rows:
+        p = enrichment_pvalue(int(inside), int(total), int(with_infra.get(nid, 0)), population)
+        if not outside or min(1.0, p * max(tested, 1)) > cfg.alpha:
+            continue
+        for account in outside:
+            linked.setdefault(str(account), {}).setdefault(str(nid), []).append(f"{kind}:{value}")
+    if not linked:
+        return unflagged
+    joined: dict[str, str] = {}
+    for account, by_network in linked.items():
+        # the network it shares the most values with (then the best ranked)
+        nid = min(by_network, key=lambda n: (-len(by_network[n]), n))
+        joined[account] = nid
+    by_id = {g["id"]: g for g in flagged}
+    for account, nid in sorted(joined.items()):
+        g = by_id[nid]
+        g.setdefault("linked_by_infrastructure", []).append(account)
+        g["accounts"] = sorted({*g["accounts"], account})
+        g["size"] = len(g["accounts"])
+    kept: list[dict[str, Any]] = []
+    for g in unflagged:
+        remaining = [a for a in g["accounts"] if a not in joined]
+        g["accounts"], g["size"] = remaining, len(remaining)
+        if g["size"] >= cfg.min_size:
+            kept.append(g)
+    return kept
+
+
+def _assets_follow_networks(
+    case: Case, flagged: list[dict[str, Any]], unflagged: list[dict[str, Any]], min_size: int
+) -> list[dict[str, Any]]:
+    """Pages and Groups run by a flagged network join it, wherever the co-action put them.
+
+    Before the assessment an asset joins the group of most of its admins only when it is in no
+    group; a set of Pages that co-act among themselves forms a group of its own, which may show
+    no marker. Who runs an asset is the platform's record (``memberships``), not an inference,
+    so once a network is flagged, every asset most of whose admins are in it joins it. Groups
+    left with fewer than ``min_size`` accounts are dissolved.
+    """
+    attached = _attached_assets(case, flagged)
+    if not attached:
+        return unflagged
+    by_network: dict[str, list[str]] = {}
+    for asset, nid in attached.items():
+        by_network.setdefault(nid, []).append(asset)
+    for g in flagged:
+        assets = sorted(by_network.get(g["id"], []))
+        if assets:
+            g["administered_assets"] = sorted({*g.get("administered_assets", []), *assets})
+            g["accounts"] = sorted({*g["accounts"], *assets})
+            g["size"] = len(g["accounts"])
+    kept: list[dict[str, Any]] = []
+    for g in unflagged:
+        remaining = [a for a in g["accounts"] if a not in attached]
+        if len(remaining) != len(g["accounts"]):
+            g["accounts"] = remaining
+            g["administered_assets"] = [
+                a for a in g.get("administered_assets", []) if a not in attached
+            ]
+            g["size"] = len(remaining)
+        if g["size"] >= min_size:
+            kept.append(g)
+    return kept
 
 
 def _all_accounts(

@@ -1,0 +1,133 @@
+"""Inauthenticity markers as tests, and what joins a flagged network after the assessment."""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations
+from typing import Any
+
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cibscan import open_case
+from cibscan.assessment import AssessmentConfig, assess_groups, enrichment_pvalue
+from cibscan.case import Case
+from cibscan.detect import DetectConfig, _assess
+
+
+def test_enrichment_pvalue_counts_draws_by_hand() -> None:
+    # 3 of 10 accounts hold the value; a group of 3 holding it all is 1 draw in C(10, 3) = 120
+    assert math.isclose(enrichment_pvalue(3, 3, 3, 10), 1 / 120)
+    # at least 2 of the 3: C(3,2)*C(7,1) + 1 = 22 of 120
+    assert math.isclose(enrichment_pvalue(2, 3, 3, 10), 22 / 120)
+    assert enrichment_pvalue(0, 3, 3, 10) == 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 9), st.integers(0, 9), st.integers(1, 9), st.integers(1, 9))
+def test_enrichment_pvalue_is_the_exact_tail(population: int, held: int, size: int, k: int) -> None:
+    held, size = min(held, population), min(size, population)
+    k = min(k, held, size)
+    if k == 0:
+        return
+    # enumerate every group of `size` accounts drawn from the case
+    people = range(population)
+    groups = list(combinations(people, size))
+    hits = sum(1 for g in groups if sum(1 for a in g if a < held) >= k)
+    assert math.isclose(enrichment_pvalue(k, held, size, population), hits / len(groups))
+
+
+def _case_with_accounts(usernames: dict[str, str]) -> Case:
+    case = open_case()
+    case.con.executemany(
+        "INSERT INTO accounts (account_id, kind, username, source) VALUES (?, 'user', ?, 'test')",
+        list(usernames.items()),
+    )
+    return case
+
+
+def _assignment(groups: dict[str, list[str]]) -> pa.Table:
+    return pa.table(
+        {
+            "account_id": [a for members in groups.values() for a in members],
+            "network_id": [g for g, members in groups.items() for _ in members],
+        }
+    )
+
+
+def test_handle_template_marker_needs_significance_over_the_groups() -> None:
+    # 400 organic handles of one shape; 4 of a group of 12 hold a shape 8 of the case have
+    names = {f"o{i}": f"user_{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}" for i in range(400)}
+    group = [f"g{i}" for i in range(12)]
+    names.update({a: f"user_{chr(97 + i)}z" for i, a in enumerate(group)})
+    for i, a in enumerate(group[:4]):
+        names[a] = f"AnnaMuller{1000 + i}"
+    for i in range(4):
+        names[f"o{i}"] = f"PeterKlein{2000 + i}"  # the same shape outside the group
+    case = _case_with_accounts(names)
+    one = assess_groups(case.con, _assignment({"G": group}))
+    markers = [m for m in one["G"].markers if m["marker"] == "handle_template"]
+    assert markers and markers[0]["count"] == 4
+    assert markers[0]["p_adjusted"] <= 0.01
+    # the same group among 400 assessed groups: chance now explains it
+    others = {f"X{j}": [f"o{10 + 3 * j + k}" for k in range(3)] for j in range(120)}
+    many = assess_groups(case.con, _assignment({"G": group, **others}))
+    assert not [m for m in many["G"].markers if m["marker"] == "handle_template"]
+    assert AssessmentConfig().marker_alpha == 0.01
+
+
+def _platform_case() -> Case:
+    """A network on one device and IP, an outsider on the device, a NAT address everyone uses."""
+    net = [f"n{i}" for i in range(4)]
+    organic = [f"o{i}" for i in range(200)]
+    everyone = [*net, "x", "p1", "p2", *organic]
+    case = open_case()
+    con = case.con
+    con.executemany(
+        "INSERT INTO accounts (account_id, kind, source) VALUES (?, ?, 'test')",
+        [(a, "page" if a.startswith("p") else "user") for a in everyone],
+    )
+    rows: list[tuple[Any, ...]] = []
+    for a in [*net, "x"]:
+        rows.append((a, "2024-01-01 10:00:00+00", "10.0.0.1", "D1"))
+    for i, a in enumerate(organic):
+        rows.append((a, "2024-01-01 10:00:00+00", "100.64.0.1", f"O{i}"))  # carrier NAT
+    rows.append(("n0", "2024-01-02 10:00:00+00", "100.64.0.1", "D1"))
+    con.executemany(
+        "INSERT INTO infra (account_id, timestamp, ip, device_id, source) VALUES (?, ?, ?, ?, 't')",
+        rows,
+    )
+    memberships = [("n0", "p1"), ("n1", "p1"), ("n0", "p2"), ("o1", "p2"), ("o2", "p2")]
+    con.executemany(
+        "INSERT INTO memberships (account_id, asset_id, role, source) VALUES (?, ?, 'admin', 't')",
+        memberships,
+    )
+    return case
+
+
+def _group(gid: str, accounts: list[str]) -> dict[str, Any]:
+    return {"id": gid, "rank": 1, "accounts": sorted(accounts), "size": len(accounts)}
+
+
+def test_assets_and_infrastructure_follow_a_flagged_network() -> None:
+    case = _platform_case()
+    groups = [_group("A", ["n0", "n1", "n2", "n3"]), _group("B", ["p1", "o5", "o6"])]
+    flagged, unflagged = _assess(case, groups, DetectConfig())
+    assert [g["id"] for g in flagged] == ["N1"]
+    network = flagged[0]
+    assert [m["marker"] for m in network["markers"]] == ["shared_infrastructure"]
+    # p1 is run by two of the network (all its admins); p2 by one of three: it stays out
+    assert network["administered_assets"] == ["p1"]
+    # x logs in from the network's own device; the NAT address (200 others) links nobody
+    assert network["linked_by_infrastructure"] == ["x"]
+    assert network["accounts"] == ["n0", "n1", "n2", "n3", "p1", "x"]
+    assert unflagged == []  # group B lost p1 and fell below three accounts
+
+
+def test_no_links_without_the_option() -> None:
+    case = _platform_case()
+    groups = [_group("A", ["n0", "n1", "n2", "n3"])]
+    flagged, _ = _assess(case, groups, DetectConfig(attach_infra_links=False))
+    assert "linked_by_infrastructure" not in flagged[0]
+    assert "x" not in flagged[0]["accounts"]
