@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from cibscan import open_case
 from cibscan.assessment import AssessmentConfig, assess_groups, enrichment_pvalue
 from cibscan.case import Case
-from cibscan.detect import DetectConfig, _assess
+from cibscan.detect import DetectConfig, _assess, _finish
 
 
 def test_enrichment_pvalue_counts_draws_by_hand() -> None:
@@ -113,7 +113,8 @@ def _group(gid: str, accounts: list[str]) -> dict[str, Any]:
 def test_assets_and_infrastructure_follow_a_flagged_network() -> None:
     case = _platform_case()
     groups = [_group("A", ["n0", "n1", "n2", "n3"]), _group("B", ["p1", "o5", "o6"])]
-    flagged, unflagged = _assess(case, groups, DetectConfig())
+    cfg = DetectConfig()
+    flagged, unflagged = _finish(case, *_assess(case, groups, cfg), cfg)
     assert [g["id"] for g in flagged] == ["N1"]
     network = flagged[0]
     assert [m["marker"] for m in network["markers"]] == ["shared_infrastructure"]
@@ -128,6 +129,7 @@ def test_assets_and_infrastructure_follow_a_flagged_network() -> None:
 def test_no_links_without_the_option() -> None:
     case = _platform_case()
     groups = [_group("A", ["n0", "n1", "n2", "n3"])]
-    flagged, _ = _assess(case, groups, DetectConfig(attach_infra_links=False))
+    cfg = DetectConfig(attach_infra_links=False)
+    flagged, _ = _finish(case, *_assess(case, groups, cfg), cfg)
     assert "linked_by_infrastructure" not in flagged[0]
     assert "x" not in flagged[0]["accounts"]

@@ -10,6 +10,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cibscan import ConfigError, open_case
 from cibscan.clusters import cluster_accounts
@@ -206,3 +208,46 @@ def test_group_test_finds_nothing_in_organic_noise() -> None:
     for seed in (3, 4):
         traces = _weak_tie_traces(planted=False, seed=seed)
         assert group_test({"share": traces}, hot, set(), DetectConfig()) == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abcd"), st.sampled_from("xyz"), st.integers(0, 300)),
+        max_size=40,
+    ),
+    st.integers(0, 120),
+)
+def test_group_test_pairs_count_items_within_the_window(
+    acts: list[tuple[str, str, int]], window: int
+) -> None:
+    import datetime as dt
+
+    from cibscan.detect import _half_pairs
+
+    t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    tr = pa.table(
+        {
+            "account": pa.array([a for a, _, _ in acts], pa.string()),
+            "item": pa.array([i for _, i, _ in acts], pa.string()),
+            "time": pa.array(
+                [t0 + dt.timedelta(seconds=s) for _, _, s in acts], pa.timestamp("us", tz="UTC")
+            ),
+        }
+    )
+    got = {
+        (s, t): w
+        for s, t, w in zip(
+            *(
+                _half_pairs(tr, window * 1_000_000).column(c).to_pylist()
+                for c in ("source", "target", "weight")
+            ),
+            strict=True,
+        )
+    }
+    expected: dict[tuple[str, str], set[str]] = {}
+    for a, i, s in acts:
+        for b, j, u in acts:
+            if a < b and i == j and abs(s - u) <= window:
+                expected.setdefault((a, b), set()).add(i)
+    assert got == {k: len(v) for k, v in expected.items()}

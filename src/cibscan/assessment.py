@@ -199,7 +199,11 @@ def _denominators(con: duckdb.DuckDBPyConnection, assignment: pa.Table) -> dict[
 
 
 def assess_groups(
-    con: duckdb.DuckDBPyConnection, assignment: pa.Table, config: AssessmentConfig | None = None
+    con: duckdb.DuckDBPyConnection,
+    assignment: pa.Table,
+    config: AssessmentConfig | None = None,
+    *,
+    tested_groups: int | None = None,
 ) -> dict[str, GroupAssessment]:
     """Look for inauthenticity markers in every group of an assignment.
 
@@ -211,6 +215,9 @@ def assess_groups(
         ``account_id, network_id`` of the coordinated groups.
     config
         Marker thresholds.
+    tested_groups
+        Groups whose markers are tested in all, for the multiplicity of the marker tests (by
+        default the groups of ``assignment``; more when groups were assessed before).
 
     Returns
     -------
@@ -238,7 +245,8 @@ def assess_groups(
     for nid in assignment.column("network_id").to_pylist():
         sizes[nid] = sizes.get(nid, 0) + 1
     drawn = _denominators(con, assignment)
-    groups = len(sizes)  # the groups assessed: the enrichment tests' multiplicity
+    # the groups assessed: the enrichment tests' multiplicity
+    groups = max(len(sizes), tested_groups or 0)
     result: dict[str, GroupAssessment] = {}
     for nid, size in sorted(sizes.items()):
         markers: list[dict[str, Any]] = []

@@ -33,12 +33,15 @@ class ClusterConfig:
         Leiden's resolution parameter (modularity with resolution; 1 is plain modularity).
     seed
         Seed of Leiden's random choices (same seed, same partition).
+    iterations
+        Leiden iterations; ``-1`` runs until an iteration changes nothing.
     """
 
     alpha: float = 0.05
     min_size: int = 3
     resolution: float = 1.0
     seed: int = 0
+    iterations: int = -1
 
     def __post_init__(self) -> None:
         from cibscan.errors import ConfigError
@@ -49,6 +52,8 @@ class ClusterConfig:
             raise ConfigError(f"min_size must be at least 2, got {self.min_size}")
         if self.resolution <= 0:
             raise ConfigError(f"resolution must be positive, got {self.resolution}")
+        if self.iterations == 0 or self.iterations < -1:
+            raise ConfigError(f"iterations must be -1 or positive, got {self.iterations}")
 
 
 @dataclass
@@ -111,7 +116,7 @@ def cluster_accounts(fused: pa.Table, config: ClusterConfig | None = None) -> Cl
             weights="weight",
             resolution_parameter=cfg.resolution,
             seed=cfg.seed,
-            n_iterations=-1,
+            n_iterations=cfg.iterations,
         )
         membership = list(partition.membership)
         strength = np.asarray(graph.strength(weights="weight"), dtype=float)
@@ -138,11 +143,15 @@ def cluster_accounts(fused: pa.Table, config: ClusterConfig | None = None) -> Cl
         for s, t in zip(sources, targets, strict=True)
     ]
     q_values = sig.column("q_value").to_numpy(zero_copy_only=False)
+    edges_of: dict[int, list[int]] = {}
+    for i, c in enumerate(edge_community):
+        if c >= 0:
+            edges_of.setdefault(c, []).append(i)
     candidates: list[dict[str, Any]] = []
     for community, nodes in members.items():
         if len(nodes) < cfg.min_size:
             continue
-        internal = [i for i, c in enumerate(edge_community) if c == community]
+        internal = edges_of.get(community, [])
         internal_surprise = float(surprise[internal].sum()) if internal else 0.0
         possible = len(nodes) * (len(nodes) - 1) / 2
         by_signal: dict[str, int] = {}

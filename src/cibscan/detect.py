@@ -21,6 +21,7 @@ import pyarrow as pa
 from cibscan.assessment import AssessmentConfig, assess_groups, enrichment_pvalue
 from cibscan.case import Case, connect, open_case
 from cibscan.clusters import ClusterConfig, Clustering, cluster_accounts
+from cibscan.coaction import pair_events_sql
 from cibscan.errors import ConfigError
 from cibscan.export import atomic_path, write_csv, write_parquet
 from cibscan.networks import NetworkResult, networks
@@ -42,6 +43,7 @@ __all__ = [
     "coaction_networks",
     "detect",
     "group_test",
+    "merge_tested_groups",
     "write_detection",
 ]
 
@@ -263,19 +265,29 @@ def detect(
         started = time.perf_counter()
         clustering = cluster_accounts(fused, cfg.cluster_config())
         timings["clusters"] = time.perf_counter() - started
+        started = time.perf_counter()
         groups = [dict(g) for g in clustering.networks]
+        flagged, unflagged = _assess(store, groups, cfg)
+        timings["assessment"] = time.perf_counter() - started
         if cfg.group_test:
+            # Weak ties among the accounts no flagged network holds; a confirmed group absorbs
+            # the unflagged edge-test groups it overlaps, and is assessed in turn.
             started = time.perf_counter()
             for signal in cfg.signals:
                 if signal not in signal_traces:  # the Spark path tested edges remotely
                     signal_traces[signal] = traces(store.con, signal, window=cfg.window)
-            covered = {a for g in groups for a in g["accounts"]}
-            groups += group_test(signal_traces, result.hot_items, covered, cfg)
+            covered = {a for g in flagged for a in g["accounts"]}
+            tested = group_test(signal_traces, result.hot_items, covered, cfg)
+            pool = merge_tested_groups(unflagged, tested, cfg.min_size)
+            fresh = [g for g in pool if g.get("group_test")]
+            unflagged = [g for g in pool if not g.get("group_test")]
             timings["group_test"] = time.perf_counter() - started
-        started = time.perf_counter()
-        flagged, unflagged = _assess(store, groups, cfg)
+            started = time.perf_counter()
+            more, rest = _assess(store, fresh, cfg, exclude=covered, assessed=len(groups))
+            flagged, unflagged = [*flagged, *more], [*unflagged, *rest]
+            timings["assessment"] += time.perf_counter() - started
+        flagged, unflagged = _finish(store, flagged, unflagged, cfg)
         accounts = _all_accounts(store, clustering, flagged, unflagged)
-        timings["assessment"] = time.perf_counter() - started
     finally:
         if owned:
             store.close()
@@ -322,21 +334,36 @@ def _item_halves(tr: pa.Table, hot: pa.Table) -> tuple[pa.Table, pa.Table]:
 
 
 def _half_pairs(tr: pa.Table, window_us: int) -> pa.Table:
-    """``source, target, weight``: distinct items two accounts co-acted on within the window."""
+    """``source, target, weight``: distinct items two accounts co-acted on within the window.
+
+    The pairs come from the co-action kernel (:func:`cibscan.coaction.pair_events_sql`, each post
+    against its own and the next time bucket), so the work follows the pairs inside the window,
+    not the square of an item's posts.
+    """
     con = connect()
     try:
         con.register("tr", tr)
+        con.execute(
+            "CREATE TEMP TABLE acts AS SELECT item, account, us,"
+            " row_number() OVER (ORDER BY item, account, us) AS post"
+            " FROM (SELECT DISTINCT item, account, epoch_us(time) AS us FROM tr)"
+        )
+        events = pair_events_sql("(SELECT item, account, post, us AS t FROM acts)", window_us)
         return con.sql(
             f"""
-            WITH acts AS (SELECT DISTINCT item, account, epoch_us(time) AS us FROM tr)
-            SELECT x.account AS source, y.account AS target, count(DISTINCT x.item) AS weight
-            FROM acts x JOIN acts y ON x.item = y.item AND x.account < y.account
-                 AND y.us BETWEEN x.us - {window_us} AND x.us + {window_us}
-            GROUP BY ALL ORDER BY source, target
+            SELECT least(account_a, account_b) AS source, greatest(account_a, account_b) AS target,
+                   count(DISTINCT item) AS weight
+            FROM ({events}) GROUP BY ALL ORDER BY source, target
             """
         ).to_arrow_table()
     finally:
         con.close()
+
+
+def _positions(values: pa.ChunkedArray | pa.Array, names: pa.Array) -> np.ndarray:
+    """Index of each value in ``names`` (-1 when absent), vectorised."""
+    found = pa.compute.index_in(values, value_set=names)
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _pair_expected(pairs: pa.Table, null: SignalNull) -> np.ndarray:
@@ -367,14 +394,15 @@ def group_test(
 
     Items are split in two halves by a hash. On one half every co-acting pair, weight 1
     included, is weighted by ``-log10 P(X ≥ x)`` (unconditional Poisson tail under that half's
-    null) summed over signals, and Leiden proposes communities of at least ``min_size``
-    accounts not already in a detected group. On the other half, for each candidate and
-    signal, the summed internal co-actions ``X`` are compared with the summed expectation
-    ``Λ`` over all internal pairs (as :func:`cibscan.significance.group_expected`):
+    null) summed over signals, and Leiden (at ``resolution`` and four times it) proposes
+    communities of at least ``min_size`` accounts not in ``covered`` (the flagged networks).
+    On the other half, for each candidate and signal, the summed internal co-actions ``X`` are
+    compared with the summed expectation ``Λ`` over all internal pairs (as
+    :func:`cibscan.significance.group_expected`):
     ``p = P(Poisson(Λ) ≥ X)``, Bonferroni over signals and over the two directions, then
     Benjamini–Hochberg over all candidates at ``alpha``. Members whose own held-out co-actions
-    with the rest of the group do not beat ``Λ_u = Σ_{v ≠ u} λ_uv`` (Bonferroni over signals,
-    BH over members) are dropped: Leiden attaches some accounts that met a real group by chance
+    with the rest of the group do not beat ``Λ_u = Σ_{v ≠ u} λ_uv`` (Bonferroni over signals
+    and members) are dropped: Leiden attaches some accounts that met a real group by chance
     on the proposing half. Confirmed groups that overlap by at least half of the smaller are
     merged.
 
@@ -404,7 +432,13 @@ def group_test(
         for h, half in enumerate(_item_halves(signal_traces[signal], hot)):
             nulls[h][signal] = signal_null(half, signal, window_us)
             pairs[h][signal] = _half_pairs(half, window_us)
-    candidates: list[tuple[list[str], int]] = []
+    # Modularity has a resolution limit: in a large, sparse graph a small dense group is merged
+    # into a big community. Candidates are therefore proposed at three resolutions (each a
+    # partition of its own); Benjamini-Hochberg below runs over all of them.
+    resolutions = (cfg.resolution, 4 * cfg.resolution)
+    candidates: list[tuple[list[str], int, int]] = []  # members, test half, partition
+    seen: set[tuple[int, frozenset[str]]] = set()
+    partition = 0
     for propose in (0, 1):
         parts = []
         for signal in signals:
@@ -432,65 +466,72 @@ def group_test(
         fused = fused.set_column(
             fused.schema.get_field_index("q_value"), "q_value", pa.array([0.0] * fused.num_rows)
         )
-        for net in cluster_accounts(fused, cfg.cluster_config()).networks:
-            members = [a for a in net["accounts"] if a not in covered]
-            if len(members) >= cfg.min_size:
-                candidates.append((members, 1 - propose))
+        for resolution in resolutions:
+            partition += 1
+            # two iterations: the communities only propose, the held-out half tests them
+            ccfg = ClusterConfig(
+                alpha=cfg.alpha,
+                min_size=cfg.min_size,
+                resolution=resolution,
+                seed=cfg.seed,
+                iterations=2,
+            )
+            for net in cluster_accounts(fused, ccfg).networks:
+                members = [a for a in net["accounts"] if a not in covered]
+                key = (1 - propose, frozenset(members))
+                if len(members) >= cfg.min_size and key not in seen:
+                    seen.add(key)
+                    candidates.append((members, 1 - propose, partition))
     if not candidates:
         return []
     n = len(candidates)
     observed = np.zeros((n, len(signals)))
     expected = np.zeros((n, len(signals)))
-    member_best = [np.ones(len(members)) for members, _ in candidates]
-    for test in (0, 1):
-        # candidates tested on one half come from one Leiden partition: they are disjoint
-        where = {
-            a: (c, k)
-            for c, (members, half) in enumerate(candidates)
-            if half == test
-            for k, a in enumerate(members)
-        }
+    member_best = [np.ones(len(members)) for members, _, _ in candidates]
+    for part in sorted({c[2] for c in candidates}):
+        # the candidates of one partition are disjoint: each member has one position
+        ids = [c for c, cand in enumerate(candidates) if cand[2] == part]
+        test = candidates[ids[0]][1]
+        names = pa.array([a for c in ids for a in candidates[c][0]], pa.string())
+        owner = np.repeat(np.arange(len(ids)), [len(candidates[c][0]) for c in ids])
+        starts = np.concatenate([[0], np.cumsum([len(candidates[c][0]) for c in ids])])
         for j, signal in enumerate(signals):
             null, pr = nulls[test][signal], pairs[test][signal]
             scale = 2.0 * max(null.incidences, 1)
-            own = [np.zeros(len(m)) for m, _ in candidates]
-            deg = [np.zeros(len(m)) for m, _ in candidates]
-            exp = [np.zeros(len(m)) for m, _ in candidates]
-            for src, tgt, w in zip(
-                pr.column("source").to_pylist(),
-                pr.column("target").to_pylist(),
-                pr.column("weight").to_pylist(),
-                strict=True,
-            ):
-                hs, ht = where.get(src), where.get(tgt)
-                if hs is not None and ht is not None and hs[0] == ht[0]:
-                    observed[hs[0], j] += w
-                    own[hs[0]][hs[1]] += w
-                    own[hs[0]][ht[1]] += w
-            for a, d, x in zip(
-                null.degrees.column("account").to_pylist(),
-                null.degrees.column("degree").to_pylist(),
-                null.degrees.column("exposure").to_pylist(),
-                strict=True,
-            ):
-                if a in where:
-                    c, k = where[a]
-                    deg[c][k], exp[c][k] = d, x
-            for c, (_, half) in enumerate(candidates):
-                if half != test:
-                    continue
-                dc, ac = deg[c], exp[c]
-                # Λ over all internal pairs, co-acting or not (closed form, as group_expected)
-                total = float(dc.sum() * ac.sum() - float(np.dot(dc, ac)))
-                expected[c, j] = max(total, 0.0) / scale
-                # Λ_u = Σ_{v ≠ u} λ_uv for the trimming of chance members
-                lam_u = (ac * (dc.sum() - dc) + dc * (ac.sum() - ac)) / scale
-                member_best[c] = np.minimum(member_best[c], poisson_tail(own[c], lam_u))
+            own = np.zeros(len(names))
+            if pr.num_rows:
+                src = _positions(pr.column("source"), names)
+                tgt = _positions(pr.column("target"), names)
+                w = pr.column("weight").to_numpy(zero_copy_only=False).astype(float)
+                inside = (src >= 0) & (tgt >= 0)
+                inside[inside] = owner[src[inside]] == owner[tgt[inside]]
+                observed[ids, j] += np.bincount(
+                    owner[src[inside]], weights=w[inside], minlength=len(ids)
+                )
+                own += np.bincount(src[inside], weights=w[inside], minlength=len(names))
+                own += np.bincount(tgt[inside], weights=w[inside], minlength=len(names))
+            deg = np.zeros(len(names))
+            exp = np.zeros(len(names))
+            at = _positions(null.degrees.column("account"), names)
+            known = at >= 0
+            deg[at[known]] = null.degrees.column("degree").to_numpy(zero_copy_only=False)[known]
+            exp[at[known]] = null.degrees.column("exposure").to_numpy(zero_copy_only=False)[known]
+            d_sum = np.bincount(owner, weights=deg, minlength=len(ids))
+            a_sum = np.bincount(owner, weights=exp, minlength=len(ids))
+            da_sum = np.bincount(owner, weights=deg * exp, minlength=len(ids))
+            # Λ over all internal pairs, co-acting or not (closed form, as group_expected)
+            expected[ids, j] = np.maximum(d_sum * a_sum - da_sum, 0.0) / scale
+            # Λ_u = Σ_{v ≠ u} λ_uv for the trimming of chance members
+            lam_u = (exp * (d_sum[owner] - deg) + deg * (a_sum[owner] - exp)) / scale
+            tails_u = poisson_tail(own, lam_u)
+            for k, c in enumerate(ids):
+                member_best[c] = np.minimum(member_best[c], tails_u[starts[k] : starts[k + 1]])
     tails = poisson_tail(observed, expected)
     pvalues = np.minimum(1.0, 2 * len(signals) * tails.min(axis=1)).tolist()
     records: list[dict[str, Any]] = []
-    for c, (members, test) in enumerate(candidates):
-        member_q = benjamini_hochberg(np.minimum(1.0, member_best[c] * len(signals)))
+    for c, (members, test, _part) in enumerate(candidates):
+        # Bonferroni over signals and members: a chance member kept is a false account flagged
+        member_q = np.minimum(1.0, member_best[c] * len(signals) * len(members))
         kept = [a for a, qv in zip(members, member_q.tolist(), strict=True) if qv <= cfg.alpha]
         by_signal = {
             signal: {
@@ -557,11 +598,66 @@ def group_test(
     return groups
 
 
-def _attached_assets(case: Case, groups: list[dict[str, Any]]) -> dict[str, str]:
+def merge_tested_groups(
+    groups: list[dict[str, Any]], tested: list[dict[str, Any]], min_size: int
+) -> list[dict[str, Any]]:
+    """Merge the groups the group test confirmed with those the edge test found.
+
+    The group test proposes among all accounts, so an operation whose strongest pairs made a
+    few small edge-test groups is also seen whole. A confirmed group absorbs every edge-test
+    group that shares at least half of the smaller of the two (they are one operation seen at two
+    strengths); accounts of the other edge-test groups stay where they are. Confirmed groups
+    are taken strongest first; one left with fewer than ``min_size`` accounts is dropped. The
+    result is ranked by score.
+
+    Examples
+    --------
+    >>> edge = [{"id": "N1", "accounts": ["a", "b", "c"], "score": 9.0, "size": 3},
+    ...         {"id": "N2", "accounts": ["x", "y", "z"], "score": 8.0, "size": 3}]
+    >>> tested = [{"id": "T1", "accounts": ["a", "b", "d", "e", "x"], "score": 5.0, "size": 5}]
+    >>> [(g["id"], g["accounts"]) for g in merge_tested_groups(edge, tested, 3)]
+    [('T1', ['a', 'b', 'c', 'd', 'e']), ('N2', ['x', 'y', 'z'])]
+    """
+    kept = [dict(g) for g in groups]
+    for confirmed in tested:
+        members = set(confirmed["accounts"])
+        absorbed = [
+            g
+            for g in kept
+            if len(members & set(g["accounts"])) * 2 >= min(len(members), len(g["accounts"]))
+        ]
+        rest = [g for g in kept if g not in absorbed]
+        elsewhere = {a for g in rest for a in g["accounts"]}
+        accounts = (members | {a for g in absorbed for a in g["accounts"]}) - elsewhere
+        if len(accounts) < min_size:
+            continue
+        merged = dict(confirmed)
+        merged["accounts"] = sorted(accounts)
+        merged["size"] = len(accounts)
+        if absorbed:
+            merged["absorbed_groups"] = [g["id"] for g in absorbed]
+            merged["score"] = max([confirmed["score"], *(g["score"] for g in absorbed)])
+            for key in ("internal_edges",):
+                merged[key] = sum(int(g.get(key, 0)) for g in absorbed)
+            by_signal: dict[str, int] = {}
+            for g in absorbed:
+                for sig, n in g.get("edges_by_signal", {}).items():
+                    by_signal[sig] = by_signal.get(sig, 0) + int(n)
+            merged["edges_by_signal"] = dict(
+                sorted(by_signal.items(), key=lambda kv: (-kv[1], kv[0]))
+            )
+        kept = [*rest, merged]
+    # ranked by score, as the edge test's groups are (a merged group keeps the higher score)
+    return sorted(kept, key=lambda g: (-float(g["score"]), min(g["accounts"])))
+
+
+def _attached_assets(
+    case: Case, groups: list[dict[str, Any]], exclude: set[str] | None = None
+) -> dict[str, str]:
     """Pages and Groups administered by a group's accounts: asset id -> group id.
 
     An asset joins the group that holds most of its admins, when that is at least half of its
-    admins; assets already in a group stay.
+    admins; assets already in a group (or in ``exclude``) stay.
     """
     members = [(a, g["id"]) for g in groups for a in g["accounts"]]
     if not members:
@@ -569,6 +665,9 @@ def _attached_assets(case: Case, groups: list[dict[str, Any]]) -> dict[str, str]
     table = pa.table({"account_id": [m[0] for m in members], "group_id": [m[1] for m in members]})
     con = case.con
     con.register("_members", table)
+    con.register(
+        "_elsewhere", pa.table({"account_id": pa.array(sorted(exclude or ()), pa.string())})
+    )
     try:
         rows = con.execute(
             """
@@ -581,6 +680,7 @@ def _attached_assets(case: Case, groups: list[dict[str, Any]]) -> dict[str, str]
                 SELECT a.asset_id, g.group_id, count(*) AS n FROM admins a
                 JOIN _members g ON g.account_id = a.account_id
                 WHERE a.asset_id NOT IN (SELECT account_id FROM _members)
+                  AND a.asset_id NOT IN (SELECT account_id FROM _elsewhere)
                 GROUP BY ALL) JOIN runs USING (asset_id)
             WHERE 2 * n >= admins
             GROUP BY asset_id ORDER BY asset_id
@@ -588,15 +688,25 @@ def _attached_assets(case: Case, groups: list[dict[str, Any]]) -> dict[str, str]
         ).fetchall()
     finally:
         con.unregister("_members")
+        con.unregister("_elsewhere")
     return {str(asset): str(group) for asset, group in rows}
 
 
 def _assess(
-    case: Case, groups: list[dict[str, Any]], cfg: DetectConfig
+    case: Case,
+    groups: list[dict[str, Any]],
+    cfg: DetectConfig,
+    *,
+    exclude: set[str] | None = None,
+    assessed: int = 0,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Split the coordinated groups into flagged networks and groups without markers."""
+    """Split the coordinated groups into flagged networks and groups without markers.
+
+    ``exclude``: accounts already in networks (their assets stay there); ``assessed``: groups
+    assessed before, which count in the markers' multiplicity.
+    """
     if cfg.attach_assets:
-        attached = _attached_assets(case, groups)
+        attached = _attached_assets(case, groups, exclude or set())
         for g in groups:
             assets = sorted(a for a, gid in attached.items() if gid == g["id"])
             g["administered_assets"] = assets
@@ -609,11 +719,11 @@ def _assess(
         }
     )
     acfg = AssessmentConfig(min_markers=cfg.min_markers)
-    assessed = assess_groups(case.con, assignment, acfg)
+    verdicts = assess_groups(case.con, assignment, acfg, tested_groups=assessed + len(groups))
     flagged: list[dict[str, Any]] = []
     unflagged: list[dict[str, Any]] = []
     for g in groups:  # already ranked by score
-        verdict = assessed.get(g["id"])
+        verdict = verdicts.get(g["id"])
         g["group_id"] = g["id"]
         g["markers"] = verdict.markers if verdict else []
         if verdict is not None:
@@ -629,6 +739,13 @@ def _assess(
             flagged.append(g)
         else:
             unflagged.append(g)
+    return flagged, unflagged
+
+
+def _finish(
+    case: Case, flagged: list[dict[str, Any]], unflagged: list[dict[str, Any]], cfg: DetectConfig
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Attach what the platform's records tie to each flagged network; number the lists."""
     if cfg.attach_assets and flagged:
         unflagged = _assets_follow_networks(case, flagged, unflagged, cfg.min_size)
     if cfg.attach_infra_links and flagged:
