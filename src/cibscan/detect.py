@@ -606,17 +606,22 @@ def merge_tested_groups(
     The group test proposes among all accounts, so an operation whose strongest pairs made a
     few small edge-test groups is also seen whole. A confirmed group absorbs every edge-test
     group that shares at least half of the smaller of the two (they are one operation seen at two
-    strengths); accounts of the other edge-test groups stay where they are. Confirmed groups
-    are taken strongest first; one left with fewer than ``min_size`` accounts is dropped. The
-    result is ranked by score.
+    strengths), provided it adds at least ``min_size`` accounts to them (otherwise it only found
+    them again, and their assessment stands); accounts of the other edge-test groups stay where
+    they are. Confirmed groups are taken strongest first; one left with fewer than ``min_size``
+    accounts is dropped. The result is ranked by score.
 
     Examples
     --------
     >>> edge = [{"id": "N1", "accounts": ["a", "b", "c"], "score": 9.0, "size": 3},
     ...         {"id": "N2", "accounts": ["x", "y", "z"], "score": 8.0, "size": 3}]
-    >>> tested = [{"id": "T1", "accounts": ["a", "b", "d", "e", "x"], "score": 5.0, "size": 5}]
+    >>> tested = [{"id": "T1", "accounts": ["a", "b", "d", "e", "f", "x"], "score": 5.0,
+    ...            "size": 6}]
     >>> [(g["id"], g["accounts"]) for g in merge_tested_groups(edge, tested, 3)]
-    [('T1', ['a', 'b', 'c', 'd', 'e']), ('N2', ['x', 'y', 'z'])]
+    [('T1', ['a', 'b', 'c', 'd', 'e', 'f']), ('N2', ['x', 'y', 'z'])]
+    >>> again = [{"id": "T1", "accounts": ["a", "b", "c", "d"], "score": 5.0, "size": 4}]
+    >>> [g["id"] for g in merge_tested_groups(edge, again, 3)]  # adds one account: N1 stands
+    ['N1', 'N2']
     """
     kept = [dict(g) for g in groups]
     for confirmed in tested:
@@ -628,8 +633,10 @@ def merge_tested_groups(
         ]
         rest = [g for g in kept if g not in absorbed]
         elsewhere = {a for g in rest for a in g["accounts"]}
-        accounts = (members | {a for g in absorbed for a in g["accounts"]}) - elsewhere
-        if len(accounts) < min_size:
+        before = {a for g in absorbed for a in g["accounts"]}
+        accounts = (members | before) - elsewhere
+        if len(accounts) < min_size or (absorbed and len(accounts - before) < min_size):
+            # nothing but groups the edge test found and assessed already: they stay as they are
             continue
         merged = dict(confirmed)
         merged["accounts"] = sorted(accounts)

@@ -340,8 +340,8 @@ def normalise_urls_sql(urls: str, fallback: str | None = None) -> str:
     --------
     >>> import duckdb
     >>> sql = normalise_urls_sql("['HTTP://www.Example.com:80/a/?b=2&a=1', 'mailto:x']")
-    >>> duckdb.execute("SELECT " + sql).fetchone()
-    (['https://example.com/a?a=1&b=2', None],)
+    >>> duckdb.execute("SELECT " + sql).fetchall()
+    [(['https://example.com/a?a=1&b=2', None],)]
     """
     # Each step is a list_transform whose lambda uses only its own argument, so that DuckDB
     # runs it over all the URLs of a vector at once (a Python fallback makes it list by list).
@@ -365,8 +365,8 @@ def normalise_url_layers(url: str, prefix: str) -> list[tuple[str, str]]:
     >>> sql = "SELECT 'HTTP://m.Example.com/a?utm_source=x' AS u0"
     >>> for name, expr in normalise_url_layers("u0", "_n"):
     ...     sql = f"SELECT *, {expr} AS {name} FROM ({sql})"
-    >>> duckdb.execute(f"SELECT _n5 FROM ({sql})").fetchone()
-    ('https://example.com/a',)
+    >>> duckdb.execute(f"SELECT _n5 FROM ({sql})").fetchall()
+    [('https://example.com/a',)]
     """
     layers: list[tuple[str, str]] = []
     previous = f"({url})"
