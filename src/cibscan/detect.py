@@ -26,6 +26,7 @@ from cibscan.errors import ConfigError
 from cibscan.export import atomic_path, write_csv, write_parquet
 from cibscan.networks import NetworkResult, networks
 from cibscan.significance import (
+    EDGE_MIN_WEIGHT,
     SignalNull,
     benjamini_hochberg,
     edge_pvalues,
@@ -37,6 +38,7 @@ from cibscan.traces import SIGNALS, traces
 
 __all__ = [
     "DETECT_SIGNALS",
+    "EDGE_MIN_WEIGHT",
     "TESTED_EDGE_COLUMNS",
     "DetectConfig",
     "Detection",
@@ -179,12 +181,12 @@ class Detection:
 
 
 def coaction_networks(case: Case, config: DetectConfig) -> NetworkResult:
-    """The co-action edges (weight 1 up), evidence and hot items that :func:`detect` tests."""
+    """The co-action edges (weight 2 up), evidence and hot items that :func:`detect` tests."""
     return networks(
         case.con,
         list(config.signals),
         window=config.window,
-        min_weight=1,
+        min_weight=EDGE_MIN_WEIGHT,
         hot_item_cap=config.hot_item_cap,
         evidence_limit=config.evidence_limit,
     )
@@ -252,7 +254,8 @@ def detect(
             null = signal_null(tr, signal, window_us, hot)
             nulls[signal] = null
             if sig_edges.num_rows:
-                tested.append(edge_pvalues(sig_edges, null))
+                pairs = result.stats.get(signal, {}).get("co_acting_pairs")
+                tested.append(edge_pvalues(sig_edges, null, tests=pairs))
         edges = (
             pa.concat_tables(tested)
             if tested
@@ -260,7 +263,13 @@ def detect(
             .append_column("p_value", pa.array([], pa.float64()))
             .append_column("q_value", pa.array([], pa.float64()))
         )
-        fused = fuse_signals(edges)
+        # Bonferroni over every signal tested: the pairs of weight 1 are not listed, so the
+        # signals a pair has rows on undercount those it co-acted on.
+        fused = fuse_signals(
+            edges,
+            signals=len(cfg.signals),
+            tests=sum(int(s.get("co_acting_pairs", 0)) for s in result.stats.values()),
+        )
         timings["significance"] = time.perf_counter() - started
         started = time.perf_counter()
         clustering = cluster_accounts(fused, cfg.cluster_config())

@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 from cibscan.case import Case, open_case
 from cibscan.config import IngestConfig
 from cibscan.detect import (
+    EDGE_MIN_WEIGHT,
     TESTED_EDGE_COLUMNS,
     DetectConfig,
     Detection,
@@ -406,7 +407,7 @@ class _Run:
                 config=NetworkConfig(
                     signals=tuple(self.dcfg.signals),
                     window=self.dcfg.window,
-                    min_weight=1,
+                    min_weight=EDGE_MIN_WEIGHT,
                     hot_item_cap=self.dcfg.hot_item_cap,
                     evidence_limit=self.dcfg.evidence_limit,
                 ),

@@ -444,6 +444,7 @@ _STEMS: Final = (
     "tok",
     "active",
     "units",
+    "pairrows",
     "cand",
     "per_unit",
     "ranked",
@@ -787,7 +788,7 @@ def _signal_network(run: _Run, signal: str, cfg: NetworkConfig) -> _SignalOutput
     if cfg.semantics == "coortweet":
         edges, evidence = _coortweet(run, tr, signal, window_us, cfg)
     else:
-        edges, evidence = _default_or_cnt(run, tr, signal, window_us, cfg, cnt_similar)
+        edges, evidence = _default_or_cnt(run, tr, signal, window_us, cfg, cnt_similar, stats)
     stats["edges"] = edges.num_rows
     run.drop(_STEMS)
     return _SignalOutput(edges, evidence, hot_items, window_us, stats)
@@ -1001,7 +1002,13 @@ def _verified_similar_sql(run: _Run, candidates: str, cfg: NetworkConfig) -> str
 
 
 def _default_or_cnt(
-    run: _Run, tr: str, signal: str, window_us: int, cfg: NetworkConfig, cnt_similar: bool
+    run: _Run,
+    tr: str,
+    signal: str,
+    window_us: int,
+    cfg: NetworkConfig,
+    cnt_similar: bool,
+    stats: dict[str, Any] | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     directed = cfg.semantics == "cnt"
     assert cfg.min_weight is not None
@@ -1031,15 +1038,19 @@ def _default_or_cnt(
             run.con.execute(f"INSERT INTO {units} {unit.format(events=events(part))}")
         # Every pair with min_weight distinct units has at least min_weight unit rows:
         # counting rows per pair is a cheap upper bound that discards most coincidental
-        # pairs (weight 1) before the exact count of distinct units.
+        # pairs (weight 1) before the exact count of distinct units. The same aggregation
+        # counts the pairs that co-acted at all: the number of tests the significance stage
+        # corrects for, edges below min_weight included (stats "co_acting_pairs").
         candidates = ""
+        pair_rows = run.create(
+            "pairrows", f"SELECT k // {n_unit} AS pair, count(*) AS n FROM {units} GROUP BY 1"
+        )
+        if stats is not None:
+            stats["co_acting_pairs"] = int(run.scalar(f"SELECT count(*) FROM {pair_rows}"))
         if cfg.min_weight > 1:
-            run.create(
-                "cand",
-                f"SELECT k // {n_unit} AS pair FROM {units} GROUP BY 1 "
-                f"HAVING count(*) >= {cfg.min_weight}",
-            )
+            run.create("cand", f"SELECT pair FROM {pair_rows} WHERE n >= {cfg.min_weight}")
             candidates = f"WHERE k // {n_unit} IN (SELECT pair FROM {run.name('cand')})"
+        run.drop(["pairrows"])
         per_unit = run.create(
             "per_unit",
             f"SELECT k, count(*) AS n, min(g) AS g FROM {units} {candidates} GROUP BY k",

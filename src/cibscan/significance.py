@@ -54,6 +54,7 @@ from scipy import stats
 from cibscan.case import connect
 
 __all__ = [
+    "EDGE_MIN_WEIGHT",
     "SignalNull",
     "benjamini_hochberg",
     "conditional_poisson_pvalues",
@@ -65,6 +66,12 @@ __all__ = [
 ]
 
 _TINY: Final = 1e-300
+
+#: The lightest edge the edge test lists. A pair that co-acted once has p = 1 under the
+#: conditional test (it cannot be evidence), so such pairs are counted for Benjamini–Hochberg
+#: (the networks stage's ``stats["co_acting_pairs"]``) but not listed: on 10M posts they are
+#: hundreds of millions.
+EDGE_MIN_WEIGHT: Final = 2
 
 
 @dataclass(frozen=True)
@@ -203,36 +210,46 @@ def conditional_poisson_pvalues(observed: np.ndarray, expected: np.ndarray) -> n
     return np.asarray(p, dtype=np.float64)
 
 
-def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
+def benjamini_hochberg(pvalues: np.ndarray, tests: int | None = None) -> np.ndarray:
     """Benjamini–Hochberg adjusted p-values (q-values), in the input's order.
+
+    ``tests`` is the size of the family when it holds more tests than listed, all of the others
+    with p = 1 (pairs that co-acted once: the conditional test cannot reject them, so they are
+    counted, not listed); the listed q-values are then those of BH over the whole family.
 
     Examples
     --------
     >>> benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.5])).round(3)
     array([0.04 , 0.053, 0.053, 0.5  ])
+    >>> benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.5]), tests=8).round(3)
+    array([0.08 , 0.107, 0.107, 1.   ])
     """
     p = np.asarray(pvalues, dtype=np.float64)
-    m = p.size
-    if m == 0:
+    m = max(p.size, tests or 0)
+    if p.size == 0:
         return p.copy()
     order = np.argsort(p, kind="stable")
-    ranked = p[order] * m / np.arange(1, m + 1)
+    ranked = p[order] * m / np.arange(1, p.size + 1)
     q_sorted = np.minimum.accumulate(ranked[::-1])[::-1]
-    q = np.empty(m, dtype=np.float64)
+    q = np.empty(p.size, dtype=np.float64)
     q[order] = np.minimum(q_sorted, 1.0)
     return q
 
 
-def edge_pvalues(edges: pa.Table, null: SignalNull) -> pa.Table:
+def edge_pvalues(edges: pa.Table, null: SignalNull, tests: int | None = None) -> pa.Table:
     """Add ``expected``, ``p_value`` and ``q_value`` to one signal's undirected edges.
 
     Parameters
     ----------
     edges
         ``source, target, weight, ...`` of one signal (default semantics: weight = distinct
-        items co-acted on within the window), including weight-1 edges.
+        items co-acted on within the window).
     null
         The signal's null model from :func:`signal_null`.
+    tests
+        Pairs that co-acted at all (``stats["co_acting_pairs"]`` of the networks stage), when
+        ``edges`` leaves out those of weight 1: their p-value is 1, and Benjamini–Hochberg
+        counts them.
     """
     con = connect()
     try:
@@ -251,17 +268,24 @@ def edge_pvalues(edges: pa.Table, null: SignalNull) -> pa.Table:
     weight = joined.column("weight").to_numpy(zero_copy_only=False)
     expected = joined.column("expected").to_numpy(zero_copy_only=False)
     p = conditional_poisson_pvalues(weight, expected)
-    q = benjamini_hochberg(p)
+    q = benjamini_hochberg(p, tests)
     return joined.append_column("p_value", pa.array(p)).append_column("q_value", pa.array(q))
 
 
-def fuse_signals(edges: pa.Table) -> pa.Table:
+def fuse_signals(edges: pa.Table, signals: int | None = None, tests: int | None = None) -> pa.Table:
     """Combine per-signal edges into one fused edge per account pair.
 
     Parameters
     ----------
     edges
         ``source, target, signal, weight, p_value`` rows (several signals).
+    signals
+        Bonferroni's factor: the signals tested for every pair. By default the signals on which
+        the pair has a row, which is right when every co-acting pair is listed on every signal
+        it co-acted on (weight 1 included).
+    tests
+        Pairs tested in all, when more than are listed (pairs with p = 1 left out), for
+        Benjamini–Hochberg (:func:`benjamini_hochberg`).
 
     Returns
     -------
@@ -273,19 +297,20 @@ def fuse_signals(edges: pa.Table) -> pa.Table:
     con = connect()
     try:
         con.register("e", edges.select(["source", "target", "signal", "weight", "p_value"]))
+        factor = "count(*)" if signals is None else str(int(signals))
         fused = con.sql(
-            """
+            f"""
             SELECT source, target,
                    string_agg(signal, ',' ORDER BY p_value, signal) AS signals,
                    count(*) AS n_signals, sum(weight) AS weight,
-                   least(1.0, count(*) * min(p_value)) AS p_value,
+                   least(1.0, {factor} * min(p_value)) AS p_value,
                    sum(-log10(greatest(p_value, 1e-300)) ORDER BY signal) AS surprise
             FROM e GROUP BY source, target ORDER BY source, target
             """
         ).to_arrow_table()
     finally:
         con.close()
-    q = benjamini_hochberg(fused.column("p_value").to_numpy(zero_copy_only=False))
+    q = benjamini_hochberg(fused.column("p_value").to_numpy(zero_copy_only=False), tests)
     return fused.append_column("q_value", pa.array(q))
 
 

@@ -47,7 +47,7 @@ from cibscan.networks import (
     NetworkResult,
 )
 from cibscan.schema import TABLES
-from cibscan.significance import SignalNull, benjamini_hochberg, fuse_signals
+from cibscan.significance import EDGE_MIN_WEIGHT, SignalNull, benjamini_hochberg, fuse_signals
 from cibscan.traces import IS_REPOST, normalise_text_sql, trace_sql
 
 if TYPE_CHECKING:
@@ -574,7 +574,7 @@ def _signal_network(
     if cfg.semantics == "coortweet":
         edges, evidence = _coortweet(spark, tr, by_item, signal, window_us, cfg)
     else:
-        edges, evidence = _default_or_cnt(spark, tr, by_item, signal, window_us, cfg)
+        edges, evidence = _default_or_cnt(spark, tr, by_item, signal, window_us, cfg, stats)
     stats["edges"] = edges.num_rows
     stats["seconds"] = round(_time.perf_counter() - started, 3)
     raw.unpersist()
@@ -617,6 +617,7 @@ def _default_or_cnt(
     signal: str,
     window_us: int,
     cfg: NetworkConfig,
+    stats: dict[str, Any] | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     from pyspark.sql import functions as sf
 
@@ -626,16 +627,22 @@ def _default_or_cnt(
     units = by_item.mapInArrow(
         _per_partition_sql(_units_sql(window_us, directed), "tr"), _UNIT_SCHEMA
     )
+    # Every co-acting pair, then those of min_weight: the significance stage corrects for all
+    # of them (stats "co_acting_pairs", as on DuckDB).
+    counted = stats is not None and not directed
     pairs = units.repartition(n_parts, "src", "dst").mapInArrow(
-        _per_partition_sql(_pairs_sql(cfg.min_weight), "units"), _PAIR_SCHEMA
+        _per_partition_sql(_pairs_sql(1 if counted else cfg.min_weight), "units"), _PAIR_SCHEMA
     )
-    edge_frame = pairs.persist()
+    every = pairs.persist()
+    if counted:
+        stats["co_acting_pairs"] = int(every.count())  # type: ignore[index]
+    edge_frame = every.where(sf.col("weight") >= cfg.min_weight) if counted else every
     edges = _sorted_edges(edge_frame.toArrow(), signal, EDGE_SCHEMA)
     evidence = EVIDENCE_SCHEMA.empty_table()
     if cfg.evidence_limit != 0 and edges.num_rows:
         keys = edge_frame.select(sf.col("source").alias("src"), sf.col("target").alias("dst"))
         evidence = _evidence(spark, tr, keys, signal, window_us, cfg, directed=directed)
-    edge_frame.unpersist()
+    every.unpersist()
     return edges, evidence
 
 
@@ -898,7 +905,7 @@ def spark_detect_edges(
 ) -> SparkDetection:
     """The networks and significance stages of ``cibscan detect`` on Spark.
 
-    Same answer as the DuckDB path of :func:`cibscan.detect.detect`: edges of weight 1 and more,
+    Same answer as the DuckDB path of :func:`cibscan.detect.detect`: edges of weight 2 and more,
     the null model of each signal estimated per item partition (its sums add up over
     partitions), p-values per edge in the executors, Benjamini-Hochberg and fusion on the
     driver.
@@ -908,7 +915,7 @@ def spark_detect_edges(
     cfg = NetworkConfig(
         signals=tuple(signals),
         window=window,
-        min_weight=1,
+        min_weight=EDGE_MIN_WEIGHT,
         hot_item_cap=hot_item_cap,
         evidence_limit=evidence_limit,
     ).resolved()
@@ -955,7 +962,8 @@ def spark_detect_edges(
         null = SignalNull(signal, incidences, pair_mass, rate, degree_table)
         nulls[signal] = null
         if run.edges.num_rows:
-            tested.append(_edge_pvalues(spark, run.edges, degrees, incidences))
+            pairs = run.stats.get("co_acting_pairs")
+            tested.append(_edge_pvalues(spark, run.edges, degrees, incidences, pairs))
         run.traces.unpersist()
     network = _result(runs, cfg)
     columns = [*network.edges.schema.names, "expected", "p_value", "q_value"]
@@ -967,11 +975,20 @@ def spark_detect_edges(
             .append_column("p_value", pa.array([], pa.float64()))
             .append_column("q_value", pa.array([], pa.float64()))
         )
-    return SparkDetection(edges=edges, fused=fuse_signals(edges), nulls=nulls, network=network)
+    fused = fuse_signals(
+        edges,
+        signals=len(cfg.signals),
+        tests=sum(int(r.stats.get("co_acting_pairs", 0)) for r in runs),
+    )
+    return SparkDetection(edges=edges, fused=fused, nulls=nulls, network=network)
 
 
 def _edge_pvalues(
-    spark: SparkSession, edges: pa.Table, degrees: DataFrame, incidences: int
+    spark: SparkSession,
+    edges: pa.Table,
+    degrees: DataFrame,
+    incidences: int,
+    tests: int | None = None,
 ) -> pa.Table:
     """edge_pvalues with the expectation joined and the p-values computed in the executors."""
     from pyspark.sql import functions as sf
@@ -1005,7 +1022,7 @@ def _edge_pvalues(
     ).toArrow()
     scored = scored.sort_by([("_row", "ascending")])
     p = scored.column("p_value").to_numpy(zero_copy_only=False)
-    q = benjamini_hochberg(p)
+    q = benjamini_hochberg(p, tests)
     return (
         edges.append_column("expected", scored.column("expected"))
         .append_column("p_value", pa.array(p, pa.float64()))
