@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -108,6 +109,9 @@ class DetectConfig:
     attach_infra_links
         Once a network is flagged, add the accounts that use its own IP addresses or devices
         (``infra``; see :func:`_infrastructure_links`).
+    max_proposal_pairs
+        The group test proposes candidates from at most this many pairs per half, the most
+        surprising (on large cases a fixed level lets millions of chance pairs through).
     engine, spark_master, spark_conf
         ``"spark"`` runs the networks and significance stages on Apache Spark
         (:func:`cibscan.spark.spark_detect_edges`, same answer); clustering and assessment stay
@@ -126,6 +130,7 @@ class DetectConfig:
     group_test: bool = True
     attach_assets: bool = True
     attach_infra_links: bool = True
+    max_proposal_pairs: int = 2_000_000
     engine: str = "duckdb"
     spark_master: str | None = None
     spark_conf: tuple[tuple[str, str], ...] = ()
@@ -142,6 +147,8 @@ class DetectConfig:
                 raise ConfigError(f"unknown signal {s!r}; choose from {', '.join(SIGNALS)}")
         if not self.window > 0:
             raise ConfigError(f"window must be positive, got {self.window}")
+        if self.max_proposal_pairs < 1:
+            raise ConfigError(f"max_proposal_pairs must be >= 1, got {self.max_proposal_pairs}")
         self.cluster_config()  # validates alpha, min_size, resolution
         AssessmentConfig(min_markers=self.min_markers)
 
@@ -342,29 +349,45 @@ def _item_halves(tr: pa.Table, hot: pa.Table) -> tuple[pa.Table, pa.Table]:
     return halves[0], halves[1]
 
 
-def _half_pairs(tr: pa.Table, window_us: int) -> pa.Table:
-    """``source, target, weight``: distinct items two accounts co-acted on within the window.
+def _store_half_pairs(
+    con: duckdb.DuckDBPyConnection, name: str, tr: pa.Table, window_us: int
+) -> None:
+    """Create table ``name``: ``source, target, weight`` (distinct items co-acted on within the
+    window) of one half's traces.
 
     The pairs come from the co-action kernel (:func:`cibscan.coaction.pair_events_sql`, each post
     against its own and the next time bucket), so the work follows the pairs inside the window,
-    not the square of an item's posts.
+    not the square of an item's posts. They stay in DuckDB (which spills beyond its memory
+    limit): on 10M posts a half holds hundreds of millions of pairs of weight 1.
     """
+    view = f"_{name}_tr"
+    con.register(view, tr.select(["account", "item", "time"]))
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _{name}_acts AS SELECT item, account, us,"
+            " row_number() OVER (ORDER BY item, account, us) AS post"
+            f" FROM (SELECT DISTINCT item, account, epoch_us(time) AS us FROM {view})"
+        )
+    finally:
+        con.unregister(view)
+    events = pair_events_sql(f"(SELECT item, account, post, us AS t FROM _{name}_acts)", window_us)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {name} AS
+        SELECT least(account_a, account_b) AS source, greatest(account_a, account_b) AS target,
+               count(DISTINCT item) AS weight
+        FROM ({events}) GROUP BY ALL
+        """
+    )
+    con.execute(f"DROP TABLE _{name}_acts")
+
+
+def _half_pairs(tr: pa.Table, window_us: int) -> pa.Table:
+    """``source, target, weight`` of one half's traces (see :func:`_store_half_pairs`)."""
     con = connect()
     try:
-        con.register("tr", tr)
-        con.execute(
-            "CREATE TEMP TABLE acts AS SELECT item, account, us,"
-            " row_number() OVER (ORDER BY item, account, us) AS post"
-            " FROM (SELECT DISTINCT item, account, epoch_us(time) AS us FROM tr)"
-        )
-        events = pair_events_sql("(SELECT item, account, post, us AS t FROM acts)", window_us)
-        return con.sql(
-            f"""
-            SELECT least(account_a, account_b) AS source, greatest(account_a, account_b) AS target,
-                   count(DISTINCT item) AS weight
-            FROM ({events}) GROUP BY ALL ORDER BY source, target
-            """
-        ).to_arrow_table()
+        _store_half_pairs(con, "pairs", tr, window_us)
+        return con.sql("SELECT * FROM pairs ORDER BY source, target").to_arrow_table()
     finally:
         con.close()
 
@@ -375,22 +398,185 @@ def _positions(values: pa.ChunkedArray | pa.Array, names: pa.Array) -> np.ndarra
     return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _pair_expected(pairs: pa.Table, null: SignalNull) -> np.ndarray:
-    """``λ_uv`` of each listed pair under one half's null (as in :func:`edge_pvalues`)."""
-    con = connect()
-    try:
-        con.register("e", pairs)
-        con.register("d", null.degrees)
-        rows = con.sql(
-            "SELECT (coalesce(dt.degree, 1) * coalesce(ds.exposure, 0) + "
-            "coalesce(ds.degree, 1) * coalesce(dt.exposure, 0)) / "
-            f"(2.0 * {max(null.incidences, 1)}) AS expected FROM e "
-            "LEFT JOIN d ds ON ds.account = e.source LEFT JOIN d dt ON dt.account = e.target "
-            "ORDER BY e.source, e.target"
-        ).to_arrow_table()
-    finally:
-        con.close()
-    return np.asarray(rows.column("expected").to_numpy(zero_copy_only=False), dtype=np.float64)
+def _proposal_rows(
+    con: duckdb.DuckDBPyConnection, pairs: str, degrees: str, incidences: int, alpha: float
+) -> pa.Table:
+    """``source, target, weight, expected`` of the pairs that may be surprising at ``alpha``.
+
+    ``expected`` is ``λ_uv`` under the half's null (as in :func:`edge_pvalues`). A pair's tail
+    ``P(X >= x)`` is at least its first term ``P(X = x)``, so pairs whose ``P(X = x)`` exceeds
+    ``alpha`` cannot propose and are left in DuckDB.
+    """
+    lam = (
+        "(coalesce(dt.degree, 1) * coalesce(ds.exposure, 0) + "
+        "coalesce(ds.degree, 1) * coalesce(dt.exposure, 0)) / "
+        f"(2.0 * {max(incidences, 1)})"
+    )
+    return con.sql(
+        f"""
+        SELECT source, target, weight, expected FROM (
+            SELECT e.source, e.target, e.weight, {lam} AS expected FROM {pairs} e
+            LEFT JOIN {degrees} ds ON ds.account = e.source
+            LEFT JOIN {degrees} dt ON dt.account = e.target)
+        WHERE -expected + weight * ln(greatest(expected, 1e-300)) - lgamma(weight + 1)
+              <= {float(np.log(alpha))}
+        ORDER BY source, target
+        """
+    ).to_arrow_table()
+
+
+def _internal_pairs(
+    con: duckdb.DuckDBPyConnection, pairs: str, members: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Member positions and weights of the pairs inside one candidate (``members``: account,
+    pos, owner)."""
+    rows = con.sql(
+        f"""
+        SELECT s.pos AS a, t.pos AS b, e.weight FROM {pairs} e
+        JOIN {members} s ON s.account = e.source
+        JOIN {members} t ON t.account = e.target AND t.owner = s.owner ORDER BY a, b
+        """
+    ).to_arrow_table()
+    return (
+        rows.column("a").to_numpy(zero_copy_only=False).astype(np.int64),
+        rows.column("b").to_numpy(zero_copy_only=False).astype(np.int64),
+        rows.column("weight").to_numpy(zero_copy_only=False).astype(float),
+    )
+
+
+def _proposals(
+    con: duckdb.DuckDBPyConnection,
+    signals: list[str],
+    nulls: list[dict[str, SignalNull]],
+    covered: set[str],
+    cfg: DetectConfig,
+) -> list[tuple[list[str], int, int]]:
+    """Candidate groups proposed on each half: (members, test half, partition)."""
+    # Modularity has a resolution limit: in a large, sparse graph a small dense group is merged
+    # into a big community. Candidates are therefore proposed at two resolutions (each a
+    # partition of its own); Benjamini-Hochberg runs over all of them.
+    resolutions = (cfg.resolution, 4 * cfg.resolution)
+    candidates: list[tuple[list[str], int, int]] = []
+    seen: set[tuple[int, frozenset[str]]] = set()
+    partition = 0
+    for propose in (0, 1):
+        parts = []
+        for j, signal in enumerate(signals):
+            null = nulls[propose][signal]
+            pr = _proposal_rows(
+                con, f"pairs_{propose}_{j}", f"degrees_{propose}_{j}", null.incidences, cfg.alpha
+            )
+            if not pr.num_rows:
+                continue
+            tail = poisson_tail(
+                pr.column("weight").to_numpy(zero_copy_only=False),
+                pr.column("expected").to_numpy(zero_copy_only=False),
+            )
+            parts.append(
+                pr.select(["source", "target"])
+                .append_column("signal", pa.array([signal] * pr.num_rows, pa.string()))
+                .append_column("weight", pr.column("weight"))
+                .append_column("p_value", pa.array(tail))
+            )
+        if not parts:
+            continue
+        fused = fuse_signals(pa.concat_tables(parts))
+        # Only pairs individually surprising at level alpha (no multiplicity correction) may
+        # propose: the many pairs of ordinary accounts that met once on a busy item would
+        # otherwise bind everyone active at the same hours into huge communities.
+        fused = fused.filter(pa.compute.less_equal(fused["p_value"], cfg.alpha))
+        if fused.num_rows > cfg.max_proposal_pairs:
+            # On large cases a fixed level lets millions of chance pairs through; the most
+            # surprising ones carry the groups (ties broken by the pair, for determinism).
+            order = pa.compute.sort_indices(
+                fused,
+                sort_keys=[("p_value", "ascending"), ("source", "ascending"),
+                           ("target", "ascending")],
+            )  # fmt: skip
+            fused = fused.take(order.slice(0, cfg.max_proposal_pairs))
+        # every co-acting pair proposes; the held-out half does the testing
+        fused = fused.set_column(
+            fused.schema.get_field_index("q_value"), "q_value", pa.array([0.0] * fused.num_rows)
+        )
+        for resolution in resolutions:
+            partition += 1
+            # two iterations: the communities only propose, the held-out half tests them
+            ccfg = ClusterConfig(
+                alpha=cfg.alpha,
+                min_size=cfg.min_size,
+                resolution=resolution,
+                seed=cfg.seed,
+                iterations=2,
+            )
+            for net in cluster_accounts(fused, ccfg).networks:
+                members = [a for a in net["accounts"] if a not in covered]
+                key = (1 - propose, frozenset(members))
+                if len(members) >= cfg.min_size and key not in seen:
+                    seen.add(key)
+                    candidates.append((members, 1 - propose, partition))
+    return candidates
+
+
+def _held_out_sums(
+    con: duckdb.DuckDBPyConnection,
+    signals: list[str],
+    nulls: list[dict[str, SignalNull]],
+    candidates: list[tuple[list[str], int, int]],
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Per candidate and signal on its test half: internal co-actions ``X``, expectation ``Λ``;
+    per member, the best (smallest) tail of its own co-actions with the rest."""
+    n = len(candidates)
+    observed = np.zeros((n, len(signals)))
+    expected = np.zeros((n, len(signals)))
+    member_best = [np.ones(len(members)) for members, _, _ in candidates]
+    for part in sorted({c[2] for c in candidates}):
+        # the candidates of one partition are disjoint: each member has one position
+        ids = [c for c, cand in enumerate(candidates) if cand[2] == part]
+        test = candidates[ids[0]][1]
+        names = pa.array([a for c in ids for a in candidates[c][0]], pa.string())
+        owner = np.repeat(np.arange(len(ids)), [len(candidates[c][0]) for c in ids])
+        starts = np.concatenate([[0], np.cumsum([len(candidates[c][0]) for c in ids])])
+        # A table, not a registered Arrow view: with no statistics on the view the planner joins
+        # the members with themselves on the owner first (quadratic in a partition's size).
+        con.from_arrow(
+            pa.table(
+                {
+                    "account": names,
+                    "pos": pa.array(np.arange(len(names)), pa.int64()),
+                    "owner": pa.array(owner, pa.int64()),
+                }
+            )
+        ).create("_members")
+        try:
+            for j, signal in enumerate(signals):
+                null = nulls[test][signal]
+                scale = 2.0 * max(null.incidences, 1)
+                src, tgt, w = _internal_pairs(con, f"pairs_{test}_{j}", "_members")
+                observed[ids, j] += np.bincount(owner[src], weights=w, minlength=len(ids))
+                own = np.bincount(src, weights=w, minlength=len(names)) + np.bincount(
+                    tgt, weights=w, minlength=len(names)
+                )
+                deg = np.zeros(len(names))
+                exp = np.zeros(len(names))
+                at = _positions(null.degrees.column("account"), names)
+                known = at >= 0
+                deg[at[known]] = null.degrees.column("degree").to_numpy(zero_copy_only=False)[known]
+                exp[at[known]] = null.degrees.column("exposure").to_numpy(zero_copy_only=False)[
+                    known
+                ]
+                d_sum = np.bincount(owner, weights=deg, minlength=len(ids))
+                a_sum = np.bincount(owner, weights=exp, minlength=len(ids))
+                da_sum = np.bincount(owner, weights=deg * exp, minlength=len(ids))
+                # Λ over all internal pairs, co-acting or not (closed form, as group_expected)
+                expected[ids, j] = np.maximum(d_sum * a_sum - da_sum, 0.0) / scale
+                # Λ_u = Σ_{v ≠ u} λ_uv for the trimming of chance members
+                lam_u = (exp * (d_sum[owner] - deg) + deg * (a_sum[owner] - exp)) / scale
+                tails_u = poisson_tail(own, lam_u)
+                for k, c in enumerate(ids):
+                    member_best[c] = np.minimum(member_best[c], tails_u[starts[k] : starts[k + 1]])
+        finally:
+            con.execute("DROP TABLE _members")
+    return observed, expected, member_best
 
 
 def group_test(
@@ -435,106 +621,20 @@ def group_test(
     window_us = round(cfg.window * 1_000_000)
     signals = sorted(signal_traces)
     nulls: list[dict[str, SignalNull]] = [{}, {}]
-    pairs: list[dict[str, pa.Table]] = [{}, {}]
-    for signal in signals:
-        hot = hot_items.filter(pa.compute.equal(hot_items["signal"], signal))
-        for h, half in enumerate(_item_halves(signal_traces[signal], hot)):
-            nulls[h][signal] = signal_null(half, signal, window_us)
-            pairs[h][signal] = _half_pairs(half, window_us)
-    # Modularity has a resolution limit: in a large, sparse graph a small dense group is merged
-    # into a big community. Candidates are therefore proposed at three resolutions (each a
-    # partition of its own); Benjamini-Hochberg below runs over all of them.
-    resolutions = (cfg.resolution, 4 * cfg.resolution)
-    candidates: list[tuple[list[str], int, int]] = []  # members, test half, partition
-    seen: set[tuple[int, frozenset[str]]] = set()
-    partition = 0
-    for propose in (0, 1):
-        parts = []
-        for signal in signals:
-            pr = pairs[propose][signal]
-            if not pr.num_rows:
-                continue
-            tail = poisson_tail(
-                pr.column("weight").to_numpy(zero_copy_only=False),
-                _pair_expected(pr, nulls[propose][signal]),
-            )
-            parts.append(
-                pr.select(["source", "target"])
-                .append_column("signal", pa.array([signal] * pr.num_rows, pa.string()))
-                .append_column("weight", pr.column("weight"))
-                .append_column("p_value", pa.array(tail))
-            )
-        if not parts:
-            continue
-        fused = fuse_signals(pa.concat_tables(parts))
-        # Only pairs individually surprising at level alpha (no multiplicity correction) may
-        # propose: the many pairs of ordinary accounts that met once on a busy item would
-        # otherwise bind everyone active at the same hours into huge communities.
-        fused = fused.filter(pa.compute.less_equal(fused["p_value"], cfg.alpha))
-        # every co-acting pair proposes; the held-out half does the testing
-        fused = fused.set_column(
-            fused.schema.get_field_index("q_value"), "q_value", pa.array([0.0] * fused.num_rows)
-        )
-        for resolution in resolutions:
-            partition += 1
-            # two iterations: the communities only propose, the held-out half tests them
-            ccfg = ClusterConfig(
-                alpha=cfg.alpha,
-                min_size=cfg.min_size,
-                resolution=resolution,
-                seed=cfg.seed,
-                iterations=2,
-            )
-            for net in cluster_accounts(fused, ccfg).networks:
-                members = [a for a in net["accounts"] if a not in covered]
-                key = (1 - propose, frozenset(members))
-                if len(members) >= cfg.min_size and key not in seen:
-                    seen.add(key)
-                    candidates.append((members, 1 - propose, partition))
-    if not candidates:
-        return []
-    n = len(candidates)
-    observed = np.zeros((n, len(signals)))
-    expected = np.zeros((n, len(signals)))
-    member_best = [np.ones(len(members)) for members, _, _ in candidates]
-    for part in sorted({c[2] for c in candidates}):
-        # the candidates of one partition are disjoint: each member has one position
-        ids = [c for c, cand in enumerate(candidates) if cand[2] == part]
-        test = candidates[ids[0]][1]
-        names = pa.array([a for c in ids for a in candidates[c][0]], pa.string())
-        owner = np.repeat(np.arange(len(ids)), [len(candidates[c][0]) for c in ids])
-        starts = np.concatenate([[0], np.cumsum([len(candidates[c][0]) for c in ids])])
+    con = connect()
+    try:
         for j, signal in enumerate(signals):
-            null, pr = nulls[test][signal], pairs[test][signal]
-            scale = 2.0 * max(null.incidences, 1)
-            own = np.zeros(len(names))
-            if pr.num_rows:
-                src = _positions(pr.column("source"), names)
-                tgt = _positions(pr.column("target"), names)
-                w = pr.column("weight").to_numpy(zero_copy_only=False).astype(float)
-                inside = (src >= 0) & (tgt >= 0)
-                inside[inside] = owner[src[inside]] == owner[tgt[inside]]
-                observed[ids, j] += np.bincount(
-                    owner[src[inside]], weights=w[inside], minlength=len(ids)
-                )
-                own += np.bincount(src[inside], weights=w[inside], minlength=len(names))
-                own += np.bincount(tgt[inside], weights=w[inside], minlength=len(names))
-            deg = np.zeros(len(names))
-            exp = np.zeros(len(names))
-            at = _positions(null.degrees.column("account"), names)
-            known = at >= 0
-            deg[at[known]] = null.degrees.column("degree").to_numpy(zero_copy_only=False)[known]
-            exp[at[known]] = null.degrees.column("exposure").to_numpy(zero_copy_only=False)[known]
-            d_sum = np.bincount(owner, weights=deg, minlength=len(ids))
-            a_sum = np.bincount(owner, weights=exp, minlength=len(ids))
-            da_sum = np.bincount(owner, weights=deg * exp, minlength=len(ids))
-            # Λ over all internal pairs, co-acting or not (closed form, as group_expected)
-            expected[ids, j] = np.maximum(d_sum * a_sum - da_sum, 0.0) / scale
-            # Λ_u = Σ_{v ≠ u} λ_uv for the trimming of chance members
-            lam_u = (exp * (d_sum[owner] - deg) + deg * (a_sum[owner] - exp)) / scale
-            tails_u = poisson_tail(own, lam_u)
-            for k, c in enumerate(ids):
-                member_best[c] = np.minimum(member_best[c], tails_u[starts[k] : starts[k + 1]])
+            hot = hot_items.filter(pa.compute.equal(hot_items["signal"], signal))
+            for h, half in enumerate(_item_halves(signal_traces[signal], hot)):
+                nulls[h][signal] = signal_null(half, signal, window_us)
+                _store_half_pairs(con, f"pairs_{h}_{j}", half, window_us)
+                con.register(f"degrees_{h}_{j}", nulls[h][signal].degrees)
+        candidates = _proposals(con, signals, nulls, covered, cfg)
+        if not candidates:
+            return []
+        observed, expected, member_best = _held_out_sums(con, signals, nulls, candidates)
+    finally:
+        con.close()
     tails = poisson_tail(observed, expected)
     pvalues = np.minimum(1.0, 2 * len(signals) * tails.min(axis=1)).tolist()
     records: list[dict[str, Any]] = []
