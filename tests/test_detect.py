@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cibscan import ConfigError, open_case
-from cibscan.clusters import cluster_accounts
+from cibscan.clusters import ClusterConfig, cluster_accounts, communities
 from cibscan.detect import DetectConfig, detect
 from cibscan.evaluate import evaluate_assignment
 from cibscan.ingest import ingest
@@ -30,6 +30,43 @@ def botnet_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = folder / "case.duckdb"
     ingest([f for f in files if f.suffix in (".parquet", ".csv")], db)
     return db
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 30), st.integers(0, 30), st.floats(0.5, 20.0)),
+        min_size=1,
+        max_size=120,
+    ),
+    st.sampled_from([0.5, 1.0, 4.0]),
+)
+def test_communities_match_cluster_accounts(
+    rows: list[tuple[int, int, float]], resolution: float
+) -> None:
+    # the group test's fast path must find the networks cluster_accounts finds, in its order
+    pairs = {}
+    for a, b, w in rows:
+        if a != b:
+            pairs[(f"u{min(a, b):02d}", f"u{max(a, b):02d}")] = w
+    if not pairs:
+        return
+    keys = sorted(pairs)
+    fused = pa.table(
+        {
+            "source": [k[0] for k in keys],
+            "target": [k[1] for k in keys],
+            "signals": ["share"] * len(keys),
+            "n_signals": [1] * len(keys),
+            "weight": [1] * len(keys),
+            "p_value": [0.0] * len(keys),
+            "q_value": [0.0] * len(keys),
+            "surprise": [pairs[k] for k in keys],
+        }
+    )
+    cfg = ClusterConfig(resolution=resolution, iterations=2)
+    expected = [n["accounts"] for n in cluster_accounts(fused, cfg).networks]
+    assert communities(fused, cfg) == expected
 
 
 def test_leiden_output_is_a_partition() -> None:

@@ -16,7 +16,7 @@ import leidenalg
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["ClusterConfig", "Clustering", "cluster_accounts"]
+__all__ = ["ClusterConfig", "Clustering", "cluster_accounts", "communities"]
 
 
 @dataclass(frozen=True)
@@ -216,3 +216,59 @@ def cluster_accounts(fused: pa.Table, config: ClusterConfig | None = None) -> Cl
     ]
     graph_edges = sig.append_column("network_id", pa.array(edge_networks, pa.string()))
     return Clustering(accounts=accounts, networks=networks, graph_edges=graph_edges)
+
+
+def communities(fused: pa.Table, config: ClusterConfig | None = None) -> list[list[str]]:
+    """Only the Leiden communities of :func:`cluster_accounts`, vectorised, for large graphs.
+
+    The same graph (accounts numbered in sorted order, edges in table order, weighted by
+    ``surprise``, those with ``q_value <= alpha``), the same Leiden call and the same ranking
+    (internal surprise, then the smallest account), without the account scores and network
+    summaries: the group test proposes from a million pairs, where those per-edge loops cost
+    more than Leiden.
+
+    Returns
+    -------
+    list of list of str
+        Each community of at least ``min_size`` accounts (sorted), strongest first.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> fused = pa.table({"source": ["a", "a", "b", "x"], "target": ["b", "c", "c", "y"],
+    ...     "q_value": [0.0] * 4, "surprise": [9.0] * 4})
+    >>> communities(fused)
+    [['a', 'b', 'c']]
+    """
+    cfg = config or ClusterConfig()
+    keep = np.asarray(fused.column("q_value").to_numpy(zero_copy_only=False)) <= cfg.alpha
+    sig = fused.filter(pa.array(keep)).select(["source", "target", "surprise"])
+    if not sig.num_rows:
+        return []
+    both = pa.chunked_array([*sig.column("source").chunks, *sig.column("target").chunks])
+    unique = pa.compute.unique(both)
+    names = unique.take(pa.compute.sort_indices(unique))
+    src = pa.compute.index_in(sig.column("source"), value_set=names).to_numpy()
+    tgt = pa.compute.index_in(sig.column("target"), value_set=names).to_numpy()
+    surprise = sig.column("surprise").to_numpy(zero_copy_only=False).astype(float)
+    graph = ig.Graph(n=len(names), edges=np.column_stack([src, tgt]).tolist(), directed=False)
+    graph.es["weight"] = surprise.tolist()
+    partition = leidenalg.find_partition(
+        graph,
+        leidenalg.RBConfigurationVertexPartition,
+        weights="weight",
+        resolution_parameter=cfg.resolution,
+        seed=cfg.seed,
+        n_iterations=cfg.iterations,
+    )
+    membership = np.asarray(partition.membership, dtype=np.int64)
+    sizes = np.bincount(membership)
+    inside = membership[src] == membership[tgt]
+    score = np.bincount(membership[src][inside], weights=surprise[inside], minlength=len(sizes))
+    labels = names.to_pylist()
+    groups: dict[int, list[str]] = {}
+    for node in np.flatnonzero(sizes[membership] >= cfg.min_size).tolist():
+        groups.setdefault(int(membership[node]), []).append(labels[node])
+    # nodes are numbered in sorted order, so each list is sorted and starts with its smallest
+    ranked = sorted(groups.items(), key=lambda kv: (-float(score[kv[0]]), kv[1][0]))
+    return [accounts for _, accounts in ranked]

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from cibscan.assessment import AssessmentConfig, assess_groups, enrichment_pvalue
 from cibscan.case import Case, connect, open_case
-from cibscan.clusters import ClusterConfig, Clustering, cluster_accounts
+from cibscan.clusters import ClusterConfig, Clustering, cluster_accounts, communities
 from cibscan.coaction import pair_events_sql
 from cibscan.errors import ConfigError
 from cibscan.export import atomic_path, write_csv, write_parquet
@@ -111,7 +111,9 @@ class DetectConfig:
         (``infra``; see :func:`_infrastructure_links`).
     max_proposal_pairs
         The group test proposes candidates from at most this many pairs per half, the most
-        surprising (on large cases a fixed level lets millions of chance pairs through).
+        surprising (on large cases a fixed level lets millions of chance pairs through; the
+        200,000-post scenarios propose from about 80,000, 10M posts from millions). It bounds
+        the time of the proposing Leiden runs, not the validity of the test.
     engine, spark_master, spark_conf
         ``"spark"`` runs the networks and significance stages on Apache Spark
         (:func:`cibscan.spark.spark_detect_edges`, same answer); clustering and assessment stay
@@ -130,7 +132,7 @@ class DetectConfig:
     group_test: bool = True
     attach_assets: bool = True
     attach_infra_links: bool = True
-    max_proposal_pairs: int = 2_000_000
+    max_proposal_pairs: int = 1_000_000
     engine: str = "duckdb"
     spark_master: str | None = None
     spark_conf: tuple[tuple[str, str], ...] = ()
@@ -399,13 +401,20 @@ def _positions(values: pa.ChunkedArray | pa.Array, names: pa.Array) -> np.ndarra
 
 
 def _proposal_rows(
-    con: duckdb.DuckDBPyConnection, pairs: str, degrees: str, incidences: int, alpha: float
+    con: duckdb.DuckDBPyConnection,
+    pairs: str,
+    degrees: str,
+    incidences: int,
+    alpha: float,
+    budget: int,
 ) -> pa.Table:
     """``source, target, weight, expected`` of the pairs that may be surprising at ``alpha``.
 
     ``expected`` is ``λ_uv`` under the half's null (as in :func:`edge_pvalues`). A pair's tail
     ``P(X >= x)`` is at least its first term ``P(X = x)``, so pairs whose ``P(X = x)`` exceeds
-    ``alpha`` cannot propose and are left in DuckDB.
+    ``alpha`` cannot propose and are left in DuckDB. At most ``budget`` pairs leave it, the
+    smallest first terms first (ties broken by the pair): on a large case the level alone lets
+    hundreds of millions of chance pairs through.
     """
     lam = (
         "(coalesce(dt.degree, 1) * coalesce(ds.exposure, 0) + "
@@ -420,7 +429,9 @@ def _proposal_rows(
             LEFT JOIN {degrees} dt ON dt.account = e.target)
         WHERE -expected + weight * ln(greatest(expected, 1e-300)) - lgamma(weight + 1)
               <= {float(np.log(alpha))}
-        ORDER BY source, target
+        ORDER BY -expected + weight * ln(greatest(expected, 1e-300)) - lgamma(weight + 1),
+                 source, target
+        LIMIT {int(budget)}
         """
     ).to_arrow_table()
 
@@ -464,7 +475,13 @@ def _proposals(
         for j, signal in enumerate(signals):
             null = nulls[propose][signal]
             pr = _proposal_rows(
-                con, f"pairs_{propose}_{j}", f"degrees_{propose}_{j}", null.incidences, cfg.alpha
+                con,
+                f"pairs_{propose}_{j}",
+                f"degrees_{propose}_{j}",
+                null.incidences,
+                cfg.alpha,
+                # a pair among the fused budget's most surprising is among its best signal's
+                cfg.max_proposal_pairs,
             )
             if not pr.num_rows:
                 continue
@@ -508,8 +525,8 @@ def _proposals(
                 seed=cfg.seed,
                 iterations=2,
             )
-            for net in cluster_accounts(fused, ccfg).networks:
-                members = [a for a in net["accounts"] if a not in covered]
+            for community in communities(fused, ccfg):
+                members = [a for a in community if a not in covered]
                 key = (1 - propose, frozenset(members))
                 if len(members) >= cfg.min_size and key not in seen:
                     seen.add(key)
