@@ -391,6 +391,9 @@ def step_ours(
         if LOADER["name"] == "ingest":
             from cibscan.ingest import ingest
 
+            if memory_limit != "none":
+                # the same DuckDB budget as the networks step (the case store reads it)
+                os.environ["CIBSCAN_MEMORY_LIMIT"] = memory_limit
             ingest([csv], db)
         else:
             load_case(csv, db)

@@ -136,6 +136,11 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=16)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--step", nargs=4)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse an engine's measurement saved by an earlier run on the same data",
+    )
     args = parser.parse_args()
     if args.step:
         engine, posts, edges, partitions = args.step
@@ -151,7 +156,13 @@ def main() -> None:
         report: dict[str, tuple[dict[str, Any], float]] = {}
         for engine in ("duckdb", "spark"):
             edges = str(args.data / f"edges-{engine}-{rows}.parquet")
-            report[engine] = measure(engine, str(posts), edges, str(args.partitions))
+            saved = args.data / f"report-{engine}-{rows}-{args.partitions}.json"
+            if args.reuse and saved.exists():
+                found, peak = json.loads(saved.read_text(encoding="utf-8"))
+                report[engine] = (found, float(peak))
+            else:
+                report[engine] = measure(engine, str(posts), edges, str(args.partitions))
+                saved.write_text(json.dumps(report[engine]), encoding="utf-8")
             print(engine, report[engine], flush=True)
         same = same_edges(
             str(args.data / f"edges-duckdb-{rows}.parquet"),

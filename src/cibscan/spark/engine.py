@@ -106,7 +106,8 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
 
     Notes
     -----
-    The session time zone is set to UTC (timestamps are compared as UTC microseconds), and
+    The session time zone is set to UTC (timestamps are compared as UTC microseconds),
+    ``spark.driver.maxResultSize`` defaults to unlimited (the edges are collected), and
     Python workers default to this interpreter (``PYSPARK_PYTHON``), which is what local mode
     needs; on a cluster, cibscan[spark] must be installed in the executors' Python.
     """
@@ -124,7 +125,14 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
         return active
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName("cibscan").master(master or "local[*]")
-    settings = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false"}
+    settings = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.showConsoleProgress": "false",
+        # The edges come back to the driver (clustering and the result tables live there);
+        # Spark's 1 GB default stopped a 20M-post run's 24M share edges. The driver's memory
+        # (spark.driver.memory) is the bound; a cap of one's own still wins.
+        "spark.driver.maxResultSize": "0",
+    }
     settings.update(conf or {})
     for key, value in settings.items():
         builder = builder.config(key, value)
