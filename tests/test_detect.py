@@ -238,6 +238,21 @@ def test_group_test_finds_a_planted_group_of_weak_ties() -> None:
     assert all(not set(g["accounts"]) & planted for g in again)
 
 
+def test_group_test_budget_keeps_the_pairs_with_evidence_on_several_signals() -> None:
+    from cibscan.detect import group_test
+
+    hot = pa.table({"signal": pa.array([], pa.string()), "item": pa.array([], pa.string())})
+    # the same planted accounts co-act on two signals, the organic pairs on one at a time
+    traces = {"share": _weak_tie_traces(True, seed=3), "link": _weak_tie_traces(True, seed=8)}
+    free = group_test(traces, hot, set(), DetectConfig())
+    # far fewer proposing pairs than the thousands of co-acting pairs: the budget binds
+    tight = group_test(traces, hot, set(), DetectConfig(max_proposal_pairs=150))
+    planted = {f"p{m}" for m in range(12)}
+    for groups in (free, tight):
+        found = {a for g in groups for a in g["accounts"]}
+        assert len(found & planted) >= 9 and len(found - planted) <= 1
+
+
 def test_group_test_finds_nothing_in_organic_noise() -> None:
     from cibscan.detect import group_test
 

@@ -480,8 +480,9 @@ def _proposals(
                 f"degrees_{propose}_{j}",
                 null.incidences,
                 cfg.alpha,
-                # a pair among the fused budget's most surprising is among its best signal's
-                cfg.max_proposal_pairs,
+                # the fused budget is taken from these; a pair with evidence on several
+                # signals need not be among any one signal's best, so twice it per signal
+                2 * cfg.max_proposal_pairs,
             )
             if not pr.num_rows:
                 continue
@@ -503,11 +504,13 @@ def _proposals(
         # otherwise bind everyone active at the same hours into huge communities.
         fused = fused.filter(pa.compute.less_equal(fused["p_value"], cfg.alpha))
         if fused.num_rows > cfg.max_proposal_pairs:
-            # On large cases a fixed level lets millions of chance pairs through; the most
-            # surprising ones carry the groups (ties broken by the pair, for determinism).
+            # On large cases a fixed level lets millions of chance pairs through; the pairs with
+            # the most evidence summed over signals carry the groups (a pair of an operation
+            # co-acts on its text, its links and its hashtags at once; a chance pair of two
+            # barely active accounts on one item). Ties broken by the pair, for determinism.
             order = pa.compute.sort_indices(
                 fused,
-                sort_keys=[("p_value", "ascending"), ("source", "ascending"),
+                sort_keys=[("surprise", "descending"), ("source", "ascending"),
                            ("target", "ascending")],
             )  # fmt: skip
             fused = fused.take(order.slice(0, cfg.max_proposal_pairs))
