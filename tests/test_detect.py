@@ -238,15 +238,27 @@ def test_group_test_finds_a_planted_group_of_weak_ties() -> None:
     assert all(not set(g["accounts"]) & planted for g in again)
 
 
-def test_group_test_budget_keeps_the_pairs_with_evidence_on_several_signals() -> None:
-    from cibscan.detect import group_test
+def test_group_test_budget_keeps_the_pairs_with_evidence_on_several_signals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import cibscan.detect as detect_module
 
+    proposing: list[int] = []
+    communities_of = detect_module.communities
+
+    def counted(fused: pa.Table, cfg: ClusterConfig) -> list[list[str]]:
+        proposing.append(fused.num_rows)
+        return communities_of(fused, cfg)
+
+    monkeypatch.setattr(detect_module, "communities", counted)
     hot = pa.table({"signal": pa.array([], pa.string()), "item": pa.array([], pa.string())})
-    # the same planted accounts co-act on two signals, the organic pairs on one at a time
+    # the same planted accounts co-act on two signals
     traces = {"share": _weak_tie_traces(True, seed=3), "link": _weak_tie_traces(True, seed=8)}
-    free = group_test(traces, hot, set(), DetectConfig())
-    # far fewer proposing pairs than the thousands of co-acting pairs: the budget binds
-    tight = group_test(traces, hot, set(), DetectConfig(max_proposal_pairs=150))
+    free = detect_module.group_test(traces, hot, set(), DetectConfig())
+    assert min(proposing) > 40
+    proposing.clear()
+    tight = detect_module.group_test(traces, hot, set(), DetectConfig(max_proposal_pairs=40))
+    assert proposing and max(proposing) == 40  # the budget binds
     planted = {f"p{m}" for m in range(12)}
     for groups in (free, tight):
         found = {a for g in groups for a in g["accounts"]}
