@@ -65,6 +65,19 @@ class Clustering:
     graph_edges: pa.Table
 
 
+def _leiden(graph: ig.Graph, cfg: ClusterConfig) -> list[int]:
+    """Community of each node: seeded Leiden, modularity with ``cfg.resolution``."""
+    partition = leidenalg.find_partition(
+        graph,
+        leidenalg.RBConfigurationVertexPartition,
+        weights="weight",
+        resolution_parameter=cfg.resolution,
+        seed=cfg.seed,
+        n_iterations=cfg.iterations,
+    )
+    return list(partition.membership)
+
+
 def cluster_accounts(fused: pa.Table, config: ClusterConfig | None = None) -> Clustering:
     """Find networks in the fused edges and score accounts and networks.
 
@@ -110,15 +123,7 @@ def cluster_accounts(fused: pa.Table, config: ClusterConfig | None = None) -> Cl
     )
     graph.es["weight"] = surprise.tolist()
     if len(names):
-        partition = leidenalg.find_partition(
-            graph,
-            leidenalg.RBConfigurationVertexPartition,
-            weights="weight",
-            resolution_parameter=cfg.resolution,
-            seed=cfg.seed,
-            n_iterations=cfg.iterations,
-        )
-        membership = list(partition.membership)
+        membership = _leiden(graph, cfg)
         strength = np.asarray(graph.strength(weights="weight"), dtype=float)
         pagerank = np.asarray(graph.pagerank(weights="weight"), dtype=float) * len(names)
         degree = np.asarray(graph.degree(), dtype=int)
@@ -253,15 +258,7 @@ def communities(fused: pa.Table, config: ClusterConfig | None = None) -> list[li
     surprise = sig.column("surprise").to_numpy(zero_copy_only=False).astype(float)
     graph = ig.Graph(n=len(names), edges=np.column_stack([src, tgt]).tolist(), directed=False)
     graph.es["weight"] = surprise.tolist()
-    partition = leidenalg.find_partition(
-        graph,
-        leidenalg.RBConfigurationVertexPartition,
-        weights="weight",
-        resolution_parameter=cfg.resolution,
-        seed=cfg.seed,
-        n_iterations=cfg.iterations,
-    )
-    membership = np.asarray(partition.membership, dtype=np.int64)
+    membership = np.asarray(_leiden(graph, cfg), dtype=np.int64)
     sizes = np.bincount(membership)
     inside = membership[src] == membership[tgt]
     score = np.bincount(membership[src][inside], weights=surprise[inside], minlength=len(sizes))
