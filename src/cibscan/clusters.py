@@ -223,11 +223,12 @@ def cluster_accounts(fused: pa.Table, config: ClusterConfig | None = None) -> Cl
     return Clustering(accounts=accounts, networks=networks, graph_edges=graph_edges)
 
 
-def communities(fused: pa.Table, config: ClusterConfig | None = None) -> list[list[str]]:
+def communities(edges: pa.Table, config: ClusterConfig | None = None) -> list[list[str]]:
     """Only the Leiden communities of :func:`cluster_accounts`, vectorised, for large graphs.
 
-    The same graph (accounts numbered in sorted order, edges in table order, weighted by
-    ``surprise``, those with ``q_value <= alpha``), the same Leiden call and the same ranking
+    The same graph as :func:`cluster_accounts` builds from its significant edges (accounts
+    numbered in sorted order, edges in table order, weighted by ``surprise``; here every row of
+    ``edges`` is an edge: the group test's pairs only propose), the same Leiden call and ranking
     (internal surprise, then the smallest account), without the account scores and network
     summaries: the group test proposes from a million pairs, where those per-edge loops cost
     more than Leiden.
@@ -240,14 +241,13 @@ def communities(fused: pa.Table, config: ClusterConfig | None = None) -> list[li
     Examples
     --------
     >>> import pyarrow as pa
-    >>> fused = pa.table({"source": ["a", "a", "b", "x"], "target": ["b", "c", "c", "y"],
-    ...     "q_value": [0.0] * 4, "surprise": [9.0] * 4})
-    >>> communities(fused)
+    >>> edges = pa.table({"source": ["a", "a", "b", "x"], "target": ["b", "c", "c", "y"],
+    ...     "surprise": [9.0] * 4})
+    >>> communities(edges)
     [['a', 'b', 'c']]
     """
     cfg = config or ClusterConfig()
-    keep = np.asarray(fused.column("q_value").to_numpy(zero_copy_only=False)) <= cfg.alpha
-    sig = fused.filter(pa.array(keep)).select(["source", "target", "surprise"])
+    sig = edges.select(["source", "target", "surprise"])
     if not sig.num_rows:
         return []
     both = pa.chunked_array([*sig.column("source").chunks, *sig.column("target").chunks])

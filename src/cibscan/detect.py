@@ -31,6 +31,7 @@ from cibscan.significance import (
     SignalNull,
     benjamini_hochberg,
     edge_pvalues,
+    expected_sql,
     fuse_signals,
     poisson_tail,
     signal_null,
@@ -416,21 +417,17 @@ def _proposal_rows(
     smallest first terms first (ties broken by the pair): on a large case the level alone lets
     hundreds of millions of chance pairs through.
     """
-    lam = (
-        "(coalesce(dt.degree, 1) * coalesce(ds.exposure, 0) + "
-        "coalesce(ds.degree, 1) * coalesce(dt.exposure, 0)) / "
-        f"(2.0 * {max(incidences, 1)})"
-    )
     return con.sql(
         f"""
         SELECT source, target, weight, expected FROM (
-            SELECT e.source, e.target, e.weight, {lam} AS expected FROM {pairs} e
-            LEFT JOIN {degrees} ds ON ds.account = e.source
-            LEFT JOIN {degrees} dt ON dt.account = e.target)
-        WHERE -expected + weight * ln(greatest(expected, 1e-300)) - lgamma(weight + 1)
-              <= {float(np.log(alpha))}
-        ORDER BY -expected + weight * ln(greatest(expected, 1e-300)) - lgamma(weight + 1),
-                 source, target
+            SELECT *, -expected + weight * ln(greatest(expected, 1e-300)) - lgamma(weight + 1)
+                   AS log_first FROM (
+                SELECT e.source, e.target, e.weight,
+                       {expected_sql("ds", "dt", incidences)} AS expected FROM {pairs} e
+                LEFT JOIN {degrees} ds ON ds.account = e.source
+                LEFT JOIN {degrees} dt ON dt.account = e.target))
+        WHERE log_first <= {float(np.log(alpha))}
+        ORDER BY log_first, source, target
         LIMIT {int(budget)}
         """
     ).to_arrow_table()
@@ -445,7 +442,7 @@ def _internal_pairs(
         f"""
         SELECT s.pos AS a, t.pos AS b, e.weight FROM {pairs} e
         JOIN {members} s ON s.account = e.source
-        JOIN {members} t ON t.account = e.target AND t.owner = s.owner ORDER BY a, b
+        JOIN {members} t ON t.account = e.target AND t.owner = s.owner
         """
     ).to_arrow_table()
     return (
@@ -514,10 +511,6 @@ def _proposals(
                            ("target", "ascending")],
             )  # fmt: skip
             fused = fused.take(order.slice(0, cfg.max_proposal_pairs))
-        # every co-acting pair proposes; the held-out half does the testing
-        fused = fused.set_column(
-            fused.schema.get_field_index("q_value"), "q_value", pa.array([0.0] * fused.num_rows)
-        )
         for resolution in resolutions:
             partition += 1
             # two iterations: the communities only propose, the held-out half tests them
@@ -773,8 +766,7 @@ def merge_tested_groups(
         if absorbed:
             merged["absorbed_groups"] = [g["id"] for g in absorbed]
             merged["score"] = max([confirmed["score"], *(g["score"] for g in absorbed)])
-            for key in ("internal_edges",):
-                merged[key] = sum(int(g.get(key, 0)) for g in absorbed)
+            merged["internal_edges"] = sum(int(g.get("internal_edges", 0)) for g in absorbed)
             by_signal: dict[str, int] = {}
             for g in absorbed:
                 for sig, n in g.get("edges_by_signal", {}).items():

@@ -59,6 +59,7 @@ __all__ = [
     "benjamini_hochberg",
     "conditional_poisson_pvalues",
     "edge_pvalues",
+    "expected_sql",
     "fuse_signals",
     "group_expected",
     "poisson_tail",
@@ -236,6 +237,17 @@ def benjamini_hochberg(pvalues: np.ndarray, tests: int | None = None) -> np.ndar
     return q
 
 
+def expected_sql(source: str, target: str, incidences: int) -> str:
+    """SQL of ``λ_uv`` for a pair whose accounts' ``degree, exposure`` rows are ``source`` and
+    ``target`` (aliases of a :attr:`SignalNull.degrees` relation, left-joined: an account
+    without a row has degree 1 and exposure 0)."""
+    return (
+        f"(coalesce({target}.degree, 1) * coalesce({source}.exposure, 0) + "
+        f"coalesce({source}.degree, 1) * coalesce({target}.exposure, 0)) / "
+        f"(2.0 * {max(int(incidences), 1)})"
+    )
+
+
 def edge_pvalues(edges: pa.Table, null: SignalNull, tests: int | None = None) -> pa.Table:
     """Add ``expected``, ``p_value`` and ``q_value`` to one signal's undirected edges.
 
@@ -256,9 +268,7 @@ def edge_pvalues(edges: pa.Table, null: SignalNull, tests: int | None = None) ->
         con.register("e", edges)
         con.register("d", null.degrees)
         joined = con.sql(
-            "SELECT e.*, (coalesce(dt.degree, 1) * coalesce(ds.exposure, 0) + "
-            "coalesce(ds.degree, 1) * coalesce(dt.exposure, 0)) / "
-            f"(2.0 * {max(null.incidences, 1)}) AS expected FROM e "
+            f"SELECT e.*, {expected_sql('ds', 'dt', null.incidences)} AS expected FROM e "
             "LEFT JOIN d ds ON ds.account = e.source LEFT JOIN d dt ON dt.account = e.target "
             # a parallel join emits rows in any order; keep the networks stage's order
             "ORDER BY e.weight DESC, e.source, e.target"
