@@ -295,7 +295,9 @@ def fuse_signals(edges: pa.Table, signals: int | None = None, tests: int | None 
         it co-acted on (weight 1 included).
     tests
         Pairs tested in all, when more than are listed (pairs with p = 1 left out), for
-        Benjamini–Hochberg (:func:`benjamini_hochberg`).
+        Benjamini–Hochberg (:func:`benjamini_hochberg`). An upper bound is conservative:
+        :func:`cibscan.detect.detect` passes the sum over signals of the co-acting pairs, which
+        counts a pair that co-acted on several signals once per signal.
 
     Returns
     -------
