@@ -8,12 +8,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+import cibscan.networks as networks_module
 from cibscan.case import Case, open_case
 from cibscan.cli import main
 from cibscan.errors import ConfigError, EmptyInputError
@@ -314,6 +316,33 @@ def test_partitions_do_not_change_the_result(rows: list, window: int, parts: int
         )  # fmt: skip
         assert one.edges.equals(many.edges)
         assert one.evidence.equals(many.evidence)
+
+
+@PROPERTY
+@given(rows=share_rows, window=st.integers(0, 200), per_chunk=st.integers(1, 5))
+def test_median_chunks_do_not_change_the_result(rows: list, window: int, per_chunk: int) -> None:
+    """The medians are aggregated a bounded number of units at a time; the edges stay the same."""
+    if not rows:
+        return
+    case = make_case(*rows)
+    for semantics in ("default", "cnt"):
+        whole = networks(case, ["share"], window=window, min_weight=1, semantics=semantics)  # type: ignore[arg-type]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(networks_module, "_units_per_chunk", lambda _con: per_chunk)
+            chunked = networks(case, ["share"], window=window, min_weight=1, semantics=semantics)  # type: ignore[arg-type]
+        assert whole.edges.equals(chunked.edges)
+
+
+@pytest.mark.parametrize(
+    ("limit", "units"),
+    [("256MB", 1_000_000), ("64MB", 250_000), ("1MB", 100_000), ("64GB", 4_000_000)],
+)
+def test_median_chunks_follow_the_memory_limit(limit: str, units: int) -> None:
+    """A median's state cannot spill: a tighter memory limit means fewer units per aggregation."""
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{limit}'")
+    # DuckDB reports the limit rounded ("244.1 MiB"): equal to a thousandth.
+    assert networks_module._units_per_chunk(con) == pytest.approx(units, rel=1e-3)
 
 
 # --- configuration and errors ----------------------------------------------------------------
