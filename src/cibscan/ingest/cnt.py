@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -111,8 +112,16 @@ def _urls_as_list(batch: pa.RecordBatch) -> pa.RecordBatch:
     """
     index = batch.schema.get_field_index("urls_original")
     split = pc.utf8_split_whitespace(batch.column(index))
-    filled = pc.fill_null(split, pa.scalar([], pa.list_(pa.string())))
-    return batch.set_column(index, "urls_original", filled)
+    if split.null_count:
+        # A missing cell splits to a null list that spans no values: without its validity it
+        # is the empty list. Much faster than fill_null, which rebuilds the lists one by one.
+        extent = np.diff(split.offsets.to_numpy())
+        null = ~split.is_valid().to_numpy(zero_copy_only=False)
+        if extent[null].any():  # pragma: no cover - not what Arrow's kernel produces
+            split = pc.fill_null(split, pa.scalar([], pa.list_(pa.string())))
+        else:
+            split = pa.ListArray.from_arrays(split.offsets, split.values)
+    return batch.set_column(index, "urls_original", split)
 
 
 class CntJsonFormat:
