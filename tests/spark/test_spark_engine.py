@@ -118,8 +118,9 @@ def assert_same(duck: NetworkResult, spark: NetworkResult) -> None:
     assert spark.hot_items.to_pylist() == duck.hot_items.to_pylist()
     assert spark.windows == duck.windows
     for signal, stats in duck.stats.items():
-        for key in ("traces", "accounts", "items", "hot_items", "edges"):
-            assert spark.stats[signal][key] == stats[key], (signal, key)
+        for key in ("traces", "accounts", "items", "hot_items", "edges", "co_acting_pairs"):
+            if key in stats:
+                assert spark.stats[signal][key] == stats[key], (signal, key)
 
 
 def test_hand_case_every_signal(spark: Any) -> None:

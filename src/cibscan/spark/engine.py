@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cibscan.case import Case
 from cibscan.errors import ConfigError, EmptyInputError
@@ -334,16 +335,34 @@ def _units_sql(window_us: int, directed: bool) -> str:
     """
 
 
-def _pairs_sql(min_weight: int) -> str:
-    """Units of a partition of account pairs -> edges (the networks engine's aggregation)."""
+def _pairs_sql(min_weight: int, count_pairs: bool = False) -> str:
+    """Units of a partition of account pairs -> edges (the networks engine's aggregation).
+
+    With ``count_pairs``, one more row, its source and target NULL, carries in ``weight`` the
+    number of pairs of the partition that co-acted at all, edges below ``min_weight``
+    included: the count the significance stage needs, without those pairs' medians computed
+    or their rows leaving the partition.
+    """
     # A unit can arrive from several item partitions under cnt (a post with two URLs):
     # merge first, then count units per pair.
-    return f"""
+    merged = "SELECT src, dst, unit, sum(n) AS n, min(g) AS g FROM units GROUP BY ALL"
+    kept = "merged"
+    if min_weight > 1:
+        kept = (
+            "(SELECT m.* FROM merged m SEMI JOIN (SELECT src, dst FROM merged GROUP BY ALL"
+            f" HAVING count(*) >= {int(min_weight)}) w ON m.src = w.src AND m.dst = w.dst)"
+        )
+    edges = f"""
         SELECT src AS source, dst AS target, count(*) AS weight, sum(n)::BIGINT AS events,
                min(g) / 1e6 AS min_gap, median(g) / 1e6 AS median_gap
-        FROM (SELECT src, dst, unit, sum(n) AS n, min(g) AS g FROM units GROUP BY ALL)
-        GROUP BY src, dst HAVING count(*) >= {int(min_weight)}
-    """
+        FROM {kept} GROUP BY src, dst"""
+    count = (
+        " UNION ALL SELECT NULL, NULL, count(*), NULL, NULL, NULL"
+        " FROM (SELECT DISTINCT src, dst FROM merged)"
+        if count_pairs
+        else ""
+    )
+    return f"WITH merged AS ({merged}) {edges}{count}"
 
 
 def _oriented_sql(window_us: int, directed: bool, same_account: bool = False) -> str:
@@ -637,18 +656,25 @@ def _default_or_cnt(
     )
     # Every co-acting pair, then those of min_weight: the significance stage corrects for all
     # of them (stats "co_acting_pairs", as on DuckDB).
+    # Each partition of pairs also counts its pairs below min_weight, in one row whose source
+    # is NULL: only the edges and those counts leave the executors.
     counted = stats is not None and not directed
     pairs = units.repartition(n_parts, "src", "dst").mapInArrow(
-        _per_partition_sql(_pairs_sql(1 if counted else cfg.min_weight), "units"), _PAIR_SCHEMA
+        _per_partition_sql(_pairs_sql(cfg.min_weight, count_pairs=counted), "units"),
+        _PAIR_SCHEMA,
     )
     every = pairs.persist()
+    collected = every.toArrow()
+    is_count = pc.is_null(collected.column("source"))
     if counted:
-        stats["co_acting_pairs"] = int(every.count())  # type: ignore[index]
-    edge_frame = every.where(sf.col("weight") >= cfg.min_weight) if counted else every
-    edges = _sorted_edges(edge_frame.toArrow(), signal, EDGE_SCHEMA)
+        total = pc.sum(collected.filter(is_count).column("weight")).as_py()
+        stats["co_acting_pairs"] = int(total or 0)  # type: ignore[index]
+    edges = _sorted_edges(collected.filter(pc.invert(is_count)), signal, EDGE_SCHEMA)
     evidence = EVIDENCE_SCHEMA.empty_table()
     if cfg.evidence_limit != 0 and edges.num_rows:
-        keys = edge_frame.select(sf.col("source").alias("src"), sf.col("target").alias("dst"))
+        keys = every.where(sf.col("source").isNotNull()).select(
+            sf.col("source").alias("src"), sf.col("target").alias("dst")
+        )
         evidence = _evidence(spark, tr, keys, signal, window_us, cfg, directed=directed)
     every.unpersist()
     return edges, evidence
