@@ -6,6 +6,11 @@ fork and the exec (``exec_mmap`` folds the old address space's peak into the new
 touches 13 MB. The figures here are sampled from ``/proc`` instead, for the child and every
 process it starts: the largest single process and the whole tree, every 50 ms, plus the child's
 own ``VmHWM`` (its exact peak, which starts afresh at exec) when it reports it.
+
+The tree's resident sizes add up pages that forked workers share with their parent (the
+interpreter, imported modules, copy-on-write data) once per process. The tree's proportional
+set size (``Pss`` in ``/proc/PID/smaps_rollup``: each shared page divided among the processes
+that map it) is sampled too: the memory the tree holds, each page counted once.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ class Measured:
     peak_process_mb: float
     #: Largest resident size of the tree as a whole, sampled (MB).
     peak_tree_mb: float
+    #: Largest proportional set size of the tree, shared pages counted once, sampled (MB).
+    peak_tree_pss_mb: float = float("nan")
 
 
 def own_peak_mb() -> float:
@@ -40,8 +47,20 @@ def own_peak_mb() -> float:
     return float("nan")  # pragma: no cover - not Linux
 
 
-def _tree(root: int) -> tuple[int, int]:
-    """(largest process, sum) of resident bytes of ``root`` and its descendants."""
+def _pss(pid: int) -> int:
+    """Proportional set size of ``pid`` in bytes (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _tree(root: int) -> tuple[int, int, int]:
+    """(largest process, sum, proportional sum) of resident bytes of ``root`` and descendants."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -56,26 +75,28 @@ def _tree(root: int) -> tuple[int, int]:
         pid, ppid = int(entry), int(fields[1])
         children.setdefault(ppid, []).append(pid)
         rss[pid] = int(fields[21]) * page
-    largest, total, todo = 0, 0, [root]
+    largest, total, pss, todo = 0, 0, 0, [root]
     while todo:
         pid = todo.pop()
         largest = max(largest, rss.get(pid, 0))
         total += rss.get(pid, 0)
+        pss += _pss(pid)
         todo.extend(children.get(pid, []))
-    return largest, total
+    return largest, total, pss
 
 
 def run_measured(cmd: list[str], interval: float = 0.05) -> Measured:
     """Run ``cmd``, sampling the memory of its process tree until it exits."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    peak_one = peak_all = 0
+    peak_one = peak_all = peak_pss = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak_one, peak_all
+        nonlocal peak_one, peak_all, peak_pss
         while not done.is_set():
-            one, everything = _tree(proc.pid)
+            one, everything, pss = _tree(proc.pid)
             peak_one, peak_all = max(peak_one, one), max(peak_all, everything)
+            peak_pss = max(peak_pss, pss)
             time.sleep(interval)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -83,4 +104,4 @@ def run_measured(cmd: list[str], interval: float = 0.05) -> Measured:
     out, _ = proc.communicate()
     done.set()
     sampler.join()
-    return Measured(out, proc.returncode, peak_one / 2**20, peak_all / 2**20)
+    return Measured(out, proc.returncode, peak_one / 2**20, peak_all / 2**20, peak_pss / 2**20)

@@ -337,27 +337,22 @@ def build_scale_case(total: int, db: str, seed: int = 5) -> dict[str, Any]:
 # --- steps, each run in its own process ------------------------------------------------------
 
 
-def step_peer(csv: str, db: str) -> dict[str, Any]:
-    import contextlib
-    import io
+def step_floor(csv: str, db: str) -> dict[str, Any]:
+    """The least any DuckDB case store can take: the CSV as text columns, stored, checkpointed.
 
-    from coordination_network_toolkit.compute_networks import (
-        compute_co_link_network,
-        compute_co_retweet_parallel,
+    No validation, no types, no derived columns, no row accounting: a lower bound on loading
+    the CSV into a DuckDB file, not a loader.
+    """
+    import duckdb
+
+    t0 = time.perf_counter()
+    con = duckdb.connect(db)
+    con.execute(
+        f"CREATE TABLE posts AS SELECT * FROM read_csv('{csv}', header = true, all_varchar = true)"
     )
-    from coordination_network_toolkit.preprocess import preprocess_csv_files
-
-    out: dict[str, Any] = {}
-    with contextlib.redirect_stdout(io.StringIO()):
-        t0 = time.perf_counter()
-        preprocess_csv_files(db, [csv])
-        t1 = time.perf_counter()
-        compute_co_retweet_parallel(db, WINDOW, n_threads=2, min_edge_weight=MIN_WEIGHT)
-        t2 = time.perf_counter()
-        compute_co_link_network(db, WINDOW, n_threads=2, min_edge_weight=MIN_WEIGHT)
-        t3 = time.perf_counter()
-    out.update(load=t1 - t0, share=t2 - t1, link=t3 - t2)
-    return out
+    con.execute("CHECKPOINT")
+    con.close()
+    return {"floor": time.perf_counter() - t0}
 
 
 def load_case(csv: str, db: str) -> None:
@@ -551,11 +546,17 @@ def run_step(*args: str) -> tuple[dict[str, Any], float]:
     """
     from _measure import run_measured
 
-    done = run_measured([sys.executable, __file__, "--step", *args])
+    if args[0] == "peer":  # in a process that imports only the peer (``_peer_cnt.py``)
+        cmd = [sys.executable, str(Path(__file__).with_name("_peer_cnt.py")), *args[1:]]
+        cmd += [str(WINDOW), str(MIN_WEIGHT)]
+    else:
+        cmd = [sys.executable, __file__, "--step", *args]
+    done = run_measured(cmd)
     if done.returncode:
         raise SystemExit(f"step {args[0]} failed with status {done.returncode}")
     out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     out["tree_mb"] = round(done.peak_tree_mb)
+    out["pss_mb"] = round(done.peak_tree_pss_mb)
     return out, done.peak_process_mb
 
 
@@ -599,7 +600,10 @@ def main() -> None:
         "--cnt-only", action="store_true", help="only the like-for-like cnt comparison"
     )
     parser.add_argument(
-        "--memory-limit", default="512MB", help="DuckDB memory limit of cibscan's runs, or none"
+        "--memory-limit",
+        default="512MB",
+        help="DuckDB memory limit of cibscan's runs, or none; a comma-separated list runs the"
+        " cnt comparison again under each further limit",
     )
     parser.add_argument(
         "--scale-posts",
@@ -615,8 +619,8 @@ def main() -> None:
 
     if args.step:
         name, *rest = args.step
-        if name == "peer":
-            out = step_peer(*rest)
+        if name == "floor":
+            out = step_floor(*rest)
         elif name == "ours":
             out = step_ours(rest[0], rest[1], rest[2], rest[3], int(rest[4]), rest[5])
         elif name == "scale_build":
@@ -648,12 +652,25 @@ def main() -> None:
     if not args.skip_peer:
         peer, peer_rss = run_step("peer", csv, str(data / "cnt.db"))
         print(f"peer: {peer}, {peer_rss:.0f} MB", flush=True)
+    floor, _ = run_step("floor", csv, str(data / "floor.duckdb"))
+    print(f"floor: {floor}", flush=True)
     case = str(data / "case.duckdb")
+    limits = args.memory_limit.split(",")
     # Like for like first: the peer keeps no evidence.
-    ours, ours_rss = run_step(
-        "ours", csv, case, str(data / "cnt.parquet"), "cnt", "0", args.memory_limit
-    )
+    ours, ours_rss = run_step("ours", csv, case, str(data / "cnt.parquet"), "cnt", "0", limits[0])
     print(f"ours (cnt): {ours}, {ours_rss:.0f} MB", flush=True)
+    # The same again under tighter DuckDB limits (from scratch: a fresh case each time).
+    tighter: list[tuple[str, dict[str, Any], float]] = []
+    for limit in limits[1:]:
+        again = str(data / f"case-{limit}.duckdb")
+        out, rss = run_step(
+            "ours", csv, again, str(data / f"cnt-{limit}.parquet"), "cnt", "0", limit
+        )
+        print(f"ours (cnt, {limit}): {out}, {rss:.0f} MB", flush=True)
+        assert our_edges(str(data / f"cnt-{limit}.share.parquet")) == our_edges(
+            str(data / "cnt.share.parquet")
+        )
+        tighter.append((limit, out, rss))
     if not args.skip_peer:
         for signal, network in (("share", "co_retweet"), ("link", "co_link")):
             expected = peer_edges(str(data / "cnt.db"), network)
@@ -662,11 +679,11 @@ def main() -> None:
             print(f"{network}: identical, {len(got):,} directed edges", flush=True)
     if not args.cnt_only:
         evidence, evidence_rss = run_step(
-            "ours", csv, case, str(data / "cnt-evidence.parquet"), "cnt", "10", args.memory_limit
+            "ours", csv, case, str(data / "cnt-evidence.parquet"), "cnt", "10", limits[0]
         )
         print(f"ours (cnt, evidence): {evidence}, {evidence_rss:.0f} MB", flush=True)
         ours_default, default_rss = run_step(
-            "ours", csv, case, str(data / "default.parquet"), "default", "10", args.memory_limit
+            "ours", csv, case, str(data / "default.parquet"), "default", "10", limits[0]
         )
         print(f"ours (default): {ours_default}, {default_rss:.0f} MB", flush=True)
         near_rows = args.near_text_rows or max(10_000, args.rows // 2)
@@ -681,6 +698,7 @@ def main() -> None:
     loader = "cibscan.ingest" if args.load == "ingest" else "one SQL INSERT"
     peer_total = sum(peer.get(k, float("nan")) for k in ("load", "share", "link"))
     peer_tree = float(peer.get("tree_mb", float("nan")))
+    peer_pss = float(peer.get("pss_mb", float("nan")))
     ours_total = ours["load"] + ours["share"] + ours["link"]
     lines = [
         f"Workload: {table.num_rows:,} rows (60% retweets, 40% link posts), "
@@ -702,9 +720,16 @@ def main() -> None:
         f"| {ratio(peer_rss, ours_rss)} |",
         f"| peak RSS (process tree) | {peer_tree:.0f} MB | {ours['tree_mb']:.0f} MB "
         f"| {ratio(peer_tree, ours['tree_mb'])} |",
+        f"| peak PSS (process tree, shared pages once) | {peer_pss:.0f} MB "
+        f"| {ours['pss_mb']:.0f} MB | {ratio(peer_pss, ours['pss_mb'])} |",
+        "",
+        f"Floor: DuckDB's CSV reader into a table of text columns in a DuckDB file, then a"
+        f" checkpoint, nothing else, takes {floor['floor']:.1f} s and peaks at"
+        f" {floor['pss_mb']:.0f} MB (PSS, DuckDB's default memory limit); 1/30 of the peer's"
+        f" total is {peer_total / 30:.1f} s.",
         "",
         f"cibscan loaded the CSV with {loader}"
-        f" and ran with DuckDB's memory limit at {args.memory_limit} (it spills beyond) and "
+        f" and ran with DuckDB's memory limit at {limits[0]} (it spills beyond) and "
         "without evidence, as the peer keeps none. "
         + (
             f"Edges identical: co_retweet {ours['share_edges']:,}, co_link "
@@ -713,6 +738,20 @@ def main() -> None:
             else "Peer skipped."
         ),
     ]
+    if tighter:
+        lines += [
+            "",
+            "| cibscan, tighter DuckDB limit | load | share | link | total | speed-up "
+            "| peak RSS | peak PSS |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for limit, out, rss in tighter:
+            total = out["load"] + out["share"] + out["link"]
+            lines.append(
+                f"| {limit} | {out['load']:.1f} s | {out['share']:.1f} s | {out['link']:.1f} s "
+                f"| {total:.1f} s | {ratio(peer_total, total)} | {rss:.0f} MB "
+                f"| {out['pss_mb']:.0f} MB |"
+            )
     if not args.cnt_only:
         lines += [
             "",
