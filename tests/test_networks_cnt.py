@@ -23,6 +23,7 @@ import pyarrow as pa
 import pytest
 
 from cibscan.case import Case, open_case
+from cibscan.ingest import ingest
 from cibscan.networks import networks
 
 cnt_compute = pytest.importorskip("coordination_network_toolkit.compute_networks")
@@ -204,21 +205,29 @@ def ours(case: Case, signal: str, window: float, min_weight: int) -> set[tuple[s
 
 
 @pytest.fixture(scope="module")
-def cnt_setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Case]:
+def cnt_setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Case, Case]:
+    """The peer's database, our case built from the rows, and our case ingested from the CSV."""
     rows = generate_cnt_rows()
     folder = tmp_path_factory.mktemp("cnt")
-    return peer_db(rows, folder), case_from_cnt_rows(rows)
+    db = peer_db(rows, folder)
+    ingested = open_case()
+    report = ingest([folder / "messages.csv"], ingested)
+    assert [f.format for f in report.files] == ["cnt-csv"]
+    assert report.files[0].ingested == len(rows)
+    return db, case_from_cnt_rows(rows), ingested
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signal", sorted(PEER_NETWORKS))
 @pytest.mark.parametrize(("window", "min_weight"), [(60, 1), (10, 2)])
+@pytest.mark.parametrize("load", ["built", "ingested"])
 def test_cnt_matches_peer(
-    cnt_setup: tuple[Path, Case], signal: str, window: int, min_weight: int
+    cnt_setup: tuple[Path, Case, Case], signal: str, window: int, min_weight: int, load: str
 ) -> None:
-    db, case = cnt_setup
+    """Identical edges, from posts built from the rows and from the CSV through the ingest."""
+    db, built, ingested = cnt_setup
     expected = run_peer(db, PEER_NETWORKS[signal], window, min_weight)
-    got = ours(case, signal, window, min_weight)
+    got = ours(built if load == "built" else ingested, signal, window, min_weight)
     assert expected, f"the generated data gives the peer no {signal} edges; make it denser"
     assert got == expected
 
