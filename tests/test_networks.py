@@ -335,7 +335,7 @@ def test_median_chunks_do_not_change_the_result(rows: list, window: int, per_chu
 
 @pytest.mark.parametrize(
     ("limit", "units"),
-    [("256MB", 1_000_000), ("64MB", 250_000), ("1MB", 100_000), ("64GB", 4_000_000)],
+    [("256MB", 2_000_000), ("64MB", 500_000), ("1MB", 100_000), ("64GB", 4_000_000)],
 )
 def test_median_chunks_follow_the_memory_limit(limit: str, units: int) -> None:
     """A median's state cannot spill: a tighter memory limit means fewer units per aggregation."""
