@@ -1092,8 +1092,8 @@ def _default_or_cnt(
             f"SELECT k, count(*) AS n, min(g) AS g FROM {units} {candidates} GROUP BY k",
         )
         run.drop(["units", "cand"])
-    # DuckDB cannot spill the state of a median; aggregating a few million units at a time
-    # keeps a run inside its memory limit.
+    # DuckDB cannot spill the state of a median; aggregating at most a few million units at a
+    # time, fewer under a tight memory limit (_units_per_chunk), keeps a run inside its limit.
     rows = int(run.scalar(f"SELECT count(*) FROM {per_unit}"))
     chunks = max(1, -(-rows // _units_per_chunk(run.con)))
     edges = run.name("edges")
