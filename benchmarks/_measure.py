@@ -9,8 +9,11 @@ own ``VmHWM`` (its exact peak, which starts afresh at exec) when it reports it.
 
 The tree's resident sizes add up pages that forked workers share with their parent (the
 interpreter, imported modules, copy-on-write data) once per process. The tree's proportional
-set size (``Pss`` in ``/proc/PID/smaps_rollup``: each shared page divided among the processes
-that map it) is sampled too: the memory the tree holds, each page counted once.
+set size (``Pss`` in ``/proc/PID/smaps_rollup``) is sampled too, every fourth sample (reading
+it walks the page tables): each shared page is divided among the processes that map it. Those
+include processes outside the tree, such as the benchmark's own parent, which is why
+``bench_networks.py`` keeps its parent to the standard library: then only the interpreter's
+own pages are shared with it.
 """
 
 from __future__ import annotations
@@ -59,8 +62,11 @@ def _pss(pid: int) -> int:
     return 0
 
 
-def _tree(root: int) -> tuple[int, int, int]:
-    """(largest process, sum, proportional sum) of resident bytes of ``root`` and descendants."""
+def _tree(root: int, pss: bool = True) -> tuple[int, int, int]:
+    """(largest process, sum, proportional sum) of resident bytes of ``root`` and descendants.
+
+    The proportional sum is 0 unless ``pss``.
+    """
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -75,14 +81,15 @@ def _tree(root: int) -> tuple[int, int, int]:
         pid, ppid = int(entry), int(fields[1])
         children.setdefault(ppid, []).append(pid)
         rss[pid] = int(fields[21]) * page
-    largest, total, pss, todo = 0, 0, 0, [root]
+    largest, total, proportional, todo = 0, 0, 0, [root]
     while todo:
         pid = todo.pop()
         largest = max(largest, rss.get(pid, 0))
         total += rss.get(pid, 0)
-        pss += _pss(pid)
+        if pss:
+            proportional += _pss(pid)
         todo.extend(children.get(pid, []))
-    return largest, total, pss
+    return largest, total, proportional
 
 
 def run_measured(cmd: list[str], interval: float = 0.05) -> Measured:
@@ -93,8 +100,10 @@ def run_measured(cmd: list[str], interval: float = 0.05) -> Measured:
 
     def sample() -> None:
         nonlocal peak_one, peak_all, peak_pss
+        tick = 0
         while not done.is_set():
-            one, everything, pss = _tree(proc.pid)
+            one, everything, pss = _tree(proc.pid, pss=tick % 4 == 0)
+            tick += 1
             peak_one, peak_all = max(peak_one, one), max(peak_all, everything)
             peak_pss = max(peak_pss, pss)
             time.sleep(interval)

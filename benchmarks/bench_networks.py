@@ -35,11 +35,11 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
 
 REPO: Final = Path(__file__).resolve().parents[1]
 DEFAULT_DATA: Final = REPO / "bench-data" / "networks"  # gitignored
@@ -62,6 +62,8 @@ LOADER: dict[str, str] = {"name": os.environ.get("CIBSCAN_BENCH_LOADER", "ingest
 
 def _popularity(n_items: int, cap_rank: int, rng: np.random.Generator) -> np.ndarray:
     """Zipf-like weights, flat over the top ``cap_rank`` items so no item takes over the run."""
+    import numpy as np
+
     ranks = np.arange(1, n_items + 1, dtype=np.float64)
     weights = 1.0 / np.maximum(ranks, cap_rank)
     rng.shuffle(weights)
@@ -70,6 +72,9 @@ def _popularity(n_items: int, cap_rank: int, rng: np.random.Generator) -> np.nda
 
 def generate(rows: int, seed: int = 1) -> pa.Table:
     """Rows in the peer's CSV layout; 60% retweets, 40% posts with links."""
+    import numpy as np
+    import pyarrow as pa
+
     rng = np.random.default_rng(seed)
     n_accounts = max(2_000, rows // 50)
     activity = 1.0 / np.arange(1, n_accounts + 1) ** 0.8
@@ -139,6 +144,8 @@ def _zipf_items(
     rng: np.random.Generator, n: int, n_items: int, flat: int, exponent: float = 1.0
 ) -> np.ndarray:
     """Draw ``n`` item indices with popularity 1/max(rank, flat)^exponent (inverse CDF)."""
+    import numpy as np
+
     ranks = np.arange(1, n_items + 1, dtype=np.float64)
     cdf = np.cumsum(1.0 / np.maximum(ranks, flat) ** exponent)
     cdf /= cdf[-1]
@@ -157,6 +164,9 @@ def scale_chunk(first: int, n: int, total: int, seed: int) -> pa.Table:
     0-3 hashtags from 50,000 (Zipf), 0-2 mentions, and a text of 8-30 random words from a
     vocabulary of 2,000; 2% copy one of 5,000 template texts exactly.
     """
+    import numpy as np
+    import pyarrow as pa
+
     rng = np.random.default_rng([seed, first])
     n_acc = max(2_000, total // 50)
     account = np.floor(n_acc * rng.random(n) ** 2).astype(np.int64)
@@ -227,6 +237,9 @@ def scale_planted(total: int, seed: int) -> pa.Table:
     Each action is one of: reposting one post, posting one link, posting one template text
     with one hashtag sequence, replying to one post, all members within 30 seconds.
     """
+    import numpy as np
+    import pyarrow as pa
+
     rng = np.random.default_rng([seed, 99])
     n_acc = max(2_000, total // 50)
     rows: list[tuple[int, int, int, int]] = []  # account, action, serial, time (us)
@@ -291,6 +304,7 @@ def _scale_insert_sql(total: int) -> str:
 
 def build_scale_case(total: int, db: str, seed: int = 5) -> dict[str, Any]:
     """Write ``total`` synthetic posts (organic plus planted) straight into a case store."""
+
     from cibscan.case import open_case
 
     t0 = time.perf_counter()
@@ -337,22 +351,24 @@ def build_scale_case(total: int, db: str, seed: int = 5) -> dict[str, Any]:
 # --- steps, each run in its own process ------------------------------------------------------
 
 
-def step_floor(csv: str, db: str) -> dict[str, Any]:
-    """The least any DuckDB case store can take: the CSV as text columns, stored, checkpointed.
+def step_generate(rows: int, csv: str) -> dict[str, Any]:
+    """Write the workload as the peer's CSV (a child step: the parent imports no NumPy/Arrow)."""
+    import pyarrow.csv as pacsv
 
-    No validation, no types, no derived columns, no row accounting: a lower bound on loading
-    the CSV into a DuckDB file, not a loader.
-    """
-    import duckdb
+    table = generate(rows)
+    pacsv.write_csv(table, csv)
+    return {"rows": table.num_rows}
 
-    t0 = time.perf_counter()
-    con = duckdb.connect(db)
-    con.execute(
-        f"CREATE TABLE posts AS SELECT * FROM read_csv('{csv}', header = true, all_varchar = true)"
-    )
-    con.execute("CHECKPOINT")
-    con.close()
-    return {"floor": time.perf_counter() - t0}
+
+def step_compare(peer_db: str, ours: str) -> dict[str, Any]:
+    """Assert that the peer's and our edges are identical; their counts per network."""
+    counts: dict[str, Any] = {}
+    for signal, network in (("share", "co_retweet"), ("link", "co_link")):
+        expected = peer_edges(peer_db, network)
+        got = our_edges(ours.replace(".parquet", f".{signal}.parquet"))
+        assert got == expected, f"{network}: {len(got)} edges here, {len(expected)} in peer"
+        counts[network] = len(got)
+    return counts
 
 
 def load_case(csv: str, db: str) -> None:
@@ -414,6 +430,9 @@ def step_ours(
 
 
 def step_near_text(n: int, db: str) -> dict[str, Any]:
+    import numpy as np
+    import pyarrow as pa
+
     from cibscan.case import open_case
     from cibscan.networks import networks
 
@@ -549,6 +568,8 @@ def run_step(*args: str) -> tuple[dict[str, Any], float]:
     if args[0] == "peer":  # in a process that imports only the peer (``_peer_cnt.py``)
         cmd = [sys.executable, str(Path(__file__).with_name("_peer_cnt.py")), *args[1:]]
         cmd += [str(WINDOW), str(MIN_WEIGHT)]
+    elif args[0] == "floor":  # in a process that imports only DuckDB (``_floor.py``)
+        cmd = [sys.executable, str(Path(__file__).with_name("_floor.py")), *args[1:]]
     else:
         cmd = [sys.executable, __file__, "--step", *args]
     done = run_measured(cmd)
@@ -619,8 +640,10 @@ def main() -> None:
 
     if args.step:
         name, *rest = args.step
-        if name == "floor":
-            out = step_floor(*rest)
+        if name == "generate":
+            out = step_generate(int(rest[0]), rest[1])
+        elif name == "compare":
+            out = step_compare(rest[0], rest[1])
         elif name == "ours":
             out = step_ours(rest[0], rest[1], rest[2], rest[3], int(rest[4]), rest[5])
         elif name == "scale_build":
@@ -643,19 +666,22 @@ def main() -> None:
     data.mkdir(parents=True)
     csv = str(data / "messages.csv")
     t0 = time.perf_counter()
-    table = generate(args.rows)
-    pacsv.write_csv(table, csv)
-    print(f"generated {table.num_rows:,} rows in {time.perf_counter() - t0:.1f} s", flush=True)
+    generated, _ = run_step("generate", str(args.rows), csv)
+    print(f"generated {generated['rows']:,} rows in {time.perf_counter() - t0:.1f} s", flush=True)
 
     peer: dict[str, Any] = {}
     peer_rss = float("nan")
     if not args.skip_peer:
         peer, peer_rss = run_step("peer", csv, str(data / "cnt.db"))
         print(f"peer: {peer}, {peer_rss:.0f} MB", flush=True)
-    floor, _ = run_step("floor", csv, str(data / "floor.duckdb"))
-    print(f"floor: {floor}", flush=True)
-    case = str(data / "case.duckdb")
     limits = args.memory_limit.split(",")
+    floors: dict[str, dict[str, Any]] = {}
+    for limit in limits:
+        floor_db = data / f"floor-{limit}.duckdb"
+        floors[limit], _ = run_step("floor", csv, str(floor_db), limit)
+        floor_db.unlink()
+        print(f"floor ({limit}): {floors[limit]}", flush=True)
+    case = str(data / "case.duckdb")
     # Like for like first: the peer keeps no evidence.
     ours, ours_rss = run_step("ours", csv, case, str(data / "cnt.parquet"), "cnt", "0", limits[0])
     print(f"ours (cnt): {ours}, {ours_rss:.0f} MB", flush=True)
@@ -667,16 +693,13 @@ def main() -> None:
             "ours", csv, again, str(data / f"cnt-{limit}.parquet"), "cnt", "0", limit
         )
         print(f"ours (cnt, {limit}): {out}, {rss:.0f} MB", flush=True)
-        assert our_edges(str(data / f"cnt-{limit}.share.parquet")) == our_edges(
-            str(data / "cnt.share.parquet")
-        )
         tighter.append((limit, out, rss))
     if not args.skip_peer:
-        for signal, network in (("share", "co_retweet"), ("link", "co_link")):
-            expected = peer_edges(str(data / "cnt.db"), network)
-            got = our_edges(str(data / f"cnt.{signal}.parquet"))
-            assert got == expected, f"{network}: {len(got)} edges here, {len(expected)} in peer"
-            print(f"{network}: identical, {len(got):,} directed edges", flush=True)
+        # Every run's edges, both networks, against the peer's (in a child: the parent reads
+        # no Parquet, so that it maps no Arrow library the children's PSS would share).
+        for path in [data / "cnt.parquet", *(data / f"cnt-{lim}.parquet" for lim in limits[1:])]:
+            counts, _ = run_step("compare", str(data / "cnt.db"), str(path))
+            print(f"{path.name}: identical to the peer, {counts}", flush=True)
     if not args.cnt_only:
         evidence, evidence_rss = run_step(
             "ours", csv, case, str(data / "cnt-evidence.parquet"), "cnt", "10", limits[0]
@@ -701,7 +724,7 @@ def main() -> None:
     peer_pss = float(peer.get("pss_mb", float("nan")))
     ours_total = ours["load"] + ours["share"] + ours["link"]
     lines = [
-        f"Workload: {table.num_rows:,} rows (60% retweets, 40% link posts), "
+        f"Workload: {generated['rows']:,} rows (60% retweets, 40% link posts), "
         f"{max(2_000, args.rows // 50):,} accounts, window {WINDOW} s, min weight {MIN_WEIGHT}; "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; load average {load_before:.1f} before, "
@@ -723,10 +746,13 @@ def main() -> None:
         f"| peak PSS (process tree, shared pages once) | {peer_pss:.0f} MB "
         f"| {ours['pss_mb']:.0f} MB | {ratio(peer_pss, ours['pss_mb'])} |",
         "",
-        f"Floor: DuckDB's CSV reader into a table of text columns in a DuckDB file, then a"
-        f" checkpoint, nothing else, takes {floor['floor']:.1f} s and peaks at"
-        f" {floor['pss_mb']:.0f} MB (PSS, DuckDB's default memory limit); 1/30 of the peer's"
-        f" total is {peer_total / 30:.1f} s.",
+        "Floor: DuckDB's CSV reader into a table of text columns in a DuckDB file, then a"
+        " checkpoint, nothing else, in a process that imports only DuckDB: "
+        + "; ".join(
+            f"{f['floor']:.1f} s and {f['pss_mb']:.0f} MB (PSS) at a {lim} limit"
+            for lim, f in floors.items()
+        )
+        + f". 1/30 of the peer's total is {peer_total / 30:.1f} s.",
         "",
         f"cibscan loaded the CSV with {loader}"
         f" and ran with DuckDB's memory limit at {limits[0]} (it spills beyond) and "

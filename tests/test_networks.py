@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -325,24 +326,49 @@ def test_median_chunks_do_not_change_the_result(rows: list, window: int, per_chu
     if not rows:
         return
     case = make_case(*rows)
-    for semantics in ("default", "cnt"):
-        whole = networks(case, ["share"], window=window, min_weight=1, semantics=semantics)  # type: ignore[arg-type]
+    for semantics, min_weight in itertools.product(("default", "cnt"), (1, 2)):
+        options: dict[str, Any] = {"window": window, "min_weight": min_weight}
+        whole = networks(case, ["share"], semantics=semantics, **options)  # type: ignore[arg-type]
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(networks_module, "_units_per_chunk", lambda _con: per_chunk)
-            chunked = networks(case, ["share"], window=window, min_weight=1, semantics=semantics)  # type: ignore[arg-type]
+            chunked = networks(case, ["share"], semantics=semantics, **options)  # type: ignore[arg-type]
         assert whole.edges.equals(chunked.edges)
 
 
 @pytest.mark.parametrize(
-    ("limit", "units"),
-    [("256MB", 2_000_000), ("64MB", 500_000), ("1MB", 100_000), ("64GB", 4_000_000)],
+    ("limit", "threads", "units"),
+    [
+        ("256MB", 2, 2_000_000),
+        ("256MB", 8, 500_000),
+        ("64MB", 1, 500_000),
+        ("1MB", 2, 100_000),
+        ("64GB", 2, 4_000_000),
+        ("-1", 2, 4_000_000),
+    ],
 )
-def test_median_chunks_follow_the_memory_limit(limit: str, units: int) -> None:
+def test_median_chunks_follow_the_memory_limit(limit: str, threads: int, units: int) -> None:
     """A median's state cannot spill: a tighter memory limit means fewer units per aggregation."""
     con = duckdb.connect()
+    con.execute(f"SET threads = {threads}")
     con.execute(f"SET memory_limit = '{limit}'")
     # DuckDB reports the limit rounded ("244.1 MiB"): equal to a thousandth.
     assert networks_module._units_per_chunk(con) == pytest.approx(units, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("printed", "size"),
+    [
+        ("244.1 MiB", 244.1 * 2**20),
+        ("16383.9 PiB", 16383.9 * 2**50),
+        ("512 bytes", 512),
+        ("1.5GB", 1.5e9),
+        ("a lot", None),
+        ("12 I", None),
+    ],
+)
+def test_sizes_as_duckdb_prints_them(printed: str, size: float | None) -> None:
+    """An unknown form is None, which gives the fewest units per aggregation (never too many)."""
+    assert networks_module._size_bytes(printed) == (None if size is None else pytest.approx(size))
 
 
 # --- configuration and errors ----------------------------------------------------------------

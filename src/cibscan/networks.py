@@ -454,41 +454,59 @@ _STEMS: Final = (
     "live",
 )
 _UNITS_PER_CHUNK: Final = 4_000_000
-# Memory budgeted per unit of one median aggregation. Measured on DuckDB 2.0 (2 threads,
-# four units per pair): 4 million units aggregate within a 256 MB limit and fail within
-# 128 MB, so the state takes 32-64 bytes a unit. Twice that leaves room for the rest of
-# the query and the run's other tables.
-_BYTES_PER_MEDIAN_UNIT: Final = 128
+_MIN_UNITS_PER_CHUNK: Final = 100_000
+# Memory budgeted per unit of one median aggregation and thread. Measured on DuckDB 2.0 with
+# 2 threads, four units per pair: 4 million units aggregate within a 256 MB limit and fail
+# within 128 MB, so the state takes 32-64 bytes a unit. Each thread builds its own hash table
+# before they merge, so the budget is per thread (at least two); twice the measured cost
+# leaves room for the rest of the query and the run's other tables.
+_BYTES_PER_MEDIAN_UNIT_THREAD: Final = 64
 _SIZE_UNITS: Final = {
     "": 1,
+    "BYTES": 1,
     "K": 1e3,
     "M": 1e6,
     "G": 1e9,
     "T": 1e12,
+    "P": 1e15,
     "KI": 2**10,
     "MI": 2**20,
     "GI": 2**30,
     "TI": 2**40,
+    "PI": 2**50,
 }
 
 
+def _size_bytes(value: str) -> float | None:
+    """A size as DuckDB prints it, in bytes, or None if its form is unknown.
+
+    DuckDB reports e.g. ``'244.1 MiB'``, ``'16383.9 PiB'`` (no limit) or ``'512 bytes'``.
+    """
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*(BYTES|(?:[KMGTP]I?)?B?)\s*", value.upper())
+    if not m:
+        return None
+    unit = m.group(2)
+    return float(m.group(1)) * _SIZE_UNITS[unit if unit == "BYTES" else unit.removesuffix("B")]
+
+
 def _memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> float | None:
-    """DuckDB's current memory limit in bytes (it reports e.g. ``'244.1 MiB'``), or None."""
-    value = str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?I?)B?\s*", value.upper())
-    return float(m.group(1)) * _SIZE_UNITS[m.group(2)] if m else None
+    """DuckDB's current memory limit in bytes, or None if it reports something unknown."""
+    return _size_bytes(str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]))
 
 
 def _units_per_chunk(con: duckdb.DuckDBPyConnection) -> int:
     """Units per median aggregation: a few million, fewer when DuckDB's memory is tight.
 
     DuckDB cannot spill the state of a median, so the units of one aggregation must fit in
-    memory beside the rest of the query.
+    memory beside the rest of the query. A limit DuckDB reports in a form not known here
+    gives the fewest units per aggregation: slower, never out of memory for this reason.
     """
     limit = _memory_limit_bytes(con)
     if limit is None:
-        return _UNITS_PER_CHUNK
-    return int(max(100_000, min(_UNITS_PER_CHUNK, limit / _BYTES_PER_MEDIAN_UNIT)))
+        return _MIN_UNITS_PER_CHUNK
+    threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+    per_unit = _BYTES_PER_MEDIAN_UNIT_THREAD * max(2, threads)
+    return int(max(_MIN_UNITS_PER_CHUNK, min(_UNITS_PER_CHUNK, limit / per_unit)))
 
 
 class _Run:

@@ -118,9 +118,10 @@ def assert_same(duck: NetworkResult, spark: NetworkResult) -> None:
     assert spark.hot_items.to_pylist() == duck.hot_items.to_pylist()
     assert spark.windows == duck.windows
     for signal, stats in duck.stats.items():
-        for key in ("traces", "accounts", "items", "hot_items", "edges", "co_acting_pairs"):
-            if key in stats:
-                assert spark.stats[signal][key] == stats[key], (signal, key)
+        for key in ("traces", "accounts", "items", "hot_items", "edges"):
+            assert spark.stats[signal][key] == stats[key], (signal, key)
+        # The pairs that co-acted at all (the significance stage's family): both or neither.
+        assert spark.stats[signal].get("co_acting_pairs") == stats.get("co_acting_pairs"), signal
 
 
 def test_hand_case_every_signal(spark: Any) -> None:
@@ -131,6 +132,7 @@ def test_hand_case_every_signal(spark: Any) -> None:
     duck = networks(case, config=cfg)
     result = networks(case, config=cfg, engine="spark")
     assert_same(duck, result)
+    assert result.stats["share"]["co_acting_pairs"] >= result.stats["share"]["edges"] > 0
     got = edges_of(result)
     # o1: a-b at 30 s and 60 s (a's two posts), o2 at 0 s: two items, three post pairs.
     ab = got[("share", "a", "b")]
