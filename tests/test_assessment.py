@@ -133,3 +133,33 @@ def test_no_links_without_the_option() -> None:
     flagged, _ = _finish(case, *_assess(case, groups, cfg), cfg)
     assert "linked_by_infrastructure" not in flagged[0]
     assert "x" not in flagged[0]["accounts"]
+
+
+def test_round_the_clock_alone_does_not_flag_a_group() -> None:
+    """Three feeds posting every 20 minutes, day and night: automation, shown but not flagged."""
+    case = open_case()
+    feeds = ["feed1", "feed2", "feed3"]
+    case.con.executemany(
+        "INSERT INTO accounts (account_id, kind, description, source)"
+        " VALUES (?, 'user', 'Automated headlines.', 'test')",
+        [(a,) for a in feeds],
+    )
+    rows = [
+        (f"{a}-{k}", a, k * 1200 + 7 * i)  # every 20 minutes for two weeks
+        for i, a in enumerate(feeds)
+        for k in range(14 * 72)
+    ]
+    case.con.executemany(
+        "INSERT INTO posts (post_id, account_id, timestamp, kind, source) VALUES"
+        " (?, ?, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(?), 'post', 'test')",
+        rows,
+    )
+    group = assess_groups(case.con, _assignment({"G": feeds}))["G"]
+    assert [m["marker"] for m in group.markers] == ["round_the_clock"]
+    assert not group.flagged(AssessmentConfig())
+    assert group.flagged(AssessmentConfig(automation_alone=True))
+    # with a marker of deceit beside it, the automation counts towards the flag
+    group.markers.append({"marker": "creation_burst"})
+    assert group.flagged(AssessmentConfig())
+    assert not group.flagged(AssessmentConfig(min_markers=3))
+    assert DetectConfig(automation_alone=True).assessment_config().automation_alone

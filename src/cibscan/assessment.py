@@ -35,6 +35,14 @@ most ``marker_alpha``. The creation-burst p-value gets the same adjustment for t
 
 A group with at least ``min_markers`` markers is reported as a network (flagged); the others are
 reported as coordinated groups without markers, a control the investigator can inspect.
+
+``round_the_clock`` alone does not flag a group (unless ``automation_alone``): it shows
+automation or shifts, and automation is what openly automated accounts do too. A news outlet's
+headline feeds, weather or alert bots post the same items around the clock under a bio that
+says so, which is coordination without deceit. The marker is still reported, and it counts
+towards ``min_markers`` once another marker shows that the accounts are not what they claim.
+An automated network that shows nothing else is listed among the coordinated groups without
+markers.
 """
 
 from __future__ import annotations
@@ -73,6 +81,9 @@ class AssessmentConfig:
         Share of the group a shared value must cover (infrastructure, reused profile fields).
     template_share, template_lift
         Share of the group and rarity in the case of a handle template.
+    automation_alone
+        Let ``round_the_clock`` flag a group on its own. By default it needs another marker
+        beside it (see the module documentation).
     """
 
     min_markers: int = 1
@@ -82,6 +93,7 @@ class AssessmentConfig:
     share: float = 0.1
     template_share: float = 0.2
     template_lift: float = 10.0
+    automation_alone: bool = False
 
     def __post_init__(self) -> None:
         if self.min_markers < 0:
@@ -113,8 +125,29 @@ class GroupAssessment:
     infra: dict[str, Any] | None
 
     def flagged(self, config: AssessmentConfig) -> bool:
-        """Whether the group has enough markers to be reported as a network."""
-        return len(self.markers) >= config.min_markers
+        """Whether the group has enough markers to be reported as a network.
+
+        Examples
+        --------
+        >>> group = GroupAssessment("G1", [{"marker": "round_the_clock"}], {}, {}, None)
+        >>> group.flagged(AssessmentConfig())
+        False
+        >>> group.flagged(AssessmentConfig(automation_alone=True))
+        True
+        >>> group.markers.append({"marker": "creation_burst"})
+        >>> group.flagged(AssessmentConfig())
+        True
+        """
+        if len(self.markers) < config.min_markers:
+            return False
+        if config.min_markers == 0 or config.automation_alone:
+            return True
+        return any(m["marker"] not in _AUTOMATION_MARKERS for m in self.markers)
+
+
+#: Markers of automation, which openly automated accounts show too: they support a flag but
+#: do not raise one on their own.
+_AUTOMATION_MARKERS: frozenset[str] = frozenset({"round_the_clock"})
 
 
 def _at_least(size: int, share: float) -> int:

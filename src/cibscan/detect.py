@@ -104,6 +104,9 @@ class DetectConfig:
     min_markers
         Inauthenticity markers a coordinated group needs to be flagged as a network (see
         :mod:`cibscan.assessment`); ``0`` flags every coordinated group.
+    automation_alone
+        Let round-the-clock activity flag a group on its own; by default it needs another
+        marker beside it, since openly automated feeds show it too (:mod:`cibscan.assessment`).
     attach_assets
         Add the Pages and Groups that a group's accounts administer (``memberships``) to it,
         and, once a network is flagged, every asset most of whose admins are in it.
@@ -130,6 +133,7 @@ class DetectConfig:
     resolution: float = 1.0
     seed: int = 0
     min_markers: int = 1
+    automation_alone: bool = False
     group_test: bool = True
     attach_assets: bool = True
     attach_infra_links: bool = True
@@ -153,7 +157,13 @@ class DetectConfig:
         if self.max_proposal_pairs < 1:
             raise ConfigError(f"max_proposal_pairs must be >= 1, got {self.max_proposal_pairs}")
         self.cluster_config()  # validates alpha, min_size, resolution
-        AssessmentConfig(min_markers=self.min_markers)
+        self.assessment_config()
+
+    def assessment_config(self) -> AssessmentConfig:
+        """The marker assessment's part of the configuration."""
+        return AssessmentConfig(
+            min_markers=self.min_markers, automation_alone=self.automation_alone
+        )
 
     def cluster_config(self) -> ClusterConfig:
         """The clustering part of the configuration."""
@@ -846,7 +856,7 @@ def _assess(
             "network_id": pa.array([g["id"] for g in groups for _ in g["accounts"]], pa.string()),
         }
     )
-    acfg = AssessmentConfig(min_markers=cfg.min_markers)
+    acfg = cfg.assessment_config()
     verdicts = assess_groups(case.con, assignment, acfg, tested_groups=assessed + len(groups))
     flagged: list[dict[str, Any]] = []
     unflagged: list[dict[str, Any]] = []
