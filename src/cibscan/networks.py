@@ -455,26 +455,11 @@ _STEMS: Final = (
 )
 _UNITS_PER_CHUNK: Final = 4_000_000
 _MIN_UNITS_PER_CHUNK: Final = 100_000
-# Memory budgeted per unit of one median aggregation and thread. Measured on DuckDB 2.0 with
-# 2 threads, four units per pair: 4 million units aggregate within a 256 MB limit and fail
-# within 128 MB, so the state takes 32-64 bytes a unit. Each thread builds its own hash table
-# before they merge, so the budget is per thread (at least two); twice the measured cost
-# leaves room for the rest of the query and the run's other tables.
-_BYTES_PER_MEDIAN_UNIT_THREAD: Final = 64
-_SIZE_UNITS: Final = {
-    "": 1,
-    "BYTES": 1,
-    "K": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-    "T": 1e12,
-    "P": 1e15,
-    "KI": 2**10,
-    "MI": 2**20,
-    "GI": 2**30,
-    "TI": 2**40,
-    "PI": 2**50,
-}
+# Memory limit budgeted per unit of one median aggregation. Measured on DuckDB 2.0, four units
+# per pair: 4 million units aggregate within a 192 MB limit and fail within 128 MB, at one
+# thread as at two (more threads need no more), so the state takes 32-48 bytes a unit. About
+# three times that leaves room for the rest of the query and the run's other tables.
+_BYTES_PER_MEDIAN_UNIT: Final = 128
 
 
 def _size_bytes(value: str) -> float | None:
@@ -486,12 +471,9 @@ def _size_bytes(value: str) -> float | None:
     if not m:
         return None
     unit = m.group(2)
-    return float(m.group(1)) * _SIZE_UNITS[unit if unit == "BYTES" else unit.removesuffix("B")]
-
-
-def _memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> float | None:
-    """DuckDB's current memory limit in bytes, or None if it reports something unknown."""
-    return _size_bytes(str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]))
+    power = "KMGTP".find(unit[:1]) + 1  # 0 for bytes: "", "B", "BYTES"
+    base = 1024.0 if unit[1:2] == "I" else 1000.0
+    return float(m.group(1)) * base**power
 
 
 def _units_per_chunk(con: duckdb.DuckDBPyConnection) -> int:
@@ -501,12 +483,10 @@ def _units_per_chunk(con: duckdb.DuckDBPyConnection) -> int:
     memory beside the rest of the query. A limit DuckDB reports in a form not known here
     gives the fewest units per aggregation: slower, never out of memory for this reason.
     """
-    limit = _memory_limit_bytes(con)
+    limit = _size_bytes(str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]))
     if limit is None:
         return _MIN_UNITS_PER_CHUNK
-    threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
-    per_unit = _BYTES_PER_MEDIAN_UNIT_THREAD * max(2, threads)
-    return int(max(_MIN_UNITS_PER_CHUNK, min(_UNITS_PER_CHUNK, limit / per_unit)))
+    return int(max(_MIN_UNITS_PER_CHUNK, min(_UNITS_PER_CHUNK, limit / _BYTES_PER_MEDIAN_UNIT)))
 
 
 class _Run:
