@@ -345,24 +345,17 @@ def _pairs_sql(min_weight: int, count_pairs: bool = False) -> str:
     """
     # A unit can arrive from several item partitions under cnt (a post with two URLs):
     # merge first, then count units per pair.
-    merged = "SELECT src, dst, unit, sum(n) AS n, min(g) AS g FROM units GROUP BY ALL"
-    kept = "merged"
-    if min_weight > 1:
-        kept = (
-            "(SELECT m.* FROM merged m SEMI JOIN (SELECT src, dst FROM merged GROUP BY ALL"
-            f" HAVING count(*) >= {int(min_weight)}) w ON m.src = w.src AND m.dst = w.dst)"
-        )
-    edges = f"""
-        SELECT src AS source, dst AS target, count(*) AS weight, sum(n)::BIGINT AS events,
-               min(g) / 1e6 AS min_gap, median(g) / 1e6 AS median_gap
-        FROM {kept} GROUP BY src, dst"""
-    count = (
-        " UNION ALL SELECT NULL, NULL, count(*), NULL, NULL, NULL"
-        " FROM (SELECT DISTINCT src, dst FROM merged)"
-        if count_pairs
-        else ""
-    )
-    return f"WITH merged AS ({merged}) {edges}{count}"
+    sql = f"""
+        WITH merged AS (SELECT src, dst, unit, sum(n) AS n, min(g) AS g FROM units GROUP BY ALL),
+             weights AS (SELECT src, dst, count(*) AS weight FROM merged GROUP BY ALL)
+        SELECT m.src AS source, m.dst AS target, count(*) AS weight, sum(m.n)::BIGINT AS events,
+               min(m.g) / 1e6 AS min_gap, median(m.g) / 1e6 AS median_gap
+        FROM merged m SEMI JOIN weights w
+            ON m.src = w.src AND m.dst = w.dst AND w.weight >= {int(min_weight)}
+        GROUP BY m.src, m.dst"""
+    if count_pairs:
+        sql += " UNION ALL SELECT NULL, NULL, count(*), NULL, NULL, NULL FROM weights"
+    return sql
 
 
 def _oriented_sql(window_us: int, directed: bool, same_account: bool = False) -> str:
@@ -654,16 +647,16 @@ def _default_or_cnt(
     units = by_item.mapInArrow(
         _per_partition_sql(_units_sql(window_us, directed), "tr"), _UNIT_SCHEMA
     )
-    # Every co-acting pair, then those of min_weight: the significance stage corrects for all
-    # of them (stats "co_acting_pairs", as on DuckDB).
-    # Each partition of pairs also counts its pairs below min_weight, in one row whose source
-    # is NULL: only the edges and those counts leave the executors.
+    # The significance stage corrects for every pair that co-acted (stats "co_acting_pairs",
+    # as on DuckDB): each partition of pairs counts them in one row whose source is NULL, so
+    # that only the edges and those counts leave the executors.
     counted = stats is not None and not directed
     pairs = units.repartition(n_parts, "src", "dst").mapInArrow(
         _per_partition_sql(_pairs_sql(cfg.min_weight, count_pairs=counted), "units"),
         _PAIR_SCHEMA,
     )
-    every = pairs.persist()
+    # kept for the evidence's edge keys, which would otherwise run the kernel again
+    every = pairs.persist() if cfg.evidence_limit != 0 else pairs
     collected = every.toArrow()
     is_count = pc.is_null(collected.column("source"))
     if counted:
@@ -676,7 +669,8 @@ def _default_or_cnt(
             sf.col("source").alias("src"), sf.col("target").alias("dst")
         )
         evidence = _evidence(spark, tr, keys, signal, window_us, cfg, directed=directed)
-    every.unpersist()
+    if cfg.evidence_limit != 0:
+        every.unpersist()
     return edges, evidence
 
 
