@@ -38,7 +38,7 @@ class Measured:
     #: Largest resident size of the tree as a whole, sampled (MB).
     peak_tree_mb: float
     #: Largest proportional set size of the tree, shared pages counted once, sampled (MB).
-    peak_tree_pss_mb: float = float("nan")
+    peak_tree_pss_mb: float
 
 
 def own_peak_mb() -> float:

@@ -304,7 +304,6 @@ def _scale_insert_sql(total: int) -> str:
 
 def build_scale_case(total: int, db: str, seed: int = 5) -> dict[str, Any]:
     """Write ``total`` synthetic posts (organic plus planted) straight into a case store."""
-
     from cibscan.case import open_case
 
     t0 = time.perf_counter()

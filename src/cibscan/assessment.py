@@ -114,6 +114,11 @@ class AssessmentConfig:
         return asdict(self)
 
 
+#: Markers of automation, which openly automated accounts show too: they support a flag but
+#: do not raise one on their own.
+_AUTOMATION_MARKERS: frozenset[str] = frozenset({"round_the_clock"})
+
+
 @dataclass
 class GroupAssessment:
     """The markers found for one coordinated group, with the fingerprints behind them."""
@@ -143,11 +148,6 @@ class GroupAssessment:
         if config.min_markers == 0 or config.automation_alone:
             return True
         return any(m["marker"] not in _AUTOMATION_MARKERS for m in self.markers)
-
-
-#: Markers of automation, which openly automated accounts show too: they support a flag but
-#: do not raise one on their own.
-_AUTOMATION_MARKERS: frozenset[str] = frozenset({"round_the_clock"})
 
 
 def _at_least(size: int, share: float) -> int:
