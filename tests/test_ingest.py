@@ -451,3 +451,15 @@ def test_csv_staging_does_not_hold_arrow_memory_until_commit(write) -> None:  # 
     assert case.count("posts") == 250_000
     # Batches of about 8 MB; holding all eight until the commit would pass 32 MB.
     assert max(peaks) < 32 << 20, [p >> 20 for p in peaks]
+
+
+def test_jsonl_of_only_malformed_lines_is_rejected_line_by_line(tmp_path: Path) -> None:
+    """Found by test_skip_mode_accounts_for_every_row: no line parses, so no keys are known."""
+    path = tmp_path / "posts.jsonl"
+    path.write_text('{"post_id": "broken\n')
+    case = open_case()
+    report = ingest([path], case, IngestConfig(on_error="skip", format="jsonl"))
+    assert (report.read, report.ingested, report.rejected) == (1, 0, 1)
+    assert case.count("rejects") == 1
+    with pytest.raises(BadInputError, match=r"line 1.*invalid JSON"):
+        ingest([path], open_case(), IngestConfig(format="jsonl"))

@@ -636,9 +636,11 @@ class JsonlFormat:
                 break
             # No whole record in the sample (a huge text, deep nesting): read the first lines.
             lines = self._first_lines(path, options)
-        if not sample.text.strip():
-            # An empty file is a table with no rows, whose keys cannot be known: the required
-            # columns are not missing from any row (CSV and Parquet carry their columns).
+        if not keys:
+            # No record of the sample parses (an empty file, or only malformed lines): its keys
+            # cannot be known, so no required column is missing from any row (CSV and Parquet
+            # carry their columns). The table named or in the file name holds, and each
+            # malformed line becomes a reject.
             table = options.table or path.name.split(".")[0].lower()
             if table in TABLES:
                 return table
