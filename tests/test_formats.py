@@ -663,6 +663,199 @@ def test_io_archive_bad_cells(write) -> None:  # type: ignore[no-untyped-def]
     assert ingest([gz], open_case()).ingested == 4
 
 
+# -- crowdtangle -------------------------------------------------------------------------------
+
+CT_PAGES = DATA / "crowdtangle_pages.csv"
+#: The header of a minimal Facebook export, and a row of it with the time and count given.
+CT_HEADER = "Page Name,User Name,Facebook Id,Post Created,Total Interactions,URL,Message\n"
+
+
+def ct_rows(*cells: tuple[str, ...]) -> str:
+    """A minimal Facebook export: one post per (time, total interactions[, Page id])."""
+    lines = [CT_HEADER]
+    for i, (when, total, *page) in enumerate(cells):
+        page_id = page[0] if page else "1"
+        lines.append(f'P{page_id},p,{page_id},{when},"{total}",https://fb.example/{i},hi\n')
+    return "".join(lines)
+
+
+def test_crowdtangle_pages_fields() -> None:
+    assert detected(CT_PAGES) == "crowdtangle"
+    case = open_case()
+    assert ingest([CT_PAGES], case).summary() == "read 4 = ingested 4 + rejected 0 + duplicates 0"
+    got = posts(case)
+    first = got["https://www.facebook.com/freevoice/posts/11"]
+    assert first == {
+        "post_id": "https://www.facebook.com/freevoice/posts/11",
+        "account_id": "1001",
+        "timestamp": dt.datetime(2021, 3, 1, 17, 34, 56, tzinfo=UTC),  # 12:34:56 EST
+        "kind": "post",
+        "text": "Read this #Truth https://news.example/a?utm_source=fb and https://other.example/b.",
+        "shared_post_id": None,
+        "shared_account_id": None,
+        "reply_to_post_id": None,
+        "reply_to_account_id": None,
+        # the attached link, then the message's other URLs
+        "urls": ["https://news.example/a", "https://other.example/b"],
+        "urls_original": ["https://news.example/a?utm_source=fb", "https://other.example/b"],
+        "hashtags": ["truth"],
+        "mentions": [],
+        "media": [],
+        "platform": "facebook",
+        "lang": None,
+        "engagement": 1234,  # "1,234"
+    }
+    status = got["https://www.facebook.com/freevoice/posts/12"]
+    assert status["timestamp"] == dt.datetime(2021, 7, 1, 13, tzinfo=UTC)  # 09:00 EDT
+    assert (status["urls"], status["mentions"], status["engagement"]) == ([], ["friend"], 7)
+    other = got["https://www.facebook.com/patriots/posts/21"]
+    assert other["timestamp"] == dt.datetime(2021, 7, 1, 13, tzinfo=UTC)  # 15:00 CEST
+    assert other["urls_original"][0] == "https://news.example/a"  # Final Link before Link
+    video = got["https://www.facebook.com/freevoice/videos/99"]
+    assert video["timestamp"] == dt.datetime(2021, 7, 1, 13, tzinfo=UTC)  # 16:00 +03
+    assert video["text"] is None
+    pages = accounts(case)
+    assert pages["1001"] == {
+        "account_id": "1001",
+        "kind": "page",
+        "username": "freevoice",
+        "display_name": "Free Voice",
+        "created_at": dt.datetime(2015, 6, 1, 14, tzinfo=UTC),  # 10:00 EDT
+        "followers": 1600,  # the latest row of the Page, "1,600"
+        "description": "Daily news",
+        "location": "AL",
+        "profile_image": None,
+        "platform": "facebook",
+    }
+    assert (pages["1002"]["kind"], pages["1002"]["followers"]) == ("page", 350)
+
+
+def test_crowdtangle_groups_and_instagram() -> None:
+    case = open_case()
+    report = ingest([DATA / "crowdtangle_groups.csv", DATA / "crowdtangle_instagram.csv"], case)
+    assert [f.format for f in report.files] == ["crowdtangle", "crowdtangle"]
+    assert report.summary() == "read 4 = ingested 4 + rejected 0 + duplicates 0"
+    got = posts(case)
+    group_post = got["https://www.facebook.com/groups/2001/permalink/31/"]
+    assert (group_post["account_id"], group_post["timestamp"]) == (
+        "2001",
+        dt.datetime(2021, 5, 5, 8, tzinfo=UTC),
+    )
+    assert group_post["urls"] == ["https://cause.example/join"]
+    photo = got["https://www.instagram.com/p/AAA/"]
+    assert (photo["account_id"], photo["platform"], photo["text"]) == (
+        "anna.k",
+        "instagram",
+        "Sunset #Tirana @bob",  # the caption
+    )
+    assert photo["timestamp"] == dt.datetime(2021, 3, 1, 11, tzinfo=UTC)  # 12:00 CET
+    assert (photo["hashtags"], photo["mentions"], photo["engagement"]) == (
+        ["tirana"],
+        ["bob"],
+        1120,
+    )
+    assert photo["urls"] == []  # the post's own link is not a shared URL
+    video = got["https://www.instagram.com/p/BBB/"]
+    assert (video["text"], video["engagement"]) == ("My video", 5)  # the title; likes only
+    found = accounts(case)
+    assert (found["2001"]["kind"], found["2001"]["display_name"], found["2001"]["followers"]) == (
+        "group",
+        "Friends of the Cause",
+        4400,  # no follower count: the likes (members) at posting
+    )
+    assert found["anna.k"] == {
+        "account_id": "anna.k",
+        "kind": "user",
+        "username": "anna.k",
+        "display_name": "Anna K",
+        "created_at": None,
+        "followers": 12100,
+        "description": None,
+        "location": None,
+        "profile_image": None,
+        "platform": "instagram",
+    }
+
+
+def test_crowdtangle_time_zones(write) -> None:  # type: ignore[no-untyped-def]
+    ist = write("ist.csv", ct_rows(("2021-03-01 12:00:00 IST", "1")))
+    assert strict_error(ist) == (
+        f"{ist}, row 2, column 'Post Created', value '2021-03-01 12:00:00 IST': the time-zone "
+        "abbreviation 'IST' stands for several offsets (+01:00, +02:00, +05:30); pass --tz with "
+        "the dashboard's time zone (an IANA name such as 'Asia/Kolkata')"
+    )
+    for zone, hour, minute in (("Asia/Kolkata", 6, 30), ("Europe/Dublin", 11, 0)):
+        case = open_case()
+        ingest([ist], case, IngestConfig(tz=zone))
+        assert next(iter(posts(case).values()))["timestamp"] == dt.datetime(
+            2021, 3, 1, hour, minute, tzinfo=UTC
+        )
+    unknown = write("xyz.csv", ct_rows(("2021-03-01 12:00:00 XYZ", "1")))
+    assert "unknown time-zone abbreviation 'XYZ'; pass --tz" in strict_error(unknown)
+    # MSK was +04:00 from 2011 to 2014 and +03:00 since: resolved row by row in Europe/Moscow.
+    msk = write(
+        "msk.csv",
+        ct_rows(
+            ("2012-06-01 12:00:00 MSK", "1"),
+            ("2020-06-01 12:00 MSK", "2"),
+            ("2020-06-01 12:00", "3"),
+        ),
+    )
+    assert "stands for several offsets (+03:00, +04:00)" in strict_error(msk)
+    case = open_case()
+    ingest([msk], case, IngestConfig(tz="Europe/Moscow"))
+    assert sorted(p["timestamp"] for p in posts(case).values()) == [
+        dt.datetime(2012, 6, 1, 8, tzinfo=UTC),
+        dt.datetime(2020, 6, 1, 9, tzinfo=UTC),
+        dt.datetime(2020, 6, 1, 9, tzinfo=UTC),  # no abbreviation: read in --tz
+    ]
+    # An abbreviation that --tz does not use is read from the database when it has one offset.
+    est = write("est.csv", ct_rows(("2021-03-01 12:00:00 EST", "1")))
+    case = open_case()
+    ingest([est], case, IngestConfig(tz="Europe/Moscow"))
+    assert next(iter(posts(case).values()))["timestamp"] == dt.datetime(2021, 3, 1, 17, tzinfo=UTC)
+
+
+def test_crowdtangle_bad_rows_are_rejected_with_the_export_column(write) -> None:  # type: ignore[no-untyped-def]
+    path = write(
+        "bad.csv",
+        ct_rows(
+            ("2021-03-01 12:00:00 EST", "1,000"),
+            ("2021-03-01 12:00:00 EST", "many", "2"),
+            ("2021-03-01 12:00:00 IST", "3", "3"),
+            ("2021-03-01 13:00:00 EST", "4"),
+        ),
+    )
+    assert strict_error(path) == (
+        f"{path}, row 3, column 'Total Interactions', value 'many': not an integer count"
+    )
+    case = open_case()
+    report = ingest([path], case, IngestConfig(on_error="skip"))
+    assert report.summary() == "read 4 = ingested 2 + rejected 2 + duplicates 0"
+    rejects = case.con.execute('SELECT "row", "column" FROM rejects ORDER BY "row"').fetchall()
+    assert rejects == [(3, "Total Interactions"), (4, "Post Created")]
+    assert sorted(p["engagement"] for p in posts(case).values()) == [4, 1000]
+    # The Pages of rejected rows are not taken from them: only ingested rows describe a Page.
+    assert list(accounts(case)) == ["1"]
+
+
+def test_crowdtangle_detection(write) -> None:  # type: ignore[no-untyped-def]
+    bom = write("bom.csv", b"\xef\xbb\xbf" + CT_PAGES.read_bytes())
+    assert detected(bom) == "crowdtangle"
+    assert ingest([bom], open_case()).ingested == 4
+    old = write("old.csv", CT_PAGES.read_text().replace("Post Created,", "Created,", 1))
+    assert detected(old) == "crowdtangle"  # the column's name before 2021
+    assert ingest([old], open_case()).ingested == 4
+    generic = write("g.csv", "post_id,account_id,timestamp,URL\n1,a,2024-01-01T10:00:00Z,x\n")
+    assert detected(generic) == "csv"
+    missing = write("m.csv", CT_HEADER.replace("URL,", "Link,") + "P,p,1,2021-03-01 12:00,1,x,hi\n")
+    assert detected(missing) == "csv"
+    assert strict_error(missing, format="crowdtangle").endswith(
+        "column 'URL': missing column of a CrowdTangle export (columns found: Facebook Id, Link, "
+        "Message, Page Name, Post Created, Total Interactions, User Name)"
+    )
+
+
 # -- telegram ----------------------------------------------------------------------------------
 
 
@@ -820,6 +1013,7 @@ def test_telegram_bad_input(write) -> None:  # type: ignore[no-untyped-def]
     ("fmt", "name", "content", "rows"),
     [
         ("io-archive", "a.txt", (DATA / "io_archive.csv").read_text(), 4),
+        ("crowdtangle", "a.txt", CT_PAGES.read_text(), 4),
         ("telegram", "a.txt", json.dumps(telegram_chat()), 3),
         ("cnt-json", "a.txt", lines(V1_ORIGINAL), 1),
         ("twarc2", "a.txt", lines(V2_FLAT), 1),

@@ -258,6 +258,13 @@ def _seeds() -> dict[str, Seed]:
             "json",
             json.dumps(_TELEGRAM, indent=1, ensure_ascii=False).encode(),
         ),
+        Seed(
+            "crowdtangle",
+            "pages.csv",
+            "crowdtangle",
+            "csv",
+            (DATA / "crowdtangle_pages.csv").read_bytes(),
+        ),
         Seed("cnt-csv", "cnt.csv", "cnt-csv", "csv", (DATA / "cnt.csv").read_bytes()),
         Seed("cnt-json", "tweets.jsonl", "cnt-json", "jsonl", _jsonl(_V1_TWEET, _V1_RETWEET)),
         Seed("coortweet-csv", "shares.csv", "coortweet", "csv", _COORTWEET_CSV.encode()),

@@ -103,6 +103,7 @@ def _ingest_file(
         platform=config.platform,
         max_decompressed_bytes=config.max_decompressed_bytes,
         max_decompression_ratio=config.max_decompression_ratio,
+        tz=config.tz,
     )
     label = str(path)
     loaders: dict[tuple[str, bool], TableLoader] = {}

@@ -7,7 +7,7 @@ List cells look like Python lists, quoted or not (``[tag1, tag2]``, ``['a', 'b']
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -25,7 +25,7 @@ from cibscan.ingest.readers import (
 )
 from cibscan.ingest.source import Sample
 
-__all__ = ["IoArchiveFormat"]
+__all__ = ["IoArchiveFormat", "parse_archive_list", "sum_counts"]
 
 REQUIRED: Final = ("tweetid", "userid", "tweet_time")
 #: Archive column -> canonical posts column; ``_``-names are read for the reader's own use.
@@ -94,9 +94,16 @@ def _count_or_none(raw: str | None) -> int | None:
     return int(number) if number.is_integer() else None
 
 
-def _counts(batch: pa.RecordBatch) -> tuple[pa.Array | None, dict[int, tuple[str, str]]]:
-    """Sum the engagement counts of a batch; return the sums and the bad cells by index."""
-    present = [c for c in _COUNTS if c in batch.schema.names]
+def sum_counts(
+    batch: pa.RecordBatch, columns: Sequence[str]
+) -> tuple[pa.Array | None, dict[int, tuple[str, str]]]:
+    """Sum the count columns of a batch that it has; return the sums and the bad cells.
+
+    The columns are named with a leading ``_`` (the reader's own); a bad cell is given by its
+    row index, as (its column without the ``_``, its text). A missing count adds nothing; a
+    row without any count has no sum.
+    """
+    present = [c for c in columns if c in batch.schema.names]
     if not present:
         return None, {}
     total: pa.Array | None = None
@@ -150,7 +157,7 @@ def _posts_batch(batch: pa.RecordBatch, table: str) -> Iterator[ReadItem]:
     )
     shared_post = pc.if_else(retweet, column("_retweet_tweetid"), column("_quoted_tweetid"))
     shared_account = pc.if_else(retweet, column("_retweet_userid"), null)
-    engagement, bad_counts = _counts(batch)
+    engagement, bad_counts = sum_counts(batch, _COUNTS)
     for index, cell in bad_counts.items():
         rejects.setdefault(index, cell)
     out_names = [c for c in names if not c.startswith("_")]  # the reader's own columns

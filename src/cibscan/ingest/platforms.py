@@ -10,6 +10,7 @@ format         module
 coortweet      :mod:`cibscan.ingest.coortweet` (CSV or Parquet)
 cnt-csv        :mod:`cibscan.ingest.cnt`
 io-archive     :mod:`cibscan.ingest.io_archive`
+crowdtangle    :mod:`cibscan.ingest.crowdtangle`
 telegram       :mod:`cibscan.ingest.telegram`
 cnt-json       :mod:`cibscan.ingest.cnt` (Twitter API v1.1 JSON lines)
 twarc2         :mod:`cibscan.ingest.twarc` (Twitter API v2 JSON lines)
@@ -22,6 +23,7 @@ from typing import Final
 
 from cibscan.ingest.cnt import CntCsvFormat, CntJsonFormat
 from cibscan.ingest.coortweet import CoortweetFormat
+from cibscan.ingest.crowdtangle import CrowdtangleFormat
 from cibscan.ingest.io_archive import IoArchiveFormat
 from cibscan.ingest.readers import InputFormat
 from cibscan.ingest.telegram import TelegramFormat
@@ -33,6 +35,7 @@ FORMATS: Final[list[InputFormat]] = [
     CoortweetFormat(),
     CntCsvFormat(),
     IoArchiveFormat(),
+    CrowdtangleFormat(),
     TelegramFormat(),
     CntJsonFormat(),
     Twarc2Format(),

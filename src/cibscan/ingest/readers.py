@@ -115,6 +115,8 @@ class ReadOptions:
     batch_rows: int = BATCH_ROWS
     max_decompressed_bytes: int = 1 << 40
     max_decompression_ratio: float = 200.0
+    #: The ``--tz`` of the ingest (for formats that resolve zone abbreviations with it).
+    tz: str = "UTC"
 
 
 class InputFormat(Protocol):
