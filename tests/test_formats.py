@@ -27,6 +27,7 @@ from cibscan.ingest.formats import detect_format
 from cibscan.ingest.io_archive import parse_archive_list
 from cibscan.ingest.source import sample_input
 from cibscan.ingest.telegram import forward_item
+from cibscan.networks import networks
 
 DATA = Path(__file__).parent / "data" / "formats"
 RUSSIAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "coortweet"
@@ -837,6 +838,24 @@ def test_crowdtangle_bad_rows_are_rejected_with_the_export_column(write) -> None
     assert sorted(p["engagement"] for p in posts(case).values()) == [4, 1000]
     # The Pages of rejected rows are not taken from them: only ingested rows describe a Page.
     assert list(accounts(case)) == ["1"]
+
+
+def test_crowdtangle_pages_co_link_across_the_change_to_summer_time(write) -> None:  # type: ignore[no-untyped-def]
+    # New York's clocks went from 01:59:59 EST to 03:00:00 EDT: the wall clocks are an hour and
+    # 40 s apart, the posts 40 s. Read with their abbreviations, the Pages co-link in 60 s.
+    path = write(
+        "dst.csv",
+        CT_HEADER.replace("Message", "Link")
+        + "A,a,1,2021-03-14 01:59:30 EST,1,https://fb.example/1,https://n.example/x\n"
+        + "B,b,2,2021-03-14 03:00:10 EDT,1,https://fb.example/2,https://n.example/x\n"
+        + "C,c,3,2021-03-14 03:02:00 EDT,1,https://fb.example/3,https://n.example/x\n",
+    )
+    case = open_case()
+    ingest([path], case)
+    edges = networks(case, ["link"], window=60, min_weight=1).edges.to_pylist()
+    assert [(e["source"], e["target"], e["weight"], e["min_gap"]) for e in edges] == [
+        ("1", "2", 1, 40.0)
+    ]
 
 
 def test_crowdtangle_detection(write) -> None:  # type: ignore[no-untyped-def]

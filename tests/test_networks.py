@@ -82,6 +82,17 @@ def edges_of(result: Any) -> dict[tuple[str, str, str], dict[str, Any]]:
     return {(r["signal"], r["source"], r["target"]): r for r in result.edges.to_pylist()}
 
 
+def test_the_package_attribute_is_the_stage_callable() -> None:
+    # Issue 3 asks for cibscan.networks(case, ...): the module forwards calls to its function.
+    import cibscan
+
+    case = make_case(share("1", "a", "x", 0), share("2", "b", "x", 30))
+    # Type checkers see a module: the typed spelling is `from cibscan.networks import networks`.
+    via_package = cibscan.networks(case, ["share"], window=60, min_weight=1)  # type: ignore[operator]
+    assert via_package.edges.equals(networks(case, ["share"], window=60, min_weight=1).edges)
+    assert [(e["source"], e["target"]) for e in via_package.edges.to_pylist()] == [("a", "b")]
+
+
 # --- hand-counted default semantics ----------------------------------------------------------
 
 

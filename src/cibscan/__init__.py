@@ -5,6 +5,8 @@ The pipeline: ingest -> traces -> networks -> significance -> clusters -> finger
 
 from __future__ import annotations
 
+from typing import Any
+
 from cibscan.case import Case, CaseInfo, open_case
 from cibscan.errors import (
     BadInputError,
@@ -15,6 +17,19 @@ from cibscan.errors import (
 )
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``cibscan.networks``: the networks stage, callable (``cibscan.networks(case, ...)``).
+
+    Imported on first use, so that ``import cibscan`` stays light.
+    """
+    if name == "networks":
+        import cibscan.networks as module
+
+        return module
+    raise AttributeError(f"module 'cibscan' has no attribute {name!r}")
+
 
 __all__ = [
     "BadInputError",

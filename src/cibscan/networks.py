@@ -42,8 +42,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import time as _time
 import tomllib
+import types
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -1358,3 +1360,17 @@ def _write_table(
         write_graphml(table, path, directed=directed, graph_attributes={"cibscan": text})
     else:
         write_gexf(table, path, directed=directed, description=text)
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as its function: ``cibscan.networks(case, ...)``.
+
+    ``import cibscan.networks`` binds the package's attribute ``networks`` to the module, so
+    the module itself forwards calls to :func:`networks`.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> NetworkResult:
+        return networks(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

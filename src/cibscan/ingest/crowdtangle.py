@@ -369,7 +369,7 @@ def _posts_batch(item: RawBatch, time_column: str, facebook: bool, tz: str) -> I
     if facebook:
         link = pc.coalesce(column("_final_link"), column("_link"))
         arrays["urls_original"] = message_urls(link, column("text"))
-    elif "text" in names:
+    elif "text" in names or "_title" in names:  # the caption, else the title
         arrays["text"] = pc.coalesce(column("text"), column("_title"))
     # The dashboard's total when the export has it, else (Instagram) likes and comments.
     total = "_Total Interactions"
