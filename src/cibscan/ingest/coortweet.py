@@ -100,13 +100,10 @@ class CoortweetFormat:
             except PARQUET_ERRORS:
                 return False
         else:
-            line = sample.first_line()
-            if not line or line.lstrip().startswith(("{", "[")):
+            header = CsvFormat.sniffed_header(sample)
+            if header is None:
                 return False
-            try:
-                names = CsvFormat.header(sample, CsvFormat.delimiter(sample), sample.path)
-            except BadInputError:
-                return False
+            names = header
         return set(COLUMNS) <= set(names)
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:

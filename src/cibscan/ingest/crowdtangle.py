@@ -34,6 +34,7 @@ from cibscan.ingest.readers import (
     ReadItem,
     ReadOptions,
     read_csv_records,
+    rejects_after_batches,
 )
 from cibscan.ingest.source import Sample
 
@@ -283,15 +284,10 @@ class CrowdtangleFormat:
         return next((c for c in TIME_COLUMNS if c in names), None)
 
     def sniff(self, sample: Sample) -> bool:
-        line = sample.first_line()
-        if not line or line.lstrip().startswith(("{", "[")):
+        names = CsvFormat.sniffed_header(sample)
+        if names is None or (FACEBOOK_MARK not in names and INSTAGRAM_MARK not in names):
             return False
-        try:
-            names = CsvFormat.header(sample, CsvFormat.delimiter(sample), sample.path)
-        except BadInputError:
-            return False
-        marked = FACEBOOK_MARK in names or INSTAGRAM_MARK in names
-        return marked and set(REQUIRED) <= set(names) and self._time_column(names) is not None
+        return set(REQUIRED) <= set(names) and self._time_column(names) is not None
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
         delimiter = CsvFormat.delimiter(sample)
@@ -318,9 +314,7 @@ class CrowdtangleFormat:
             del accounts_map["Page Name"]
         platform = options.platform or ("facebook" if facebook else "instagram")
         kind = "user" if not facebook else ("group" if "Group Name" in names else "page")
-        pending: list[ParseReject] = []
-        rejected: set[int] = set()
-        for item in read_csv_records(
+        items = read_csv_records(
             path,
             names,
             "posts",
@@ -330,22 +324,12 @@ class CrowdtangleFormat:
             header=True,
             embedded=[("accounts", {k: v for k, v in accounts_map.items() if k in names})],
             defaults={"platform": platform},
-        ):
-            if isinstance(item, ParseReject):
-                pending.append(item)
-            elif item.embedded:
-                yield _accounts_batch(item, kind, facebook, rejected, options.tz)
-            else:
-                yield from sorted(pending, key=lambda r: r.row)
-                pending = []
-                rejected = set()
-                for out in _posts_batch(item, time_column, facebook, options.tz):
-                    if isinstance(out, ParseReject):
-                        pending.append(out)
-                        rejected.add(out.row)
-                    else:
-                        yield out
-        yield from sorted(pending, key=lambda r: r.row)
+        )
+        yield from rejects_after_batches(
+            items,
+            lambda item: _posts_batch(item, time_column, facebook, options.tz),
+            lambda item, rejected: _accounts_batch(item, kind, facebook, rejected, options.tz),
+        )
 
 
 def _posts_batch(item: RawBatch, time_column: str, facebook: bool, tz: str) -> Iterator[ReadItem]:

@@ -22,6 +22,7 @@ from cibscan.ingest.readers import (
     ReadItem,
     ReadOptions,
     read_csv_records,
+    rejects_after_batches,
 )
 from cibscan.ingest.source import Sample
 
@@ -190,14 +191,8 @@ class IoArchiveFormat:
     row_label = "row"
 
     def sniff(self, sample: Sample) -> bool:
-        line = sample.first_line()
-        if not line or line.lstrip().startswith(("{", "[")):
-            return False
-        try:
-            names = CsvFormat.header(sample, CsvFormat.delimiter(sample), sample.path)
-        except BadInputError:
-            return False
-        return set(REQUIRED) <= set(names)
+        names = CsvFormat.sniffed_header(sample)
+        return names is not None and set(REQUIRED) <= set(names)
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
         delimiter = CsvFormat.delimiter(sample)
@@ -211,10 +206,7 @@ class IoArchiveFormat:
                     column=required,
                 )
         platform = options.platform or "twitter"
-        # The rejects of a batch (the reader's and this module's) are given out after the
-        # batch, in row order: strict mode stops at the first reject it sees.
-        pending: list[ParseReject] = []
-        for item in read_csv_records(
+        items = read_csv_records(
             path,
             names,
             "posts",
@@ -224,17 +216,5 @@ class IoArchiveFormat:
             header=True,
             embedded=[("accounts", {k: v for k, v in ACCOUNTS.items() if k in names})],
             defaults={"platform": platform},
-        ):
-            if isinstance(item, ParseReject):
-                pending.append(item)
-            elif item.embedded:
-                yield item
-            else:
-                yield from sorted(pending, key=lambda r: r.row)
-                pending = []
-                for out in _posts_batch(item.data, item.table):
-                    if isinstance(out, ParseReject):
-                        pending.append(out)
-                    else:
-                        yield out
-        yield from sorted(pending, key=lambda r: r.row)
+        )
+        yield from rejects_after_batches(items, lambda item: _posts_batch(item.data, item.table))

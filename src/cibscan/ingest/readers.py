@@ -17,7 +17,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final, Protocol
@@ -47,6 +47,8 @@ __all__ = [
     "has_surrogate_escape",
     "json_scalar",
     "lone_surrogate",
+    "read_csv_records",
+    "rejects_after_batches",
 ]
 
 BATCH_ROWS: Final = 131_072
@@ -265,6 +267,21 @@ class CsvFormat:
         return "\t" if line.count("\t") > line.count(",") else ","
 
     @staticmethod
+    def sniffed_header(sample: Sample) -> list[str] | None:
+        """The column names of a sample that looks like a CSV file with a header, else None.
+
+        For the sniffing of CSV-based formats: a first line that opens JSON, or a header that
+        cannot be read, is not theirs.
+        """
+        line = sample.first_line()
+        if not line or line.lstrip().startswith(("{", "[")):
+            return None
+        try:
+            return CsvFormat.header(sample, CsvFormat.delimiter(sample), sample.path)
+        except BadInputError:
+            return None
+
+    @staticmethod
     def header(sample: Sample, delimiter: str, path: Path) -> list[str]:
         try:
             row = next(csv.reader(io.StringIO(sample.first_line()), delimiter=delimiter))
@@ -362,6 +379,38 @@ class _MarkedUtf8(io.RawIOBase):
             self._inner.close()
         finally:
             super().close()
+
+
+def rejects_after_batches(
+    items: Iterable[ReadItem],
+    on_rows: Callable[[RawBatch], Iterable[ReadItem]],
+    on_embedded: Callable[[RawBatch, set[int]], ReadItem] | None = None,
+) -> Iterator[ReadItem]:
+    """Pass a CSV reader's items through a format's own checks, rejects after their batch.
+
+    ``on_rows`` turns each batch of the main table into a batch and its rejects;
+    ``on_embedded`` (default: unchanged) each batch of side information, given the row numbers
+    that the main batch read with it rejected. The rejects of a batch, the CSV reader's and the
+    format's, are given out after the batch in row order: strict mode stops at the first reject
+    it sees, and a bad value in an earlier row of the batch must be the one reported.
+    """
+    pending: list[ParseReject] = []
+    rejected: set[int] = set()
+    for item in items:
+        if isinstance(item, ParseReject):
+            pending.append(item)
+        elif item.embedded:
+            yield item if on_embedded is None else on_embedded(item, rejected)
+        else:
+            yield from sorted(pending, key=lambda r: r.row)
+            pending, rejected = [], set()
+            for out in on_rows(item):
+                if isinstance(out, ParseReject):
+                    pending.append(out)
+                    rejected.add(out.row)
+                else:
+                    yield out
+    yield from sorted(pending, key=lambda r: r.row)
 
 
 def read_csv_records(
