@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from cibscan.errors import BadInputError
 from cibscan.ingest.io_archive import sum_counts
+from cibscan.ingest.load import URL_TRAIL
 from cibscan.ingest.readers import (
     CsvFormat,
     ParseReject,
@@ -92,7 +93,7 @@ _NUMERIC: Final = re.compile(r"([+-])([0-9]{2}):?([0-9]{2})?")
 #: URLs in a message, as the load stage finds them in a text (its ``URL_RE`` in RE2 syntax,
 #: where ``\s`` is ASCII white space) and without their trailing punctuation.
 _URL: Final = re.compile("https?://[^\t\n\f\r <>\"'\u200b\u2026]+")
-_URL_TRAIL: Final = re.compile(r"[.,;:!?)\]}'\"»›]+$")
+_URL_TRAIL: Final = re.compile(URL_TRAIL)  # the load stage's own, valid in Python too
 #: The years whose abbreviations are searched in the time-zone database.
 _YEARS: Final = range(2000, 2036)
 

@@ -36,7 +36,7 @@ MIN_TIMESTAMP: Final = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 HASHTAG_RE: Final = r"(?:^|[^\p{L}\p{N}\p{M}_&/#])#([\p{L}\p{N}\p{M}_\x{200C}\x{200D}]+)"
 MENTION_RE: Final = r"(?:^|[^\p{L}\p{N}\p{M}_.@/])@([\p{L}\p{N}\p{M}_]+)"
 URL_RE: Final = r"https?://[^\s<>\"'\x{200B}\x{2026}]+"
-_URL_TRAIL: Final = r"[.,;:!?)\]}'\"»›]+$"
+URL_TRAIL: Final = r"[.,;:!?)\]}'\"»›]+$"
 
 _POST_KINDS: Final = {
     "post": ("post", "tweet", "status", "message", "original", "text"),
@@ -481,7 +481,7 @@ class TableLoader:
                     " lambda x: x IS NOT NULL AND x <> '')"
                 )
                 # A match keeps its scheme once the trailing punctuation goes: never empty.
-                found = f"list_transform(@L, lambda x: regexp_replace(x, {_lit(_URL_TRAIL)}, ''))"
+                found = f"list_transform(@L, lambda x: regexp_replace(x, {_lit(URL_TRAIL)}, ''))"
                 return _clean_list([t, "t_urls"], "://", URL_RE, None, links, found)
             if name == "urls":
                 return "NULL::VARCHAR[]"  # filled from urls_original after validation
