@@ -129,6 +129,28 @@ def _posts_sql(start: int, rows: int, accounts: int, with_lists: bool, fmt: str)
     return f"SELECT {', '.join(columns)} FROM range({start}, {start + rows}) t(i) ORDER BY i"
 
 
+def _crowdtangle_sql(start: int, rows: int, accounts: int, with_links: bool) -> str:
+    """The same posts as a CrowdTangle Facebook Pages export (format ``crowdtangle``).
+
+    Times in the dashboard's zone with its abbreviation (EST: the six weeks are in winter),
+    counts with thousands separators, and (``with_links``) the message's URL also given as the
+    attached link, which the reader puts first.
+    """
+    posts = _posts_sql(start, rows, accounts, False, "csv")
+    link = "regexp_extract(text, 'https?://[^ ]+')" if with_links else "NULL"
+    return f"""
+        SELECT 'Page ' || account_id AS "Page Name", account_id AS "User Name",
+               substr(account_id, 2) AS "Facebook Id",
+               strftime(CAST(timestamp AS TIMESTAMP) - INTERVAL 5 HOUR, '%Y-%m-%d %H:%M:%S')
+                   || ' EST' AS "Post Created",
+               CASE WHEN kind = 'share' THEN 'Link' ELSE 'Status' END AS "Type",
+               format('{{:,}}', engagement * 37) AS "Total Interactions",
+               'https://www.facebook.com/' || account_id || '/posts/' || post_id AS "URL",
+               text AS "Message", nullif({link}, '') AS "Link", NULL AS "Final Link"
+        FROM ({posts})
+    """
+
+
 def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
     """Write the two files of a data set (if missing) and return their paths."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -136,7 +158,8 @@ def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
     paths = []
     for part, (start, count, lists) in enumerate(((0, half, True), (half, rows - half, False))):
         ext = "parquet" if fmt == "parquet" else "csv"
-        path = data_dir / f"posts-{rows}-{'ab'[part]}.{ext}"
+        prefix = "ct-posts" if fmt == "crowdtangle" else "posts"
+        path = data_dir / f"{prefix}-{rows}-{'ab'[part]}.{ext}"
         if not path.exists():
             tmp = path.with_suffix(".tmp")
             options = (
@@ -146,9 +169,12 @@ def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
             )
             con = duckdb.connect()
             con.execute("SET preserve_insertion_order = true")
-            con.execute(
-                f"COPY ({_posts_sql(start, count, accounts, lists, fmt)}) TO '{tmp}' ({options})"
+            select = (
+                _crowdtangle_sql(start, count, accounts, lists)
+                if fmt == "crowdtangle"
+                else _posts_sql(start, count, accounts, lists, fmt)
             )
+            con.execute(f"COPY ({select}) TO '{tmp}' ({options})")
             con.close()
             tmp.rename(path)
         paths.append(path)
@@ -227,7 +253,9 @@ def main() -> None:
     parser.add_argument(
         "--sizes", type=str, default=None, help="comma-separated sizes (default: 1M, 3M and --rows)"
     )
-    parser.add_argument("--formats", default="parquet,csv")
+    parser.add_argument(
+        "--formats", default="parquet,csv", help="comma-separated: parquet, csv, crowdtangle"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--accounts", type=int, default=200_000)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)

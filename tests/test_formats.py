@@ -858,6 +858,27 @@ def test_crowdtangle_pages_co_link_across_the_change_to_summer_time(write) -> No
     ]
 
 
+def test_crowdtangle_attached_link_and_the_message_urls(write) -> None:  # type: ignore[no-untyped-def]
+    # The attached link comes first, once; a blank one leaves the message's URLs as they are.
+    head = CT_HEADER.replace("Message", "Message,Link")
+    path = write(
+        "links.csv",
+        head
+        + 'A,a,1,2021-03-01 10:00:00 EST,1,https://fb.example/1,"https://n.example/x, '
+        + 'https://m.example/y; https://n.example/x",https://n.example/x\n'
+        + "A,a,1,2021-03-01 10:01:00 EST,1,https://fb.example/2,no link here,https://n.example/z\n"
+        + "A,a,1,2021-03-01 10:02:00 EST,1,https://fb.example/3,see https://m.example/y!,  \n",
+    )
+    case = open_case()
+    ingest([path], case)
+    got = {k: v["urls_original"] for k, v in posts(case).items()}
+    assert got == {
+        "https://fb.example/1": ["https://n.example/x", "https://m.example/y"],
+        "https://fb.example/2": ["https://n.example/z"],
+        "https://fb.example/3": ["https://m.example/y"],
+    }
+
+
 def test_crowdtangle_detection(write) -> None:  # type: ignore[no-untyped-def]
     bom = write("bom.csv", b"\xef\xbb\xbf" + CT_PAGES.read_bytes())
     assert detected(bom) == "crowdtangle"

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from cibscan.errors import BadInputError
 from cibscan.ingest.io_archive import sum_counts
-from cibscan.ingest.load import URL_TRAIL
+from cibscan.ingest.load import ATTACHED_URL
 from cibscan.ingest.readers import (
     CsvFormat,
     ParseReject,
@@ -92,8 +92,6 @@ _ZONED: Final = (
 _NUMERIC: Final = re.compile(r"([+-])([0-9]{2}):?([0-9]{2})?")
 #: URLs in a message, as the load stage finds them in a text (its ``URL_RE`` in RE2 syntax,
 #: where ``\s`` is ASCII white space) and without their trailing punctuation.
-_URL: Final = re.compile("https?://[^\t\n\f\r <>\"'\u200b\u2026]+")
-_URL_TRAIL: Final = re.compile(URL_TRAIL)  # the load stage's own, valid in Python too
 #: The years whose abbreviations are searched in the time-zone database.
 _YEARS: Final = range(2000, 2036)
 
@@ -241,33 +239,6 @@ def zoned_times(values: pa.Array, tz: str) -> tuple[pa.Array, dict[int, str]]:
     return out, bad
 
 
-def message_urls(links: pa.Array, texts: pa.Array) -> pa.Array:
-    """The attached link followed by the URLs of the message; missing when there is no link.
-
-    A post without a link keeps its URLs missing, so the load stage extracts them from the
-    text, as for every format.
-
-    Examples
-    --------
-    >>> message_urls(pa.array(["https://a.example/1", None]),
-    ...              pa.array(["see https://b.example/2.", "https://c.example"])).to_pylist()
-    [['https://a.example/1', 'https://b.example/2'], None]
-    """
-    out: list[list[str] | None] = []
-    for link, text in zip(links.to_pylist(), texts.to_pylist(), strict=True):
-        if link is None or not link.strip():
-            out.append(None)
-            continue
-        found = [link.strip()]
-        if text and "://" in text:
-            for match in _URL.findall(text):
-                url = _URL_TRAIL.sub("", match)
-                if url not in found:
-                    found.append(url)
-        out.append(found)
-    return pa.array(out, pa.list_(pa.string()))
-
-
 def _without_commas(column: pa.Array) -> pa.Array:
     """Counts as the dashboard writes them (``1,234``) without the thousands separators."""
     return pc.replace_substring(column, ",", "")
@@ -353,7 +324,7 @@ def _posts_batch(item: RawBatch, time_column: str, facebook: bool, tz: str) -> I
     arrays["timestamp"] = times
     if facebook:
         link = pc.coalesce(column("_final_link"), column("_link"))
-        arrays["urls_original"] = message_urls(link, column("text"))
+        arrays[ATTACHED_URL] = link  # the load stage adds the message's URLs after it
     elif "text" in names or "_title" in names:  # the caption, else the title
         arrays["text"] = pc.coalesce(column("text"), column("_title"))
     # The dashboard's total when the export has it, else (Instagram) likes and comments.

@@ -27,7 +27,13 @@ from cibscan.ingest.readers import ParseReject, RawBatch
 from cibscan.ingest.urls import normalise_url, normalise_url_layers, normalise_urls_sql
 from cibscan.schema import KEYS, LIST_COLUMNS, REQUIRED_COLUMNS, TABLES
 
-__all__ = ["FileCounts", "TableLoader", "derive_accounts", "drop_ingest_state"]
+__all__ = [
+    "ATTACHED_URL",
+    "FileCounts",
+    "TableLoader",
+    "derive_accounts",
+    "drop_ingest_state",
+]
 
 MIN_TIMESTAMP: Final = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 
@@ -37,6 +43,10 @@ HASHTAG_RE: Final = r"(?:^|[^\p{L}\p{N}\p{M}_&/#])#([\p{L}\p{N}\p{M}_\x{200C}\x{
 MENTION_RE: Final = r"(?:^|[^\p{L}\p{N}\p{M}_.@/])@([\p{L}\p{N}\p{M}_]+)"
 URL_RE: Final = r"https?://[^\s<>\"'\x{200B}\x{2026}]+"
 URL_TRAIL: Final = r"[.,;:!?)\]}'\"»›]+$"
+#: A raw posts column a reader may give: the post's attached link (a link preview, which the
+#: text need not contain). A post that has one gets it first, then the other URLs of its text;
+#: a post without one gets its URLs as if the column were absent.
+ATTACHED_URL: Final = "_attached_url"
 
 _POST_KINDS: Final = {
     "post": ("post", "tweet", "status", "message", "original", "text"),
@@ -482,7 +492,8 @@ class TableLoader:
                 )
                 # A match keeps its scheme once the trailing punctuation goes: never empty.
                 found = f"list_transform(@L, lambda x: regexp_replace(x, {_lit(URL_TRAIL)}, ''))"
-                return _clean_list([t, "t_urls"], "://", URL_RE, None, links, found)
+                urls = _clean_list([t, "t_urls"], "://", URL_RE, None, links, found)
+                return self._with_attached(urls, found)
             if name == "urls":
                 return "NULL::VARCHAR[]"  # filled from urls_original after validation
             if name == "media":
@@ -499,6 +510,19 @@ class TableLoader:
         return t
 
     # -- finishing -------------------------------------------------------------------------
+    def _with_attached(self, urls: str, found: str) -> str:
+        """SQL: the attached link (:data:`ATTACHED_URL`) and the text's other URLs, or ``urls``."""
+        raw = self._raw(ATTACHED_URL)
+        if raw is None:
+            return urls
+        link = f"nullif({_stripped(f'CAST({raw} AS VARCHAR)')}, '')"
+        matches = found.replace("@L", f"regexp_extract_all(t_text, {_lit(URL_RE)})")
+        others = (
+            f"(CASE WHEN contains(t_text, '://') THEN list_filter({matches}, lambda x: x <> {link})"
+            " ELSE []::VARCHAR[] END)"
+        )
+        return f"(CASE WHEN {link} IS NOT NULL THEN list_prepend({link}, {others}) ELSE {urls} END)"
+
     def finish(self, *, strict: bool) -> FileCounts:
         """Validate, deduplicate and insert the staged rows; return the row accounting.
 
