@@ -59,6 +59,45 @@ def test_skip_mode_writes_rejects_and_counts(tmp_path: Path, capsys) -> None:  #
     assert info["rejects_sample"][0]["reason"].startswith("unparseable timestamp")
 
 
+def test_rejects_out_writes_this_ingests_rejects(tmp_path: Path) -> None:
+    src = tmp_path / "p.csv"
+    src.write_text(HEADER + "1,a,2024-01-01T10:00:00Z,ok\n2,a,=cmd|calc,bad\n3,,2024-01-01,x\n")
+    db, first, second = tmp_path / "c.duckdb", tmp_path / "r1.csv", tmp_path / "r2.csv"
+    assert (
+        main(
+            ["ingest", str(src), "--db", str(db), "--on-error", "skip", "--rejects-out", str(first)]
+        )
+        == 0
+    )
+    lines = first.read_text().splitlines()
+    assert lines[0] == "file,row,table,column,value,reason"
+    # row 3's value neutralised for spreadsheets; row 4's id empty
+    assert [line.split(",")[1:5] for line in lines[1:]] == [
+        ["3", "posts", "timestamp", "'=cmd|calc"],
+        ["4", "posts", "account_id", ""],
+    ]
+    other = tmp_path / "q.csv"
+    other.write_text(HEADER + "9,b,2024-01-01T10:00:00Z,ok\n")
+    assert main(["ingest", str(other), "--db", str(db), "--rejects-out", str(second)]) == 0
+    assert second.read_text().splitlines() == ["file,row,table,column,value,reason"]
+
+
+def test_usage_errors_are_clicks_messages_exit_2() -> None:
+    for args, message in (
+        (("export",), "No such command 'export'"),
+        (("ingest", "--bogus", "x"), "No such option: --bogus"),
+        (("synth", "--out", "x"), "Missing option '--scenario'"),
+    ):
+        proc = run(*args)
+        assert proc.returncode == 2, args
+        assert message in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+    bare = run()
+    assert bare.returncode == 2
+    assert "Usage: cibscan" in bare.stdout + bare.stderr
+    assert "Traceback" not in bare.stderr
+
+
 def test_help_has_examples() -> None:
     for command in (
         "ingest",

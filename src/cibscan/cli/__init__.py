@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     if debug:
         args.remove("--debug")
     try:
-        app(args=args, standalone_mode=False)
+        # Standalone: click prints usage errors itself (``Usage: ... Error: ...``, status 2),
+        # whichever copy of click the installed Typer uses, and exits through SystemExit.
+        app(args=args, standalone_mode=True, prog_name="cibscan")
     except CibscanError as exc:
         if debug:
             raise
@@ -40,17 +42,8 @@ def main(argv: list[str] | None = None) -> int:
             f"Error: {neutralise(str(exc))}", markup=False
         )
         return 2
-    except SystemExit as exc:  # typer/click exits for --help and usage errors
+    except SystemExit as exc:  # every normal end, --help and usage errors
         return int(exc.code or 0) if isinstance(exc.code, int) else 1
-    except Exception as exc:  # click's usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            return 130
-        raise
     return 0
 
 

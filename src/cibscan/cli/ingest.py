@@ -135,7 +135,11 @@ def ingest_command(
             )
         if rejects_out is not None:
             _write_rejects(
-                case.con.execute("SELECT * FROM rejects LIMIT -1 OFFSET ?", [before]).fetchall(),
+                case.con.execute(
+                    'SELECT file, "row", table_name, "column", value, reason FROM rejects'
+                    " ORDER BY rowid OFFSET ?",
+                    [before],
+                ).fetchall(),
                 rejects_out,
             )
     finally:
