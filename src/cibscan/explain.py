@@ -38,9 +38,9 @@ def _load(out: Path) -> dict[str, Any]:
     return data
 
 
-def _network_lines(n: dict[str, Any]) -> list[str]:
+def _network_lines(n: dict[str, Any], title: str = "Network") -> list[str]:
     size = n.get("size", len(n.get("accounts", [])))
-    lines = [f"Network {n['id']} (rank {n.get('rank')}): {size} assets."]
+    lines = [f"{title} {n['id']} (rank {n.get('rank')}): {size} assets."]
     assets = n.get("assets") or {}
     kinds = assets.get("assets_by_kind") or assets.get("accounts_by_kind") or {}
     if kinds:
@@ -203,14 +203,16 @@ def explain(case: Case, out: str | Path, subject: str) -> list[str]:
     """
     folder = Path(out)
     data = _load(folder)
-    for n in [*data.get("networks", []), *data.get("coordinated_groups", [])]:
+    for n in data.get("networks", []):
         if n.get("id") == subject:
-            lines = _network_lines(n)
-            if subject.startswith("G"):
-                lines.insert(
-                    1,
-                    "A coordinated group without inauthenticity markers: not "
-                    "flagged, reported as a control.",
-                )
+            return _network_lines(n)
+    for n in data.get("coordinated_groups", []):
+        if n.get("id") == subject:
+            lines = _network_lines(n, "Group")
+            lines.insert(
+                1,
+                "A coordinated group without inauthenticity markers: not flagged as a network "
+                "(ranked among such groups); `--min-markers 0` reports it as one.",
+            )
             return lines
     return _account_lines(case, folder, subject, data)

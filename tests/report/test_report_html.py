@@ -153,6 +153,31 @@ def test_report_with_no_networks(clean_case: BuiltCase, tmp_path: Path) -> None:
     assert len(payload_of(html)["nodes"]["x"]) == 100
 
 
+def test_no_networks_but_coordinated_groups_are_stated_and_listed(
+    clean_case: BuiltCase, tmp_path: Path
+) -> None:
+    # Retweet-only data shows no marker: the report must not read as "no coordination".
+    folder = copy_detection(clean_case, tmp_path)
+    document = json.loads((folder / "networks.json").read_text(encoding="utf-8"))
+    former = document["networks"]
+    document["networks"] = []
+    document["coordinated_groups"] = [
+        {**n, "id": f"G{i}", "markers": [], "edges_by_signal": {"share": 7, "link": 9}}
+        for i, n in enumerate(former, 1)
+    ]
+    (folder / "networks.json").write_text(json.dumps(document), encoding="utf-8")
+    with clean_case.open() as case:
+        out = render_report(case, folder, tmp_path / "groups.html", max_background_nodes=10)
+    html = out.read_text(encoding="utf-8")
+    assert "No network was flagged" in html
+    n = len(former)
+    assert f"<strong>{n} coordinated group{'s' if n != 1 else ''}</strong>" in html
+    assert "<code>--min-markers 0</code>" in html
+    rows = re.findall(r'<tr><th scope="row"><bdi>(G\d+)</bdi></th><td>([\d,]+)</td>', html)
+    assert rows == [(f"G{i}", f"{len(g['accounts']):,}") for i, g in enumerate(former, 1)]
+    assert "link (9), share (7)" in html  # by count, largest first
+
+
 def test_background_is_sampled_and_layout_is_seeded(clean_case: BuiltCase, tmp_path: Path) -> None:
     flagged = sum(len(n["accounts"]) for n in clean_case.networks)
     with clean_case.open() as case:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from cibscan.cli.app import app
-from cibscan.cli.detect import print_evaluation, read_labels
+from cibscan.cli.detect import print_evaluation, read_labels, unflagged_hint
 from cibscan.config import load_config
 from cibscan.detect import DETECT_SIGNALS, DetectConfig
 from cibscan.evaluate import evaluate_assignment
@@ -120,7 +120,8 @@ def investigate_command(
         )
     Console(highlight=False, soft_wrap=True).print(
         f"{result.ingest.summary()}\n{len(result.networks)} networks flagged, "
-        f"{len(result.detection.groups)} coordinated groups without markers\n"
+        f"{len(result.detection.groups)} coordinated groups without markers"
+        f"{unflagged_hint(len(result.networks), len(result.detection.groups))}\n"
         f"report: {result.report}",
         markup=False,
     )

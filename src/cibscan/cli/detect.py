@@ -37,6 +37,12 @@ def detect_command(
     min_size: Annotated[
         int, typer.Option("--min-size", help="Smallest network reported.")
     ] = DetectConfig.min_size,
+    min_markers: Annotated[
+        int,
+        typer.Option(
+            "--min-markers", help="Inauthenticity markers a group needs to be flagged (0: all)."
+        ),
+    ] = DetectConfig.min_markers,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the clustering.")] = 0,
     engine: Annotated[
         str,
@@ -66,6 +72,7 @@ def detect_command(
         window=window,
         alpha=alpha,
         min_size=min_size,
+        min_markers=min_markers,
         seed=seed,
         engine=engine,
         spark_master=spark_master,
@@ -79,8 +86,20 @@ def detect_command(
     write_detection(result, out)
     flagged = sum(1 for n in result.accounts.column("network_id").to_pylist() if n)
     Console(highlight=False, soft_wrap=True).print(
-        f"{len(result.networks)} networks, {flagged} accounts flagged; outputs in {out}",
+        f"{len(result.networks)} networks, {flagged} accounts flagged; "
+        f"{len(result.groups)} coordinated groups without markers; outputs in {out}"
+        + unflagged_hint(len(result.networks), len(result.groups)),
         markup=False,
+    )
+
+
+def unflagged_hint(networks: int, groups: int) -> str:
+    """A line for runs that flag nothing although groups co-acted beyond chance."""
+    if networks or not groups:
+        return ""
+    return (
+        "\nnote: the groups co-acted more than chance allows but showed no inauthenticity "
+        "marker (data of reposts alone shows none); --min-markers 0 reports them as networks"
     )
 
 

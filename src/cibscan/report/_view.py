@@ -456,6 +456,33 @@ def _handle(facts: CaseFacts, account: str) -> str:
     return str(profile.get("username") or profile.get("display_name") or account)
 
 
+#: Coordinated groups without a marker listed in the report (all are in networks.json).
+UNFLAGGED_SHOWN: Final = 20
+
+
+def _unflagged_view(groups: list[Any]) -> list[dict[str, Any]]:
+    """The strongest coordinated groups that showed no marker: id, size, score, FDR, signals."""
+    rows = []
+    for group in groups[:UNFLAGGED_SHOWN]:
+        g = _dict(group)
+        by_signal = _dict(g.get("edges_by_signal"))
+        rows.append(
+            {
+                "id": str(g.get("id", "")),
+                "size": _int(g.get("size")) or 0,
+                "score": _float(g.get("score")),
+                "estimated_fdr": _float(g.get("estimated_fdr")),
+                "signals": ", ".join(
+                    f"{name} ({_int(n) or 0})"
+                    for name, n in sorted(
+                        by_signal.items(), key=lambda kv: (-(_int(kv[1]) or 0), kv[0])
+                    )
+                ),
+            }
+        )
+    return rows
+
+
 def summary_view(
     outputs: DetectionOutputs, views: list[dict[str, Any]], graph: GraphView, facts: CaseFacts
 ) -> dict[str, Any]:
@@ -478,6 +505,7 @@ def summary_view(
         "assets": sum(kinds.values()),
         "followers": followers if followers_known else None,
         "unflagged_groups": len(groups) if isinstance(groups, list) else None,
+        "unflagged": _unflagged_view(_list(groups)),
         "window": _float(config.get("window")),
         "alpha": _float(config.get("alpha")),
         "signals": [str(s) for s in _list(config.get("signals"))],
