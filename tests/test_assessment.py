@@ -163,3 +163,52 @@ def test_round_the_clock_alone_does_not_flag_a_group() -> None:
     assert group.flagged(AssessmentConfig())
     assert not group.flagged(AssessmentConfig(min_markers=3))
     assert DetectConfig(automation_alone=True).assessment_config().automation_alone
+
+
+def _office_rows(accounts: list[str], *, evenings: bool) -> list[tuple[str, str, int]]:
+    """Two weeks from Monday 2024-01-01 (UTC): each account posts at 09:xx-16:xx on weekdays;
+    with ``evenings``, also at 20:xx on two weekday evenings a week and at a weekend noon."""
+    rows = []
+    for i, a in enumerate(accounts):
+        for day in range(14):
+            hours = list(range(9, 17)) if day % 7 < 5 else []
+            if evenings and (day % 7 in (1, 3)):
+                hours.append(20)
+            if evenings and day % 7 == 5:
+                hours.append(12)
+            for h in hours:
+                second = day * 86_400 + h * 3_600 + 60 * ((7 * i + 3 * h + day) % 50)
+                rows.append((f"{a}-{day}-{h}", a, second))
+    return rows
+
+
+def test_office_hours_flags_alone_only_members_confined_to_work() -> None:
+    """An office of personas and a newsroom both fit the working day; only the office's
+    accounts post nothing outside it, so only the office is flagged on that marker alone."""
+    case = open_case()
+    office = [f"op{i}" for i in range(6)]
+    newsroom = [f"rep{i}" for i in range(6)]
+    case.con.executemany(
+        "INSERT INTO accounts (account_id, kind, source) VALUES (?, 'user', 'test')",
+        [(a,) for a in office + newsroom],
+    )
+    rows = _office_rows(office, evenings=False) + _office_rows(newsroom, evenings=True)
+    case.con.executemany(
+        "INSERT INTO posts (post_id, account_id, timestamp, kind, source) VALUES"
+        " (?, ?, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(?), 'post', 'test')",
+        rows,
+    )
+    groups = assess_groups(case.con, _assignment({"O": office, "R": newsroom}))
+    for gid, confined in (("O", 6), ("R", 0)):
+        (marker,) = groups[gid].markers
+        assert marker["marker"] == "office_hours"
+        assert marker["utc_offset"] in ("UTC+00:00", "UTC+00:15")  # 09:00-16:59 posts
+        assert (marker["accounts_telling"], marker["accounts_confined"]) == (6, confined)
+        assert marker["members_confined_to_work"] is (confined == 6)
+    assert groups["O"].flagged(AssessmentConfig())
+    assert not groups["R"].flagged(AssessmentConfig())
+    assert groups["R"].flagged(AssessmentConfig(office_alone=True))
+    assert DetectConfig(office_alone=True).assessment_config().office_alone
+    # with another marker beside it, the newsroom's rhythm counts towards the flag
+    groups["R"].markers.append({"marker": "reused_profile"})
+    assert groups["R"].flagged(AssessmentConfig())

@@ -9,7 +9,13 @@ against the rest of the case by the fingerprint modules:
 ``office_hours``
     The group's pooled posts fit a working-day template (weekdays, working hours, lunch pause)
     better than a leisure or a flat one, with the UTC offset known at the stated confidence:
-    staff on a shift, not citizens posting in their evenings.
+    staff on a shift, not citizens posting in their evenings. It flags a group on its own only
+    when the accounts themselves are *confined* to working hours: at least half of the members
+    with enough posts to tell (at least three of them; ``rhythm.TELLING_POSTS``) posted nothing
+    outside weekdays 09:00-17:30. A persona run from an office exists only at work; people who
+    post about their work (a newsroom, a ministry's staff, a company's employees) also use their
+    own accounts in the evenings and at weekends, and their pooled rhythm fits the working day
+    too. Without that, the marker is reported and supports a flag, as ``round_the_clock`` does.
 ``round_the_clock``
     Activity flat over the 24 hours of the day, pooled *and* for most members on their own
     (at least half of the members whose rhythm can be fitted): shifts or automation. A crowd
@@ -84,6 +90,9 @@ class AssessmentConfig:
     automation_alone
         Let ``round_the_clock`` flag a group on its own. By default it needs another marker
         beside it (see the module documentation).
+    office_alone
+        Let ``office_hours`` flag a group on its own even when its members are not confined to
+        working hours (see the module documentation).
     """
 
     min_markers: int = 1
@@ -94,6 +103,7 @@ class AssessmentConfig:
     template_share: float = 0.2
     template_lift: float = 10.0
     automation_alone: bool = False
+    office_alone: bool = False
 
     def __post_init__(self) -> None:
         if self.min_markers < 0:
@@ -145,9 +155,18 @@ class GroupAssessment:
         """
         if len(self.markers) < config.min_markers:
             return False
-        if config.min_markers == 0 or config.automation_alone:
+        if config.min_markers == 0:
             return True
-        return any(m["marker"] not in _AUTOMATION_MARKERS for m in self.markers)
+        return any(_raises_flag(m, config) for m in self.markers)
+
+
+def _raises_flag(marker: dict[str, Any], config: AssessmentConfig) -> bool:
+    """Whether a marker flags a group on its own (the others only support a flag)."""
+    if marker["marker"] in _AUTOMATION_MARKERS:
+        return config.automation_alone
+    if marker["marker"] == "office_hours":
+        return config.office_alone or bool(marker.get("members_confined_to_work", True))
+    return True
 
 
 def _at_least(size: int, share: float) -> int:
@@ -289,6 +308,8 @@ def assess_groups(
             fit_label == "office"
             and (rhythm.get("utc_offset_confidence") or 0) >= cfg.min_offset_confidence
         ):
+            telling = int(rhythm.get("accounts_telling") or 0)
+            confined = int(rhythm.get("accounts_confined") or 0)
             markers.append(
                 {
                     "marker": "office_hours",
@@ -297,6 +318,9 @@ def assess_groups(
                     "weekday_share": rhythm.get("weekday_share"),
                     "working_hours_share": rhythm.get("working_hours_share"),
                     "accounts_in_working_hours": rhythm.get("accounts_in_working_hours"),
+                    "accounts_telling": telling,
+                    "accounts_confined": confined,
+                    "members_confined_to_work": telling >= 3 and 2 * confined >= telling,
                 }
             )
         if fit_label == "round-the-clock":

@@ -107,6 +107,10 @@ class DetectConfig:
     automation_alone
         Let round-the-clock activity flag a group on its own; by default it needs another
         marker beside it, since openly automated feeds show it too (:mod:`cibscan.assessment`).
+    office_alone
+        Let an office-hours rhythm flag a group on its own when its members also post outside
+        working hours; by default only members confined to working hours do, since staff who
+        post about their work (newsrooms, ministries) keep office hours too.
     attach_assets
         Add the Pages and Groups that a group's accounts administer (``memberships``) to it,
         and, once a network is flagged, every asset most of whose admins are in it.
@@ -134,6 +138,7 @@ class DetectConfig:
     seed: int = 0
     min_markers: int = 1
     automation_alone: bool = False
+    office_alone: bool = False
     group_test: bool = True
     attach_assets: bool = True
     attach_infra_links: bool = True
@@ -162,7 +167,9 @@ class DetectConfig:
     def assessment_config(self) -> AssessmentConfig:
         """The marker assessment's part of the configuration."""
         return AssessmentConfig(
-            min_markers=self.min_markers, automation_alone=self.automation_alone
+            min_markers=self.min_markers,
+            automation_alone=self.automation_alone,
+            office_alone=self.office_alone,
         )
 
     def cluster_config(self) -> ClusterConfig:

@@ -99,7 +99,8 @@ def unflagged_hint(networks: int, groups: int) -> str:
         return ""
     return (
         "\nnote: the groups co-acted more than chance allows but showed no inauthenticity "
-        "marker (data of reposts alone shows none); --min-markers 0 reports them as networks"
+        "marker that flags a group on its own (reposts alone show none); --min-markers 0 "
+        "reports them as networks"
     )
 
 

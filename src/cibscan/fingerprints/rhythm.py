@@ -69,6 +69,7 @@ __all__ = [
     "LEISURE_WEEKDAY",
     "LEISURE_WEEKEND",
     "OFFICE_WEEKDAY",
+    "TELLING_POSTS",
     "AccountRhythms",
     "NetworkRhythm",
     "Rhythm",
@@ -280,6 +281,14 @@ class NetworkRhythm:
         between 09:00 and 17:30 UTC+01:00 on weekdays".
     fit
         The fitted rhythm.
+    accounts_telling
+        Active accounts with at least :data:`TELLING_POSTS` posts: enough that all of them
+        falling in working hours would be unlikely (at most 1%) for posts at random times of
+        the week, so that such an account is *confined* to working hours, not just quiet.
+        ``None`` without an offset.
+    accounts_confined
+        Of the telling accounts, those all of whose posts fall in working hours (``None``
+        without an offset).
     """
 
     network_id: str
@@ -287,6 +296,8 @@ class NetworkRhythm:
     accounts_active: int
     accounts_in_working_hours: int | None
     fit: RhythmFit
+    accounts_telling: int | None = None
+    accounts_confined: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return JSON-ready data: the network's counts and its fit, flattened."""
@@ -295,6 +306,8 @@ class NetworkRhythm:
             "accounts": self.accounts,
             "accounts_active": self.accounts_active,
             "accounts_in_working_hours": self.accounts_in_working_hours,
+            "accounts_telling": self.accounts_telling,
+            "accounts_confined": self.accounts_confined,
             **self.fit.as_dict(),
         }
 
@@ -502,6 +515,13 @@ def _to_local(week: FloatArray, shift: IntArray) -> FloatArray:
     return np.take_along_axis(week, idx, axis=1)
 
 
+def _telling_posts(level: float = 0.01) -> int:
+    """The fewest posts that all fall in working hours with probability at most ``level``
+    when each is at a random time of the week (working hours: 42.5 of the week's 168 hours)."""
+    share = float(_masks()["work"].mean())
+    return int(np.ceil(np.log(level) / np.log(share)))
+
+
 def _masks() -> dict[str, NDArray[np.bool_]]:
     week = np.zeros((7, QUARTERS_PER_DAY), dtype=np.bool_)
     work, lunch, night, weekday = week.copy(), week.copy(), week.copy(), week.copy()
@@ -515,6 +535,10 @@ def _masks() -> dict[str, NDArray[np.bool_]]:
         "night": night.reshape(-1),
         "weekday": weekday.reshape(-1),
     }
+
+
+#: Posts an account needs for "all in working hours" to tell (see ``NetworkRhythm``): 4.
+TELLING_POSTS: Final = _telling_posts()
 
 
 def _clock(quarter: int) -> str:
@@ -699,6 +723,11 @@ def network_rhythms(
     in_work = np.bincount(
         acc_net, weights=(has_posts & (outside == 0)).astype(np.float64), minlength=n
     )
+    telling = np.bincount(acc_row, weights=posts_n, minlength=n_accounts) >= TELLING_POSTS
+    n_telling = np.bincount(acc_net, weights=telling.astype(np.float64), minlength=n)
+    n_confined = np.bincount(
+        acc_net, weights=(telling & (outside == 0)).astype(np.float64), minlength=n
+    )
     members = np.bincount(acc_net, minlength=n)
     result = {
         nid: NetworkRhythm(
@@ -707,6 +736,8 @@ def network_rhythms(
             accounts_active=int(active[i]),
             accounts_in_working_hours=int(in_work[i]) if raw.has_offset[i] else None,
             fit=fits[i],
+            accounts_telling=int(n_telling[i]) if raw.has_offset[i] else None,
+            accounts_confined=int(n_confined[i]) if raw.has_offset[i] else None,
         )
         for i, nid in enumerate(networks)
     }

@@ -472,6 +472,7 @@ def _unflagged_view(groups: list[Any]) -> list[dict[str, Any]]:
                 "size": _int(g.get("size")) or 0,
                 "score": _float(g.get("score")),
                 "estimated_fdr": _float(g.get("estimated_fdr")),
+                "markers": [str(_dict(m).get("marker", "")) for m in _list(g.get("markers"))],
                 "signals": ", ".join(
                     f"{name} ({_int(n) or 0})"
                     for name, n in sorted(
