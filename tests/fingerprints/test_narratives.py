@@ -276,3 +276,16 @@ def test_config_and_assignment_errors() -> None:
         NarrativeConfig(window=0)
     with pytest.raises(BadInputError, match="null"):
         narratives(open_case().con, pa.table({"account_id": [None], "network_id": ["n"]}))
+
+
+def test_a_name_does_not_run_on_into_the_next_sentence() -> None:
+    # "Council. Freedom" and "Kessel. The" are sentence ends, not longer names.
+    rows: list[dict[str, object]] = [
+        {"account": "a", "text": t, "lang": "en"}
+        for t in [
+            "We love the great Valorian Freedom Council. Freedom is coming!",
+            "Shame on the corrupt liar Kessel. The truth will win.",
+        ]
+        * 3
+    ]
+    assert _praised_and_attacked(rows) == (["Valorian Freedom Council"], ["Kessel"])

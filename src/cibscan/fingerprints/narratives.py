@@ -602,7 +602,12 @@ def _entity_mentions(
             continue
         if t[0].isupper() and lower[k] not in stop:
             j = k + 1
-            while j < len(tokens) and tokens[j][0].isupper() and tokens[j][0] not in "@#":
+            while (
+                j < len(tokens)
+                and tokens[j][0].isupper()
+                and tokens[j][0] not in "@#"
+                and sentence[j] == sentence[k]  # a name does not run on into the next sentence
+            ):
                 j += 1
             single_at_start = j == k + 1 and sentence_start[k]
             if not single_at_start and lexicon.get(lower[k], 0.0) == 0.0:
