@@ -463,3 +463,23 @@ def test_jsonl_of_only_malformed_lines_is_rejected_line_by_line(tmp_path: Path) 
     assert case.count("rejects") == 1
     with pytest.raises(BadInputError, match=r"line 1.*invalid JSON"):
         ingest([path], open_case(), IngestConfig(format="jsonl"))
+
+
+def test_a_quote_never_closed_is_an_error_not_rows_swallowed(write) -> None:  # type: ignore[no-untyped-def]
+    # Arrow reads the rest of the file into the open field: row 3 would vanish into row 2.
+    bad = write(
+        "u.csv", HEADER + '5,e,2021-01-01T00:00:00Z,"unterminated\n6,f,2021-01-01T00:00:00Z,ok\n'
+    )
+    for mode in ("strict", "skip"):
+        with pytest.raises(BadInputError) as info:
+            ingest([bad], open_case(), IngestConfig(on_error=mode))
+        assert str(info.value).startswith(
+            f"{bad}, row 2, column 'text', value 'unterminated\\n6,f,2021-01-01T00:00:00Z,ok': "
+            "a quoted field opened in this record is never closed"
+        )
+    # closed multi-line fields, the last one at the very end of the file without a newline
+    good = write(
+        "g.csv", HEADER + '1,a,2021-01-01T00:00:00Z,"two\nlines"\n2,b,2021-01-01T00:00:00Z,"a\nb"'
+    )
+    report = ingest([good], open_case())
+    assert report.summary() == "read 2 = ingested 2 + rejected 0 + duplicates 0"

@@ -381,6 +381,32 @@ class _MarkedUtf8(io.RawIOBase):
             super().close()
 
 
+class _TailRecorder(io.RawIOBase):
+    """A byte stream that remembers the last bytes read through it (see ``_unclosed_quote``)."""
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        super().__init__()
+        self._inner = inner
+        self.tail = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._inner.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        if n:
+            self.tail = (self.tail + data[-16:])[-16:]
+        return n
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            super().close()
+
+
 def rejects_after_batches(
     items: Iterable[ReadItem],
     on_rows: Callable[[RawBatch], Iterable[ReadItem]],
@@ -523,9 +549,11 @@ def _csv_pass(
     )
     if marked:
         stream = io.BufferedReader(_MarkedUtf8(stream), buffer_size=1 << 20)
+    tail = _TailRecorder(stream)  # closes the stream with itself
+    last: tuple[int, str] | None = None  # the last record's number and last field
     try:
         reader = pa_csv.open_csv(
-            stream,
+            tail,
             read_options=pa_csv.ReadOptions(
                 column_names=names,
                 skip_rows=1 if header else 0,
@@ -548,7 +576,7 @@ def _csv_pass(
             ),
         )
     except pa.ArrowInvalid as exc:
-        stream.close()
+        tail.close()
         raise failed(exc, None) from exc
     next_record = 2 if header else 1
     try:
@@ -561,6 +589,9 @@ def _csv_pass(
                 raise failed(exc, next_record) from exc
             first = next_record
             numbers, next_record = _number_rows(next_record, batch.num_rows, set(skipped))
+            if batch.num_rows and names[-1] in batch.schema.names:
+                cell = batch.column(names[-1])[batch.num_rows - 1].as_py()
+                last = (numbers[-1].as_py(), cell.decode("utf-8", "replace") if cell else "")
             rejects = [skipped[n] for n in sorted(skipped) if n < next_record]
             for number in [n for n in skipped if n < next_record]:
                 del skipped[number]
@@ -608,8 +639,31 @@ def _csv_pass(
             if number not in done.rejects:
                 done.rejects.add(number)
                 yield skipped[number]
+        _unclosed_quote(path, last, tail.tail, rename.get(names[-1], names[-1]))
     finally:
-        stream.close()
+        tail.close()
+
+
+def _unclosed_quote(path: Path, last: tuple[int, str] | None, tail: bytes, column: str) -> None:
+    """Fail when the file ends inside a quoted field, which then holds every later line.
+
+    Only a quoted field holds a line break, and a closed one ends with a quote: a last field
+    with a line break in a file that does not end with a quote was never closed, and the rows
+    after its opening quote were read as its text (Arrow does not report it).
+    """
+    if last is None or ("\n" not in last[1] and "\r" not in last[1]):
+        return
+    if tail.rstrip(b"\r\n").endswith(b'"'):
+        return
+    text = last[1].rstrip("\r\n")
+    raise BadInputError(
+        f"a quoted field opened in this record is never closed: it holds the rest of the file "
+        f"({text.count(chr(10)) + 1} lines) as its text; close the quote",
+        file=str(path),
+        row=last[0],
+        column=column,
+        value=text,
+    )
 
 
 def _unmark(
