@@ -483,3 +483,18 @@ def test_a_quote_never_closed_is_an_error_not_rows_swallowed(write) -> None:  # 
     )
     report = ingest([good], open_case())
     assert report.summary() == "read 2 = ingested 2 + rejected 0 + duplicates 0"
+
+
+def test_one_config_file_serves_ingest_and_networks(tmp_path: Path) -> None:
+    from cibscan.config import load_config
+    from cibscan.networks import NetworkConfig
+
+    path = tmp_path / "case.toml"
+    path.write_text('[ingest]\ntz = "Asia/Tehran"\n[networks]\nwindow = 30\n', encoding="utf-8")
+    assert load_config(path).ingest.tz == "Asia/Tehran"
+    assert NetworkConfig.from_toml(path).window == 30
+    path.write_text('[ingest]\ntz = "UTC"\n[netwroks]\nwindow = 30\n', encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=r"unknown section \[netwroks\]; known: \['ingest', 'networks'\]"
+    ):
+        load_config(path)

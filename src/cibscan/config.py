@@ -12,7 +12,7 @@ import zoneinfo
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from cibscan.errors import ConfigError
 from cibscan.schema import TABLES
@@ -98,6 +98,10 @@ class IngestConfig:
             raise ConfigError("decompression bounds must be positive (ratio above 1)")
 
 
+#: Sections of a config file that other commands read (``cibscan networks``), left alone here.
+OTHER_SECTIONS: Final = frozenset({"networks"})
+
+
 @dataclass(frozen=True)
 class Config:
     """Every stage's configuration."""
@@ -148,9 +152,11 @@ def load_config(path: str | Path | None) -> Config:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
     sections = {f.name: f for f in fields(Config)}
-    unknown = sorted(set(data) - set(sections))
+    # One file may configure several commands: `cibscan networks --config` reads [networks].
+    unknown = sorted(set(data) - set(sections) - OTHER_SECTIONS)
     if unknown:
-        raise ConfigError(f"{p}: unknown section [{unknown[0]}]; known: {sorted(sections)}")
+        known = sorted({*sections, *OTHER_SECTIONS})
+        raise ConfigError(f"{p}: unknown section [{unknown[0]}]; known: {known}")
     built: dict[str, Any] = {}
     if "ingest" in data:
         section = dict(data["ingest"])
