@@ -165,3 +165,11 @@ def test_investigate_bundled_sample(tmp_path: Path) -> None:
     run_json = json.loads((tmp_path / "o" / "run.json").read_text())
     assert run_json["rows"]["ingested"] == 18
     assert all(len(i["sha256"]) == 64 for i in run_json["inputs"])
+
+
+def test_investigate_names_a_missing_input_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = run("investigate", str(tmp_path / "nope.csv"), "--out", str(out))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"Error: {tmp_path / 'nope.csv'}: no such file"
+    assert not out.exists()

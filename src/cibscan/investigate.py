@@ -50,6 +50,7 @@ from cibscan.detect import (
     detect,
     write_detection,
 )
+from cibscan.errors import BadInputError
 from cibscan.export import atomic_path, write_csv, write_gexf, write_graphml
 from cibscan.fingerprints import fingerprint_networks
 from cibscan.ingest import FileCounts, IngestReport, file_sha256, ingest
@@ -164,6 +165,11 @@ def investigate(
     >>> result.stages  # doctest: +SKIP
     {'ingest': 'computed', 'networks': 'computed', 'detect': 'computed', ...}
     """
+    for source in map(Path, sources):  # before anything is written into ``out``
+        if not source.exists():
+            raise BadInputError("no such file", file=str(source))
+        if source.is_dir():
+            raise BadInputError("is a directory, not a file", file=str(source))
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     run = _Run(
