@@ -220,10 +220,11 @@ positive or flagged.
   top 0.5% of the pairs with a positive similarity, connected components.
 
 ARI and NMI (from `evaluate_assignment`) compare two partitions of the accounts that are
-positive or flagged: the truth puts flagged organic accounts in one "none" group, the detection
-puts unflagged operation accounts in one "none" group, and neither looks at group names. When a
-method flags no operation account (the `stealth` rows), both partitions split "operation" from
-"flagged organic" and the scores come out high while meaning nothing: read them next to recall.
+positive or flagged: in the truth each flagged organic account is a group of its own, in the
+detection each missed operation account is, and neither looks at group names. When the accounts
+compared are all of one operation (no organic account flagged in a single-operation scenario),
+every split of it scores 0, near-perfect or not, so the scores are `n/a` there; one network
+that is exactly the operation scores 1. Read them next to recall.
 
 The baselines' networks are connected components, as the peers report them; none of them has a
 minimum network size or a significance test. `seconds` is the method's own time on an ingested

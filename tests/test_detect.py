@@ -315,3 +315,15 @@ def test_group_test_pairs_count_items_within_the_window(
             if a < b and i == j and abs(s - u) <= window:
                 expected.setdefault((a, b), set()).add(i)
     assert got == {k: len(v) for k, v in expected.items()}
+
+
+def test_agreement_scores_are_none_when_one_operation_is_all_there_is_to_split() -> None:
+    # one operation split into two networks, nothing organic flagged: ARI is 0 for any split
+    labels = {f"op{i}": ("op", "amplifier") for i in range(10)}
+    labels |= {f"org{i}": ("organic", "ordinary") for i in range(5)}
+    split = evaluate_assignment({f"op{i}": "N1" if i < 6 else "N2" for i in range(10)}, labels)
+    assert split.precision == 1.0 and split.recall == 1.0
+    assert split.adjusted_rand is None and split.nmi is None
+    # once an organic account is flagged there are two groups to tell apart
+    mixed = evaluate_assignment({**{f"op{i}": "N1" for i in range(10)}, "org0": "N1"}, labels)
+    assert mixed.adjusted_rand is not None and mixed.adjusted_rand < 1.0

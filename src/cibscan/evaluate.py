@@ -7,7 +7,9 @@ label are ignored. Network level: agreement of the partition of flagged accounts
 with the partition of operation accounts into operations (adjusted Rand index and normalised
 mutual information, over the accounts that are positive or flagged; an unflagged account is its
 own singleton in the found partition and an organic account its own singleton in the true one,
-so missing an operation or flagging organic accounts lowers both scores).
+so missing an operation or flagging organic accounts lowers both scores). When those accounts
+all belong to one operation, any split of it scores 0, so both scores are ``None`` (``n/a``)
+unless one network is exactly the accounts compared (1).
 """
 
 from __future__ import annotations
@@ -135,6 +137,10 @@ def evaluate_assignment(
         nmi = float(ig.compare_communities(truth, found, method="nmi"))
         if math.isnan(ari):  # one cluster on both sides: the index is undefined
             ari = 1.0 if len(set(truth)) == len(set(found)) == 1 else 0.0
+        if len(set(truth)) == 1 and len(set(found)) > 1:
+            # One operation and nothing else among the accounts compared: every split of it
+            # scores 0 whatever it is (near-perfect or not), so neither index tells anything.
+            ari = nmi = None
     confounders = sum(n for r, n in roles.items() if r != "ordinary")
     confounders_flagged = sum(n for r, n in roles_hit.items() if r != "ordinary")
     return Evaluation(
