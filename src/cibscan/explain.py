@@ -38,6 +38,36 @@ def _load(out: Path) -> dict[str, Any]:
     return data
 
 
+def _hijack_line(h: dict[str, Any]) -> str:
+    """A hijacked hashtag in words, the evidence that flagged it first.
+
+    Examples
+    --------
+    >>> line = _hijack_line({"hashtag": "valoria", "volume_share": 0.41, "top_share": 0.056,
+    ...                      "account_share": 0.065, "flagged_by": ["volume"],
+    ...                      "volume_q_value": 1e-9})
+    >>> line.split(": ")[0]
+    'Hashtag #valoria flooded'
+    >>> line.split("using it, ")[1]
+    'wrote 41% of its posts (q = 1e-09); it held 6% of its top results.'
+    """
+    flagged = h.get("flagged_by") or ["top"]
+    volume = f"wrote {_pct(h.get('volume_share'))} of its posts"
+    top = f"held {_pct(h.get('top_share'))} of its top results"
+    if "volume" in flagged:
+        volume += f" (q = {h.get('volume_q_value', 1.0):.2g})"
+    if "top" in flagged:
+        top += f" (q = {h.get('q_value', 1.0):.2g})"
+    what = {("top",): "taken over", ("volume",): "flooded"}.get(
+        tuple(flagged), "flooded and taken over"
+    )
+    first, second = (volume, top) if "volume" in flagged else (top, volume)
+    return (
+        f"Hashtag #{h['hashtag']} {what}: this network, {_pct(h.get('account_share'))} of the "
+        f"accounts using it, {first}; it {second}."
+    )
+
+
 def _network_lines(n: dict[str, Any], title: str = "Network") -> list[str]:
     size = n.get("size", len(n.get("accounts", [])))
     lines = [f"{title} {n['id']} (rank {n.get('rank')}): {size} assets."]
@@ -109,11 +139,7 @@ def _network_lines(n: dict[str, Any], title: str = "Network") -> list[str]:
             f"records from {location['country']}."
         )
     for h in (n.get("hijacked_hashtags") or [])[:3]:
-        lines.append(
-            f"Hashtag #{h['hashtag']}: {_pct(h['volume_share'])} of its posts and "
-            f"{_pct(h['top_share'])} of its top results came from this network, which is "
-            f"{_pct(h['account_share'])} of the accounts using it."
-        )
+        lines.append(_hijack_line(h))
     narr = n.get("narratives") or {}
     tags = ", ".join("#" + t["item"] for t in (narr.get("hashtags") or [])[:5])
     terms = ", ".join(t["item"] for t in (narr.get("terms") or [])[:8])
