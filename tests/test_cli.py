@@ -173,3 +173,19 @@ def test_investigate_names_a_missing_input_and_writes_nothing(tmp_path: Path) ->
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"Error: {tmp_path / 'nope.csv'}: no such file"
     assert not out.exists()
+
+
+def test_evaluate_refuses_empty_labels_and_notes_accounts_not_in_the_case(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "accounts.csv").write_text('"account_id","network_id"\n"a","N1"\n"b",""\n')
+    empty = tmp_path / "empty.csv"
+    empty.write_text("account_id,label\n")
+    proc = run("evaluate", "--out", str(out), "--labels", str(empty))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"Error: {empty}: no labelled account (a header and no rows)"
+    labels = tmp_path / "labels.csv"
+    labels.write_text("account_id,label\na,op\nz,op\n")
+    proc = run("evaluate", "--out", str(out), "--labels", str(labels))
+    assert proc.returncode == 0, proc.stderr
+    assert "note: 1 of 2 labelled accounts are not in the detection's accounts.csv" in proc.stdout

@@ -327,3 +327,10 @@ def test_agreement_scores_are_none_when_one_operation_is_all_there_is_to_split()
     # once an organic account is flagged there are two groups to tell apart
     mixed = evaluate_assignment({**{f"op{i}": "N1" for i in range(10)}, "org0": "N1"}, labels)
     assert mixed.adjusted_rand is not None and mixed.adjusted_rand < 1.0
+
+
+def test_binary_labels_read_zero_and_false_as_organic() -> None:
+    labels = {"a": ("1", None), "b": ("0", None), "c": ("False", None), "d": (" no ", None)}
+    ev = evaluate_assignment({"a": "N1", "b": "N1"}, labels)
+    assert (ev.true_positives, ev.false_positives, ev.false_negatives) == (1, 1, 0)
+    assert ev.recall_by_operation == {"1": 1.0}

@@ -24,7 +24,11 @@ import igraph as ig
 
 __all__ = ["Evaluation", "evaluate_assignment"]
 
-NEGATIVE_LABELS = frozenset({"organic", "benign", "control", "none", ""})
+#: Labels of organic (negative) accounts, compared in lower case; binary labels (0/1,
+#: true/false) read 0 and false as organic, and a positive value as an operation of that name.
+NEGATIVE_LABELS = frozenset(
+    {"organic", "benign", "control", "none", "", "0", "false", "no", "negative", "authentic"}
+)
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,7 @@ def evaluate_assignment(
     for account, (label, role) in sorted(labels.items()):
         network = assignment.get(account)
         flagged = network not in (None, "")
-        positive = label.lower() not in NEGATIVE_LABELS
+        positive = label.strip().lower() not in NEGATIVE_LABELS
         if positive:
             per_op[label] += 1
             if flagged:

@@ -228,9 +228,19 @@ def evaluate_command(
     truth = read_labels(labels)
     console = Console(highlight=False, soft_wrap=True)
     rows: dict[str, tuple[Evaluation, float | None]] = {}
+    if not truth:
+        raise BadInputError("no labelled account (a header and no rows)", file=str(labels))
     if out is not None:
-        ev = evaluate_assignment(read_assignment(out / "accounts.csv"), truth)
+        assignment = read_assignment(out / "accounts.csv")
+        ev = evaluate_assignment(assignment, truth)
         print_evaluation(ev, console)
+        absent = sum(1 for a in truth if a not in assignment)
+        if absent:
+            console.print(
+                f"note: {absent} of {len(truth)} labelled accounts are not in the detection's "
+                "accounts.csv (not in the case): they count as not flagged",
+                markup=False,
+            )
         with atomic_path(out / "evaluation.json") as tmp:
             tmp.write_text(json.dumps(ev.as_dict(), indent=2) + "\n", encoding="utf-8")
         rows["cibscan"] = (ev, None)
