@@ -498,3 +498,15 @@ def test_one_config_file_serves_ingest_and_networks(tmp_path: Path) -> None:
         ConfigError, match=r"unknown section \[netwroks\]; known: \['ingest', 'networks'\]"
     ):
         load_config(path)
+
+
+def test_semicolon_csv_and_a_utf16_file(write) -> None:  # type: ignore[no-untyped-def]
+    rows = '1;a;2021-01-01T00:00:00Z;hallo, welt\n2;b;2021-01-01T00:00:10Z;"x;y"\n'
+    semi = write("s.csv", HEADER.replace(",", ";") + rows)
+    case = open_case()
+    assert ingest([semi], case).summary() == "read 2 = ingested 2 + rejected 0 + duplicates 0"
+    texts = case.con.execute("SELECT text FROM posts ORDER BY post_id").fetchall()
+    assert texts == [("hallo, welt",), ("x;y",)]
+    utf16 = write("u.csv", (HEADER + "1,a,2021-01-01T00:00:00Z,hi\n").encode("utf-16"))
+    with pytest.raises(BadInputError, match=r"u\.csv: the file is UTF-16 .*iconv -f UTF-16"):
+        ingest([utf16], open_case())

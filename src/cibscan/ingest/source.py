@@ -143,6 +143,12 @@ def sample_input(path: Path) -> Sample:
     compression = compression_of(path)
     with open_input(path) as fh:
         head = fh.read(SAMPLE_BYTES)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # as Excel's "Unicode text" saves
+        raise BadInputError(
+            "the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8, "
+            "for example with `iconv -f UTF-16 -t UTF-8`",
+            file=str(path),
+        )
     return Sample(path=path, head=head, compression=compression)
 
 
