@@ -41,6 +41,7 @@ def test_user_error_is_one_line_exit_2(tmp_path: Path) -> None:
         "(expected ISO-8601, or epoch seconds or milliseconds)"
     )
     assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "c.duckdb").exists()  # the store it created holds nothing: gone
     debug = run("ingest", str(src), "--db", str(tmp_path / "c.duckdb"), "--debug")
     assert "Traceback" in debug.stderr
 

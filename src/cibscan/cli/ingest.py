@@ -18,7 +18,7 @@ from rich.text import Text
 from cibscan.case import open_case
 from cibscan.cli.app import app
 from cibscan.config import load_config, parse_column_map
-from cibscan.errors import ConfigError
+from cibscan.errors import CibscanError, ConfigError
 from cibscan.ingest import FORMATS, ingest
 
 _FORMAT_HELP = "Input format; detected from each file's content when omitted. One of: " + ", ".join(
@@ -102,6 +102,7 @@ def ingest_command(
     chosen: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     cfg = dataclasses.replace(base, column_map=mapping, **chosen)
     console = Console(stderr=True)
+    created = not db.exists()
     case = open_case(db)
     try:
         before = case.count("rejects")
@@ -118,7 +119,14 @@ def ingest_command(
             def progress(file: str, rows: int) -> None:
                 bar.update(task, description=f"{file}: {rows:,} rows")
 
-            report = ingest(sources, case, cfg, progress=progress)
+            try:
+                report = ingest(sources, case, cfg, progress=progress)
+            except CibscanError:
+                if created:  # a case store this command created holds nothing: leave none
+                    case.close()
+                    for leftover in (db, db.with_name(db.name + ".wal")):
+                        leftover.unlink(missing_ok=True)
+                raise
         out = Console(highlight=False, soft_wrap=True)
         for f in report.files:
             out.print(
