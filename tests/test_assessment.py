@@ -212,3 +212,28 @@ def test_office_hours_flags_alone_only_members_confined_to_work() -> None:
     # with another marker beside it, the newsroom's rhythm counts towards the flag
     groups["R"].markers.append({"marker": "reused_profile"})
     assert groups["R"].flagged(AssessmentConfig())
+
+
+def test_an_app_only_the_group_posts_with_is_shared_infrastructure() -> None:
+    """Twitter's archives name the app of each tweet: an operator's own tool, used by four of
+    a group of six and nobody else, is a marker; the common app everyone uses is not."""
+    group = [f"g{i}" for i in range(6)]
+    organic = [f"o{i}" for i in range(300)]
+    case = open_case()
+    case.con.executemany(
+        "INSERT INTO accounts (account_id, kind, source) VALUES (?, 'user', 'test')",
+        [(a,) for a in group + organic],
+    )
+    rows = [(a, "Twitter for Android") for a in group + organic]
+    rows += [(a, "ValoriaPoster 2.1") for a in group[:4]]
+    case.con.executemany(
+        "INSERT INTO infra (account_id, user_agent, source) VALUES (?, ?, 'test')", rows
+    )
+    (marker,) = assess_groups(case.con, _assignment({"G": group}))["G"].markers
+    assert marker["marker"] == "shared_infrastructure"
+    assert (marker["field"], marker["value"], marker["accounts"]) == (
+        "user_agent",
+        "ValoriaPoster 2.1",
+        4,
+    )
+    assert marker["outside_accounts"] == 0 and marker["p_adjusted"] <= 0.01

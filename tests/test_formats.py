@@ -633,6 +633,22 @@ def test_io_archive_fields() -> None:
         "platform": "twitter",
     }
     assert users["u2"]["followers"] == 16
+    # the posting app, once per account and app, as the account's infrastructure
+    clients = case.con.execute(
+        "SELECT account_id, user_agent, timestamp FROM infra ORDER BY account_id"
+    ).fetchall()
+    assert clients == [("u1", "Twitter Web Client", None), ("u2", "Twitter for Android", None)]
+
+
+def test_io_archive_client_of_a_rejected_row_is_not_kept(write) -> None:  # type: ignore[no-untyped-def]
+    text = (DATA / "io_archive.csv").read_text()
+    old = "@bb indeed,2019-01-01 12:40,Twitter Web Client,u2,103,,False,"
+    assert old in text
+    path = write("a.csv", text.replace(old, "@bb indeed,2019-01-01 12:40,OpsTool,u2,103,,maybe,"))
+    case = open_case()
+    assert ingest([path], case, IngestConfig(on_error="skip")).rejected == 1
+    clients = case.con.execute("SELECT account_id, user_agent FROM infra ORDER BY 1").fetchall()
+    assert clients == [("u1", "Twitter Web Client"), ("u2", "Twitter for Android")]
 
 
 def test_io_archive_lists() -> None:

@@ -24,8 +24,9 @@ against the rest of the case by the fingerprint modules:
     Several accounts created within one hour or day, far more than the case's background
     creation rate predicts (Bonferroni-bounded p-value below ``burst_alpha``).
 ``shared_infrastructure``
-    One IP address or device used by a tenth of the group (at least three accounts) and by
-    fewer accounts outside it.
+    One IP address, device or user agent (for Twitter's archives, the app the tweets were
+    posted with) used by a tenth of the group (at least three accounts) and by fewer accounts
+    outside it.
 ``handle_template``
     Handles of one shape (name plus digits) held by a fifth of the group (at least three) and
     at least ten times rarer in the case.
@@ -123,6 +124,11 @@ class AssessmentConfig:
         """JSON-ready configuration."""
         return asdict(self)
 
+
+#: Infrastructure fields whose shared values are markers: an IP address, a device, and a user
+#: agent (a browser's exact string, or the app a tweet was posted with in Twitter's archives).
+#: A common value is used outside the group too and is neither enriched nor a marker.
+SHARED_FIELDS: tuple[str, ...] = ("ip", "device_id", "user_agent")
 
 #: Markers of automation, which openly automated accounts show too: they support a flag but
 #: do not raise one on their own.
@@ -396,7 +402,7 @@ def assess_groups(
         net_infra = infra.networks[nid].as_dict() if nid in infra.networks else None
         if net_infra:
             shared = []
-            for field in ("ip", "device_id"):
+            for field in SHARED_FIELDS:
                 for value in net_infra.get("shared", {}).get(field, []):
                     accounts, outside = value.get("accounts", 0), value.get("outside_accounts", 0)
                     if accounts >= need and outside < accounts:

@@ -59,6 +59,9 @@ ACCOUNTS: Final = {
     "follower_count": "followers",
     "account_creation_date": "created_at",
 }
+#: The app a tweet was posted with ("Twitter Web App", an operator's own tool), as an
+#: ``infra`` row of its account: the posting software is infrastructure the platform saw.
+CLIENT: Final = {"userid": "account_id", "tweet_client_name": "user_agent"}
 _LIST_COLUMNS: Final = ("hashtags", "urls_original", "mentions")
 _COUNTS: Final = ("_quote_count", "_reply_count", "_like_count", "_retweet_count")
 _TRUE: Final = ["true", "t", "1", "yes"]
@@ -214,7 +217,35 @@ class IoArchiveFormat:
             rename={k: v for k, v in POSTS.items() if k in names},
             delimiter=delimiter,
             header=True,
-            embedded=[("accounts", {k: v for k, v in ACCOUNTS.items() if k in names})],
+            embedded=[
+                ("accounts", {k: v for k, v in ACCOUNTS.items() if k in names}),
+                *([("infra", CLIENT)] if set(CLIENT) <= set(names) else []),
+            ],
             defaults={"platform": platform},
         )
-        yield from rejects_after_batches(items, lambda item: _posts_batch(item.data, item.table))
+        yield from rejects_after_batches(
+            items, lambda item: _posts_batch(item.data, item.table), _side_information
+        )
+
+
+def _side_information(item: RawBatch, rejected: set[int]) -> RawBatch:
+    """Embedded rows as read, except the clients: one row per account and client named."""
+    if item.table != "infra":
+        return item
+    batch = item.data
+    agent = pc.utf8_trim_whitespace(batch.column("user_agent"))
+    keep = pc.and_(
+        pc.fill_null(pc.not_equal(agent, ""), False), pc.is_valid(batch.column("account_id"))
+    )
+    if rejected:
+        keep = pc.and_(keep, pc.invert(pc.is_in(batch.column("_row"), pa.array(sorted(rejected)))))
+    table = pa.Table.from_batches(
+        [batch.set_column(batch.schema.get_field_index("user_agent"), "user_agent", agent)]
+    ).filter(keep)
+    # the first row of each (account, client) in the batch; the load stage merges across batches
+    first = table.group_by(["account_id", "user_agent"], use_threads=False).aggregate(
+        [("_row", "min")]
+    )
+    out = first.rename_columns(["account_id", "user_agent", "_row"]).sort_by("_row")
+    arrays = [out.column(c).combine_chunks() for c in out.column_names]
+    return RawBatch("infra", pa.RecordBatch.from_arrays(arrays, names=out.column_names), True)
