@@ -50,3 +50,17 @@ def test_gexf_node_attributes(tmp_path: Path) -> None:
     values = {titles[v.get("for")]: v.get("value") for v in node.findall(".//g:attvalue", ns)}
     assert values == {"network": "N2", "score": "0.5", "kind": "group"}
     assert len(root.findall(".//g:edge", ns)) == 2
+
+
+def test_ids_xml_cannot_hold_stay_distinct_nodes(tmp_path: Path) -> None:
+    # "x\x01" is written with a visible marker; the account literally named "x[U+0001]" must
+    # not become the same node (a false self-loop and parallel edges in Gephi).
+    edges = pa.table({"source": ["x\x01", "x[U+0001]"], "target": ["z", "z"], "weight": [1, 2]})
+    for write, suffix, tag in (
+        (write_graphml, "graphml", "{http://graphml.graphdrawing.org/xmlns}node"),
+        (write_gexf, "gexf", "{http://gexf.net/1.3}node"),
+    ):
+        path = tmp_path / f"g.{suffix}"
+        write(edges, path)
+        ids = [n.get("id") for n in ET.parse(path).getroot().iter(tag)]
+        assert sorted(ids) == sorted(["x[U+0001]", "x[U+005B]U+0001]", "z"]), suffix

@@ -47,8 +47,11 @@ FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
 _GUARDED: Final = (*FORMULA_PREFIXES, "'")
 _FORMULA_RE: Final = "^[=+\\-@\t\r']"
 # Characters XML 1.0 cannot carry at all, even escaped (and lone surrogates, which UTF-8
-# cannot encode).
-_XML_INVALID: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# cannot encode), and a literal "[" opening "[U+", escaped too so that the markers stay
+# unambiguous: "x\x01" and the text "x[U+0001]" remain two node ids.
+_XML_INVALID: Final = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]|\\[(?=U\\+)"
+)
 
 
 def neutralise_formula(value: str) -> str:
