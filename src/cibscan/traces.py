@@ -90,6 +90,15 @@ _HOST: Final = "^(?:[A-Za-z][A-Za-z0-9+.-]*://)?([^/?#]+)"
 _USABLE: Final = "p.account_id IS NOT NULL AND p.post_id IS NOT NULL AND p.timestamp IS NOT NULL"
 
 
+# Unicode White_Space, in RE2 syntax (RE2's \s is ASCII only: [\t\n\f\r ]). A no-break or
+# ideographic space between two words must not make a copy a different text.
+_SPACE: Final = r"[\t-\r \x{85}\pZ]"
+_NOT_SPACE: Final = r"[^\t-\r \x{85}\pZ]"
+_ODD_SPACE: Final = (
+    r"[\t-\r\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]"
+)
+
+
 def normalise_text_sql(column: str) -> str:
     """Return a DuckDB expression for cibscan's text normalisation of ``column``.
 
@@ -104,12 +113,12 @@ def normalise_text_sql(column: str) -> str:
     'rt hello world'
     """
     lowered = f"lower({column})"
-    no_urls = rf"regexp_replace({lowered}, '(https?://|www\.)\S+', ' ', 'g')"
-    no_mentions = rf"regexp_replace({no_urls}, '@\S+', ' ', 'g')"
-    # RE2's \s is [\t\n\f\r ]. Replacing only runs of two or more and lone non-space
-    # characters gives the same text as replacing every run, and skips the single spaces
-    # between words, which made this the costliest step of the text signal.
-    return rf"trim(regexp_replace({no_mentions}, '\s\s+|[\t\n\f\r]', ' ', 'g'))"
+    no_urls = rf"regexp_replace({lowered}, '(https?://|www\.){_NOT_SPACE}+', ' ', 'g')"
+    no_mentions = rf"regexp_replace({no_urls}, '@{_NOT_SPACE}+', ' ', 'g')"
+    # Replacing only runs of two or more and lone characters other than the space gives the
+    # same text as replacing every run, and skips the single spaces between words, which made
+    # this the costliest step of the text signal.
+    return rf"trim(regexp_replace({no_mentions}, '{_SPACE}{_SPACE}+|{_ODD_SPACE}', ' ', 'g'))"
 
 
 def _long_text_sql(column: str, min_chars: int) -> str:
