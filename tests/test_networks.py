@@ -249,6 +249,19 @@ def test_auto_window_is_coornets_estimate() -> None:
     assert result.config.window == "auto"
 
 
+def test_auto_window_below_a_second_stands_and_zero_is_one_second() -> None:
+    # The same layout at a tenth of the times: 0.4 s, with sub-second times in the data.
+    rows = []
+    for k in range(10):
+        for j, offset in enumerate([0, k + 1, 4 + 2 * k, 9 + 3 * k]):
+            rows.append(share(f"{k}-{j}", f"acc{j}", f"item{k}", 1_000 * k + offset / 10))
+    assert estimate_coordination_interval(make_case(*rows), "share") == 0.4
+    at_once = [
+        share(f"{k}-{j}", f"acc{j}", f"item{k}", 100 * k) for k in range(3) for j in range(3)
+    ]
+    assert estimate_coordination_interval(make_case(*at_once), "share") == 1.0  # CooRnet's 0 -> 1
+
+
 def test_auto_window_needs_an_item_acted_on_twice() -> None:
     case = make_case(share("1", "a", "x", 0))
     with pytest.raises(EmptyInputError, match="window 'auto'"):

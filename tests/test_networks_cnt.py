@@ -251,6 +251,32 @@ def test_peer_artefacts_exist_and_are_not_reproduced(tmp_path: Path) -> None:
     assert ours(case, "text", 5, 1) == set()
 
 
+def test_url_cells_split_on_the_space_only_as_the_peer(tmp_path: Path) -> None:
+    # The peer splits the URL cell with split(" "): a tab or a no-break space is inside a URL.
+    def row(i: int, user: str, urls: str) -> dict[str, str]:
+        return {"id": str(i), "user_id": user, "username": "", "repost_id": "", "reply_id": "",
+                "message": "hi", "timestamp": "1600000000", "urls": urls}  # fmt: skip
+
+    rows = [
+        row(1, "a", "http://x.com/1\thttp://x.com/2"),
+        row(2, "b", "http://x.com/2"),
+        row(3, "c", "http://x.com/3\u00a0http://x.com/4"),
+        row(4, "d", "http://x.com/4"),
+        row(5, "e", "http://x.com/5  http://x.com/6"),
+        row(6, "f", "http://x.com/6"),
+    ]
+    csv_path, db = tmp_path / "m.csv", tmp_path / "cnt.db"
+    write_cnt_csv(rows, csv_path)
+    with quiet():
+        cnt_preprocess.preprocess_csv_files(str(db), [str(csv_path)])
+    case = open_case()
+    ingest([csv_path], case)
+    # only e and f share a URL (the double space adds an empty one, which no other post has)
+    assert (
+        ours(case, "link", 1, 1) == run_peer(db, "co_link", 1, 1) == {("e", "f", 1), ("f", "e", 1)}
+    )
+
+
 def test_cnt_edges_are_directed_and_weights_count_source_posts() -> None:
     # a posts twice on item x, b once, all within the window: a->b counts a's two posts,
     # b->a counts b's one.

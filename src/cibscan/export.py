@@ -241,7 +241,8 @@ def _csv_ready(table: pa.Table) -> pa.Table:
         if pa.types.is_timestamp(kind):
             if kind.tz is not None:
                 column = pc.cast(column, pa.timestamp(kind.unit, tz="UTC"))
-            column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%SZ")
+            column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%SZ")  # %S has the fraction
+            column = pc.replace_substring_regex(column, pattern=r"\.0+Z$", replacement="Z")
         elif pa.types.is_large_string(kind) or pa.types.is_string(kind):
             column = neutralise_formulas(column)
         elif pa.types.is_dictionary(kind):
@@ -276,6 +277,13 @@ def write_csv(table: pa.Table, path: str | os.PathLike[str]) -> None:
     >>> print(out.read_text().strip())
     "source","weight"
     "'=cmd()",-3
+    >>> from datetime import datetime, UTC
+    >>> times = [datetime(2024, 5, 1, 10, tzinfo=UTC), datetime(2024, 5, 1, 10, 0, 0, 250000, UTC)]
+    >>> write_csv(pa.table({"t": pa.array(times, pa.timestamp("us", tz="UTC"))}), out)
+    >>> print(out.read_text().strip())
+    "t"
+    "2024-05-01T10:00:00Z"
+    "2024-05-01T10:00:00.250000Z"
     """
     ready = _csv_ready(table)
     options = pacsv.WriteOptions(include_header=True, quoting_style="needed")

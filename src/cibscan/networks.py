@@ -948,8 +948,10 @@ def _auto_window_us(run: _Run, tr: str, signal: str) -> int:
             f"window 'auto' found no item of signal {signal!r} acted on twice; "
             "give --window in seconds"
         )
-    # CooRnet falls back to one second when the fastest items reach half their shares at once.
-    return max(round(float(value)), 1_000_000)
+    # CooRnet falls back to one second when the fastest items reach half their shares at once
+    # (an interval of zero); a sub-second interval of data with sub-second times stands.
+    interval = round(float(value))
+    return interval if interval > 0 else 1_000_000
 
 
 def estimate_coordination_interval(

@@ -107,11 +107,14 @@ class CntCsvFormat:
 def _urls_as_list(batch: pa.RecordBatch) -> pa.RecordBatch:
     """Split the toolkit's space-separated URLs; an empty cell is no URL.
 
-    The toolkit takes its URLs from this column only; an empty list (rather than a missing
-    value) keeps the load stage from extracting URLs out of the message text.
+    On the space character only, as the toolkit does (``urls.split(" ")``): a tab or a no-break
+    space is part of a URL there. The empty strings of consecutive spaces are dropped by the
+    load stage (the toolkit co-links posts on them; see docs/networks.md). The toolkit takes
+    its URLs from this column only; an empty list (rather than a missing value) keeps the load
+    stage from extracting URLs out of the message text.
     """
     index = batch.schema.get_field_index("urls_original")
-    split = pc.utf8_split_whitespace(batch.column(index))
+    split = pc.split_pattern(batch.column(index), " ")
     if split.null_count:
         # A missing cell splits to a null list that spans no values: without its validity it
         # is the empty list. Much faster than fill_null, which rebuilds the lists one by one.
