@@ -92,7 +92,7 @@ _USABLE: Final = "p.account_id IS NOT NULL AND p.post_id IS NOT NULL AND p.times
 
 # Unicode White_Space, in RE2 syntax (RE2's \s is ASCII only: [\t\n\f\r ]). A no-break or
 # ideographic space between two words must not make a copy a different text.
-_SPACE: Final = r"[\t-\r \x{85}\pZ]"
+WHITE_SPACE: Final = r"[\t-\r \x{85}\pZ]"
 _NOT_SPACE: Final = r"[^\t-\r \x{85}\pZ]"
 _ODD_SPACE: Final = (
     r"[\t-\r\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]"
@@ -118,7 +118,8 @@ def normalise_text_sql(column: str) -> str:
     # Replacing only runs of two or more and lone characters other than the space gives the
     # same text as replacing every run, and skips the single spaces between words, which made
     # this the costliest step of the text signal.
-    return rf"trim(regexp_replace({no_mentions}, '{_SPACE}{_SPACE}+|{_ODD_SPACE}', ' ', 'g'))"
+    runs = f"{WHITE_SPACE}{WHITE_SPACE}+|{_ODD_SPACE}"
+    return rf"trim(regexp_replace({no_mentions}, '{runs}', ' ', 'g'))"
 
 
 def _long_text_sql(column: str, min_chars: int) -> str:

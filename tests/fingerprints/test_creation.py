@@ -198,3 +198,19 @@ def test_network_without_account_rows_is_empty_and_json_ready() -> None:
 def test_bad_config_is_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         CreationConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_reused_profile_fields_are_compared_across_unicode_spaces() -> None:
+    import duckdb
+
+    from cibscan.fingerprints.creation import _FIELD_SQL
+
+    values = ["Democracy now", "Democracy\u00a0now", " democracy\u3000\u3000NOW ", "Democracy\tnow"]
+    con = duckdb.connect()
+    got = {
+        con.execute(
+            f"SELECT {_FIELD_SQL['description']} FROM (SELECT ? AS description)", [v]
+        ).fetchall()[0][0]
+        for v in values
+    }
+    assert got == {"democracy now"}

@@ -50,6 +50,7 @@ from cibscan.fingerprints._assignment import (
     registered,
     validated_assignment,
 )
+from cibscan.traces import WHITE_SPACE
 
 __all__ = [
     "SNOWFLAKE_EPOCH_MS",
@@ -74,8 +75,9 @@ _SHAPE_SQL: Final = (
 )
 _STEM_SQL: Final = "regexp_replace(lower({x}), '[._-]*[0-9]+$', '')"
 _FIELD_SQL: Final = {
-    "display_name": "lower(trim(regexp_replace(display_name, '\\s+', ' ', 'g')))",
-    "description": "lower(trim(regexp_replace(description, '\\s+', ' ', 'g')))",
+    # Unicode white space (RE2's \s is ASCII only): "Democracy\u00a0now" is "democracy now".
+    "display_name": f"lower(trim(regexp_replace(display_name, '{WHITE_SPACE}+', ' ', 'g')))",
+    "description": f"lower(trim(regexp_replace(description, '{WHITE_SPACE}+', ' ', 'g')))",
     "profile_image": "lower(trim(regexp_replace(profile_image, '[?#].*$', '')))",
 }
 
