@@ -350,7 +350,24 @@ def _mark_not_utf8(error: UnicodeError) -> tuple[str | bytes, int]:
 codecs.register_error("cibscan-mark-not-utf8", _mark_not_utf8)
 
 
-class _MarkedUtf8(io.RawIOBase):
+class _Wrapped(io.RawIOBase):
+    """A readable byte stream over another, which it closes with itself."""
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        super().__init__()
+        self._inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            super().close()
+
+
+class _MarkedUtf8(_Wrapped):
     """A byte stream with every byte that is not UTF-8 replaced by :data:`_NOT_UTF8`.
 
     Arrow's CSV reader decodes the text of a row with the wrong number of fields before handing
@@ -360,13 +377,9 @@ class _MarkedUtf8(io.RawIOBase):
     """
 
     def __init__(self, inner: IO[bytes]) -> None:
-        super().__init__()
-        self._inner = inner
+        super().__init__(inner)
         self._decoder = codecs.getincrementaldecoder("utf-8")("cibscan-mark-not-utf8")
         self._pending = b""
-
-    def readable(self) -> bool:
-        return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         while not self._pending:
@@ -379,23 +392,13 @@ class _MarkedUtf8(io.RawIOBase):
         self._pending = self._pending[n:]
         return n
 
-    def close(self) -> None:
-        try:
-            self._inner.close()
-        finally:
-            super().close()
 
-
-class _TailRecorder(io.RawIOBase):
+class _TailRecorder(_Wrapped):
     """A byte stream that remembers the last bytes read through it (see ``_unclosed_quote``)."""
 
     def __init__(self, inner: IO[bytes]) -> None:
-        super().__init__()
-        self._inner = inner
+        super().__init__(inner)
         self.tail = b""
-
-    def readable(self) -> bool:
-        return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         data = self._inner.read(len(buffer))
@@ -404,12 +407,6 @@ class _TailRecorder(io.RawIOBase):
         if n:
             self.tail = (self.tail + data[-16:])[-16:]
         return n
-
-    def close(self) -> None:
-        try:
-            self._inner.close()
-        finally:
-            super().close()
 
 
 def rejects_after_batches(
