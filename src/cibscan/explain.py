@@ -81,10 +81,13 @@ def _network_lines(n: dict[str, Any], title: str = "Network") -> list[str]:
             + (f"; {followers:,} followers summed over them." if followers else ".")
         )
     by_signal = n.get("edges_by_signal") or {}
-    signals = ", ".join(f"{v:,} {k}" for k, v in by_signal.items())
+    # a link counts for every signal its pair co-acted on (the fused test is over signals)
+    parts = [f"{v:,} on {k}" for k, v in by_signal.items()]
+    signals = f"; {parts[0].replace(' on ', ' co-acted on ', 1)}" if parts else ""
+    signals += "".join(f", {p}" for p in parts[1:])
     lines.append(
         f"Coordination: {n.get('internal_edges', 0):,} significant links between its accounts "
-        f"({_pct(n.get('cohesion'))} of all pairs; by signal: {signals or 'none'}), each "
+        f"({_pct(n.get('cohesion'))} of all pairs{signals}), each "
         f"tested against a null model that keeps every account's activity and every item's "
         f"popularity and timing; estimated false-discovery rate {n.get('estimated_fdr', 1):.3g}."
     )
