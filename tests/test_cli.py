@@ -190,3 +190,19 @@ def test_evaluate_refuses_empty_labels_and_notes_accounts_not_in_the_case(tmp_pa
     proc = run("evaluate", "--out", str(out), "--labels", str(labels))
     assert proc.returncode == 0, proc.stderr
     assert "note: 1 of 2 labelled accounts are not in the detection's accounts.csv" in proc.stdout
+
+
+def test_detect_takes_the_marker_rules_and_records_them(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "p.csv"
+    src.write_text(HEADER + "1,a,2024-01-01T10:00:00Z,hi\n2,b,2024-01-01T10:00:05Z,hi\n")
+    db, out = tmp_path / "c.duckdb", tmp_path / "out"
+    assert main(["ingest", str(src), "--db", str(db)]) == 0
+    args = ["detect", "--db", str(db), "--out", str(out), "--min-markers", "2"]
+    assert main([*args, "--office-alone", "--automation-alone"]) == 0
+    config = json.loads((out / "networks.json").read_text())["config"]
+    assert (config["min_markers"], config["office_alone"], config["automation_alone"]) == (
+        2,
+        True,
+        True,
+    )
+    assert "0 networks, 0 accounts flagged" in capsys.readouterr().out

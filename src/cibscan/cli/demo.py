@@ -61,6 +61,20 @@ def investigate_command(
             "--min-markers", help="Inauthenticity markers a group needs to be flagged (0: all)."
         ),
     ] = DetectConfig.min_markers,
+    office_alone: Annotated[
+        bool,
+        typer.Option(
+            "--office-alone",
+            help="Let an office-hours rhythm flag a group on its own even when its members "
+            "also post outside working hours.",
+        ),
+    ] = DetectConfig.office_alone,
+    automation_alone: Annotated[
+        bool,
+        typer.Option(
+            "--automation-alone", help="Let round-the-clock activity flag a group on its own."
+        ),
+    ] = DetectConfig.automation_alone,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the clustering.")] = 0,
     pseudonymize: Annotated[
         str | None,
@@ -105,6 +119,8 @@ def investigate_command(
             alpha=alpha,
             min_size=min_size,
             min_markers=min_markers,
+            office_alone=office_alone,
+            automation_alone=automation_alone,
             seed=seed,
         ),
         pseudonymize=pseudonymize,
