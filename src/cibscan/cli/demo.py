@@ -11,7 +11,19 @@ import typer
 from rich.console import Console
 
 from cibscan.cli.app import app
-from cibscan.cli.detect import print_evaluation, read_labels, unflagged_hint
+from cibscan.cli.detect import (
+    AlphaOption,
+    AutomationAloneOption,
+    MinMarkersOption,
+    MinSizeOption,
+    OfficeAloneOption,
+    SeedOption,
+    SignalsOption,
+    WindowOption,
+    print_evaluation,
+    read_labels,
+    unflagged_hint,
+)
 from cibscan.config import load_config
 from cibscan.detect import DETECT_SIGNALS, DetectConfig
 from cibscan.evaluate import evaluate_assignment
@@ -43,39 +55,14 @@ def investigate_command(
     config: Annotated[
         Path | None, typer.Option("--config", help="TOML config file ([ingest] table).")
     ] = None,
-    signals: Annotated[
-        str, typer.Option("--signal", help="Comma-separated signals to test.")
-    ] = ",".join(DETECT_SIGNALS),
-    window: Annotated[
-        float, typer.Option("--window", help="Co-action window in seconds.")
-    ] = DetectConfig.window,
-    alpha: Annotated[
-        float, typer.Option("--alpha", help="False-discovery rate of the significant edges.")
-    ] = DetectConfig.alpha,
-    min_size: Annotated[
-        int, typer.Option("--min-size", help="Smallest network reported.")
-    ] = DetectConfig.min_size,
-    min_markers: Annotated[
-        int,
-        typer.Option(
-            "--min-markers", help="Inauthenticity markers a group needs to be flagged (0: all)."
-        ),
-    ] = DetectConfig.min_markers,
-    office_alone: Annotated[
-        bool,
-        typer.Option(
-            "--office-alone",
-            help="Let an office-hours rhythm flag a group on its own even when its members "
-            "also post outside working hours.",
-        ),
-    ] = DetectConfig.office_alone,
-    automation_alone: Annotated[
-        bool,
-        typer.Option(
-            "--automation-alone", help="Let round-the-clock activity flag a group on its own."
-        ),
-    ] = DetectConfig.automation_alone,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the clustering.")] = 0,
+    signals: SignalsOption = ",".join(DETECT_SIGNALS),
+    window: WindowOption = DetectConfig.window,
+    alpha: AlphaOption = DetectConfig.alpha,
+    min_size: MinSizeOption = DetectConfig.min_size,
+    min_markers: MinMarkersOption = DetectConfig.min_markers,
+    office_alone: OfficeAloneOption = DetectConfig.office_alone,
+    automation_alone: AutomationAloneOption = DetectConfig.automation_alone,
+    seed: SeedOption = 0,
     pseudonymize: Annotated[
         str | None,
         typer.Option(

@@ -20,44 +20,50 @@ from cibscan.errors import BadInputError, ConfigError
 from cibscan.evaluate import Evaluation, evaluate_assignment
 from cibscan.export import atomic_path, restore_formula
 
+# Options of the detection that `detect` and `investigate` share.
+SignalsOption = Annotated[str, typer.Option("--signal", help="Comma-separated signals to test.")]
+WindowOption = Annotated[
+    float, typer.Option("--window", help="Co-action window in seconds (inclusive).")
+]
+AlphaOption = Annotated[
+    float, typer.Option("--alpha", help="False-discovery rate of the significant edges.")
+]
+MinSizeOption = Annotated[int, typer.Option("--min-size", help="Smallest network reported.")]
+MinMarkersOption = Annotated[
+    int,
+    typer.Option(
+        "--min-markers", help="Inauthenticity markers a group needs to be flagged (0: all)."
+    ),
+]
+OfficeAloneOption = Annotated[
+    bool,
+    typer.Option(
+        "--office-alone",
+        help="Let an office-hours rhythm flag a group on its own even when its members "
+        "also post outside working hours.",
+    ),
+]
+AutomationAloneOption = Annotated[
+    bool,
+    typer.Option(
+        "--automation-alone", help="Let round-the-clock activity flag a group on its own."
+    ),
+]
+SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the clustering.")]
+
 
 @app.command("detect")
 def detect_command(
     db: Annotated[Path, typer.Option("--db", help="The case store.")] = Path("case.duckdb"),
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("cibscan-out"),
-    signals: Annotated[
-        str, typer.Option("--signal", help="Comma-separated signals to test.")
-    ] = ",".join(DETECT_SIGNALS),
-    window: Annotated[
-        float, typer.Option("--window", help="Co-action window in seconds (inclusive).")
-    ] = DetectConfig.window,
-    alpha: Annotated[
-        float, typer.Option("--alpha", help="False-discovery rate of the significant edges.")
-    ] = DetectConfig.alpha,
-    min_size: Annotated[
-        int, typer.Option("--min-size", help="Smallest network reported.")
-    ] = DetectConfig.min_size,
-    min_markers: Annotated[
-        int,
-        typer.Option(
-            "--min-markers", help="Inauthenticity markers a group needs to be flagged (0: all)."
-        ),
-    ] = DetectConfig.min_markers,
-    office_alone: Annotated[
-        bool,
-        typer.Option(
-            "--office-alone",
-            help="Let an office-hours rhythm flag a group on its own even when its members "
-            "also post outside working hours.",
-        ),
-    ] = DetectConfig.office_alone,
-    automation_alone: Annotated[
-        bool,
-        typer.Option(
-            "--automation-alone", help="Let round-the-clock activity flag a group on its own."
-        ),
-    ] = DetectConfig.automation_alone,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the clustering.")] = 0,
+    signals: SignalsOption = ",".join(DETECT_SIGNALS),
+    window: WindowOption = DetectConfig.window,
+    alpha: AlphaOption = DetectConfig.alpha,
+    min_size: MinSizeOption = DetectConfig.min_size,
+    min_markers: MinMarkersOption = DetectConfig.min_markers,
+    office_alone: OfficeAloneOption = DetectConfig.office_alone,
+    automation_alone: AutomationAloneOption = DetectConfig.automation_alone,
+    seed: SeedOption = 0,
     engine: Annotated[
         str,
         typer.Option("--engine", help="duckdb, or spark for the networks and significance."),
