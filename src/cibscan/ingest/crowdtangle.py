@@ -291,10 +291,10 @@ class CrowdtangleFormat:
             names,
             "posts",
             options,
-            rename={k: v for k, v in posts_map.items() if k in names},
+            rename=posts_map,
             delimiter=delimiter,
             header=True,
-            embedded=[("accounts", {k: v for k, v in accounts_map.items() if k in names})],
+            embedded=[("accounts", accounts_map)],
             defaults={"platform": platform},
         )
         yield from rejects_after_batches(

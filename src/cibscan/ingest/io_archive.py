@@ -214,11 +214,11 @@ class IoArchiveFormat:
             names,
             "posts",
             options,
-            rename={k: v for k, v in POSTS.items() if k in names},
+            rename=POSTS,
             delimiter=delimiter,
             header=True,
             embedded=[
-                ("accounts", {k: v for k, v in ACCOUNTS.items() if k in names}),
+                ("accounts", ACCOUNTS),
                 *([("infra", CLIENT)] if set(CLIENT) <= set(names) else []),
             ],
             defaults={"platform": platform},

@@ -516,11 +516,8 @@ class TableLoader:
         if raw is None:
             return urls
         link = f"nullif({_stripped(f'CAST({raw} AS VARCHAR)')}, '')"
-        matches = found.replace("@L", f"regexp_extract_all(t_text, {_lit(URL_RE)})")
-        others = (
-            f"(CASE WHEN contains(t_text, '://') THEN list_filter({matches}, lambda x: x <> {link})"
-            " ELSE []::VARCHAR[] END)"
-        )
+        in_text = _clean_list([], "://", URL_RE, None, "", found)  # the text's URLs alone
+        others = f"list_filter({in_text}, lambda x: x <> {link})"
         return f"(CASE WHEN {link} IS NOT NULL THEN list_prepend({link}, {others}) ELSE {urls} END)"
 
     def finish(self, *, strict: bool) -> FileCounts:

@@ -460,7 +460,8 @@ def read_csv_records(
     names
         The file's column names, in order.
     rename
-        File column -> canonical column, for the columns to keep.
+        File column -> canonical column, for the columns to keep; columns the file lacks are
+        left out (so a format passes its whole map).
     header
         Whether the first record is a header (then data rows are numbered from 2).
     embedded
@@ -468,6 +469,9 @@ def read_csv_records(
     defaults
         Constant values for canonical columns the file lacks (for example the platform).
     """
+    present = set(names)
+    rename = {k: v for k, v in rename.items() if k in present}
+    embedded = [(t, {k: v for k, v in r.items() if k in present}) for t, r in embedded]
     done = _CsvProgress(2 if header else 1)
     marked = False
     block = CSV_BLOCK_BYTES
