@@ -38,7 +38,7 @@ def test_user_error_is_one_line_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
         f"Error: {src}, row 2, column 'timestamp', value 'whenever': unparseable timestamp "
-        "(expected ISO-8601, or epoch seconds or milliseconds)"
+        "(expected ISO-8601, epoch seconds or milliseconds, or a day/month/year date)"
     )
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "c.duckdb").exists()  # the store it created holds nothing: gone

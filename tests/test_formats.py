@@ -143,7 +143,7 @@ def test_cnt_csv_bad_rows(write) -> None:  # type: ignore[no-untyped-def]
     path = write("cnt.csv", header + "m1,u1,a,,,hi,1704103200,\nm2,u1,a,,,hi,soon,\n")
     assert strict_error(path) == (
         f"{path}, row 3, column 'timestamp', value 'soon': unparseable timestamp (expected "
-        "ISO-8601, or epoch seconds or milliseconds)"
+        "ISO-8601, epoch seconds or milliseconds, or a day/month/year date)"
     )
     ragged = write("ragged.csv", header + "m1,u1,a,,,hi,1704103200\n")
     assert strict_error(ragged) == (
@@ -284,7 +284,7 @@ def test_cnt_json_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
     late = write("late.jsonl", lines(V1_ORIGINAL, dict(V1_REPLY, created_at="Tue Jan 01 2999")))
     assert strict_error(late) == (
         f"{late}, line 2, column 'timestamp', value 'Tue Jan 01 2999': unparseable timestamp "
-        "(expected ISO-8601, or epoch seconds or milliseconds)"
+        "(expected ISO-8601, epoch seconds or milliseconds, or a day/month/year date)"
     )
     case = open_case()
     skipped = ingest([path], case, IngestConfig(on_error="skip"))
@@ -552,7 +552,7 @@ def test_coortweet_parquet_gzip_csv_and_errors(write, tmp_path: Path) -> None:  
     bad = write("bad.csv", COORTWEET_CSV.replace("1623881095,y", "noon,y"))
     assert strict_error(bad) == (
         f"{bad}, row 3, column 'timestamp', value 'noon': unparseable timestamp (expected "
-        "ISO-8601, or epoch seconds or milliseconds)"
+        "ISO-8601, epoch seconds or milliseconds, or a day/month/year date)"
     )
     lacking = write("lacking.csv", "object_id,account_id,content_id\no1,a,c1\n")
     assert strict_error(lacking, format="coortweet") == (
@@ -678,6 +678,104 @@ def test_io_archive_bad_cells(write) -> None:  # type: ignore[no-untyped-def]
     assert report.summary() == "read 4 = ingested 3 + rejected 1 + duplicates 0"
     gz = write("archive.gz", gzip.compress(text.encode()))
     assert ingest([gz], open_case()).ingested == 4
+
+
+# -- ira-tweets (FiveThirtyEight) ------------------------------------------------------------
+
+IRA = DATA / "ira_tweets.csv"
+
+
+def test_ira_tweets_fields() -> None:
+    assert detected(IRA) == "ira-tweets"
+    case = open_case()
+    assert ingest([IRA], case).summary() == "read 6 = ingested 6 + rejected 0 + duplicates 0"
+    got = posts(case)
+    assert got["914580356429111872"] == {
+        "post_id": "914580356429111872",
+        "account_id": "TEN_GOP",  # the handle: external_author_id lost digits (9.06E+17)
+        # the id's time, inside the published minute 10/1/2017 19:58
+        "timestamp": dt.datetime(2017, 10, 1, 19, 58, 43, 711000, tzinfo=UTC),
+        "kind": "post",
+        "text": "Vote early, vote proud #MAGA https://t.co/aaaa https://t.co/bbbb",
+        "shared_post_id": None,
+        "shared_account_id": None,
+        "reply_to_post_id": None,
+        "reply_to_account_id": None,
+        "urls": ["https://a.example/story", "https://b.example/x"],  # tco*_step1, not t.co
+        "urls_original": ["https://a.example/story?utm_source=tw", "https://b.example/x"],
+        "hashtags": ["maga"],
+        "mentions": [],
+        "media": [],
+        "platform": "twitter",
+        "lang": "en",
+        "engagement": None,
+    }
+    # no tweet_id: the id of article_url, and its time
+    retweet = got["918747685974966349"]
+    assert (retweet["kind"], retweet["shared_post_id"], retweet["lang"]) == ("share", None, None)
+    assert retweet["timestamp"] == dt.datetime(2017, 10, 13, 7, 58, 12, 500000, tzinfo=UTC)
+    assert (retweet["hashtags"], retweet["urls"]) == (["buildthewall"], [])
+    assert got["918747801737760914"]["lang"] == "ru"
+    # an id that is no snowflake, and one whose time is a day off: the published minute
+    assert (got["12345"]["kind"], got["12345"]["lang"]) == ("quote", "Klingon")
+    assert got["12345"]["timestamp"] == dt.datetime(2017, 10, 13, 8, 5, tzinfo=UTC)
+    late = got["919488012088246277"]["timestamp"]
+    assert late == dt.datetime(2017, 10, 14, 9, 0, tzinfo=UTC)
+    # nothing published: the id's time
+    unpublished = got["919868318565793801"]["timestamp"]
+    assert unpublished == dt.datetime(2017, 10, 16, 10, 11, 12, 130000, tzinfo=UTC)
+    users = accounts(case)
+    assert sorted(users) == ["Pamela_Moore13", "TEN_GOP"]
+    assert users["Pamela_Moore13"] == {
+        "account_id": "Pamela_Moore13",
+        "kind": "user",
+        "username": "Pamela_Moore13",
+        "display_name": None,
+        "created_at": None,
+        "followers": 2003,  # the latest row of the account
+        "description": None,
+        "location": "United States",  # Social Studio's region
+        "profile_image": None,
+        "platform": "twitter",
+    }
+    assert users["TEN_GOP"]["location"] is None  # its latest row: "Unknown"
+
+
+def test_ira_tweets_retweets_of_one_tweet_co_act_on_its_text() -> None:
+    case = open_case()
+    ingest([IRA], case)
+    edges = networks(case, ["text"], window=60, min_weight=1).edges.to_pylist()
+    assert [(e["source"], e["target"], e["weight"]) for e in edges] == [
+        ("Pamela_Moore13", "TEN_GOP", 1)
+    ]
+    assert edges[0]["min_gap"] == pytest.approx(27.6)
+
+
+def test_ira_tweets_bad_rows_and_columns(write) -> None:  # type: ignore[no-untyped-def]
+    text = IRA.read_text()
+    bad_type = write("t.csv", text.replace(",QUOTE_TWEET,", ",LIKE,"))
+    assert strict_error(bad_type) == (
+        f"{bad_type}, row 5, column 'post_type', value 'LIKE': not RETWEET or QUOTE_TWEET"
+    )
+    bad_date = write("d.csv", text.replace("10/14/2017 9:00,", "yesterday,"))
+    assert strict_error(bad_date) == (
+        f"{bad_date}, row 6, column 'publish_date', value 'yesterday': not a date "
+        "(month/day/year hh:mm)"
+    )
+    no_time = write("n.csv", text.replace(",919868318565793801,", ",,"))
+    assert strict_error(no_time) == (f"{no_time}, row 7, column 'publish_date': missing timestamp")
+    case = open_case()
+    report = ingest([bad_type, bad_date], case, IngestConfig(on_error="skip"))
+    assert report.summary() == "read 12 = ingested 6 + rejected 2 + duplicates 4"
+    header, body = text.split("\n", 1)
+    for name in ("tweet_id", "article_url"):
+        header = header.replace(f",{name}", f",x_{name}")
+    no_ids = write("i.csv", header + "\n" + body)
+    assert detected(no_ids) == "ira-tweets"
+    assert strict_error(no_ids) == (
+        f"{no_ids}, column 'tweet_id': no tweet ids: the release's tweet_id or article_url "
+        "column is needed (the first release of July 2018 had neither; use a later one)"
+    )
 
 
 # -- crowdtangle -------------------------------------------------------------------------------
@@ -1069,6 +1167,7 @@ def test_telegram_bad_input(write) -> None:  # type: ignore[no-untyped-def]
     ("fmt", "name", "content", "rows"),
     [
         ("io-archive", "a.txt", (DATA / "io_archive.csv").read_text(), 4),
+        ("ira-tweets", "a.txt", (DATA / "ira_tweets.csv").read_text(), 6),
         ("crowdtangle", "a.txt", CT_PAGES.read_text(), 4),
         ("telegram", "a.txt", json.dumps(telegram_chat()), 3),
         ("cnt-json", "a.txt", lines(V1_ORIGINAL), 1),

@@ -54,6 +54,57 @@ def test_naive_timestamps_use_tz(write) -> None:  # type: ignore[no-untyped-def]
     ]
 
 
+def test_spreadsheet_dates_day_or_month_first_told_from_the_file(write) -> None:  # type: ignore[no-untyped-def]
+    def stamps(content: str, **config: object) -> list[dt.datetime]:
+        case = open_case()
+        ingest([write("p.csv", HEADER + content)], case, IngestConfig(**config))  # type: ignore[arg-type]
+        return [r[2] for r in posts(case)]
+
+    # US spreadsheets: month first, no seconds, 12-hour clock, two-digit years
+    us = "1,a,10/1/2017 19:58,x\n2,a,10/13/2017 7:58 PM,x\n3,a,1/2/17 00:01,x\n4,a,3/4/2017,x\n"
+    assert stamps(us) == [
+        dt.datetime(2017, 10, 1, 19, 58, tzinfo=UTC),
+        dt.datetime(2017, 10, 13, 19, 58, tzinfo=UTC),
+        dt.datetime(2017, 1, 2, 0, 1, tzinfo=UTC),  # not the year 1, as a plain cast reads it
+        dt.datetime(2017, 3, 4, tzinfo=UTC),
+    ]
+    # day first, as in most of the world, in the zone of --tz
+    eu = "1,a,31/12/2024 10:00,x\n2,a,01/02/2024 10:00:30,x\n3,a,1.2.2024 10:00,x\n"
+    assert stamps(eu, tz="Europe/Berlin") == [
+        dt.datetime(2024, 12, 31, 9, tzinfo=UTC),
+        dt.datetime(2024, 2, 1, 9, 0, 30, tzinfo=UTC),
+        dt.datetime(2024, 2, 1, 9, tzinfo=UTC),
+    ]
+    ambiguous = "1,a,01/02/2024 10:00,x\n2,a,03/04/2024 10:00,x\n"
+    assert stamps(ambiguous, date_order="mdy")[0] == dt.datetime(2024, 1, 2, 10, tzinfo=UTC)
+    assert stamps(ambiguous, date_order="dmy")[0] == dt.datetime(2024, 2, 1, 10, tzinfo=UTC)
+    path = write("a.csv", HEADER + ambiguous)
+    with pytest.raises(BadInputError) as info:
+        ingest([path], open_case())
+    assert str(info.value) == (
+        f"{path}, value '01/02/2024 10:00': cannot tell day-first from month-first dates: no "
+        "day above 12, so every date such as '01/02/2024 10:00' reads both ways; pass "
+        "--date-order dmy or mdy"
+    )
+    mixed = write("m.csv", HEADER + "1,a,13/02/2024 10:00,x\n2,a,02/13/2024 10:00,x\n")
+    with pytest.raises(
+        BadInputError, match=r"mix day-first \('13/02/2024 10:00'\) and month-first"
+    ):
+        ingest([mixed], open_case())
+    case = open_case()
+    report = ingest([mixed], case, IngestConfig(date_order="dmy", on_error="skip"))
+    assert report.summary() == "read 2 = ingested 1 + rejected 1 + duplicates 0"
+    assert case.con.execute("SELECT row, reason FROM rejects").fetchall() == [
+        (
+            3,
+            "unparseable timestamp (expected ISO-8601, epoch seconds or milliseconds, or a "
+            "day/month/year date)",
+        )
+    ]
+    with pytest.raises(ConfigError, match="date_order must be auto, dmy or mdy"):
+        IngestConfig(date_order="ymd")  # type: ignore[arg-type]
+
+
 def test_same_file_twice_adds_nothing(write) -> None:  # type: ignore[no-untyped-def]
     path = write("p.csv", HEADER + "1,a,2024-01-01T10:00:00Z,hi\n2,b,2024-01-01T10:00:00Z,x\n")
     case = open_case()
@@ -175,7 +226,7 @@ BAD_CASES = [
         "unparseable timestamp",
         HEADER + "1,a,yesterday,hi\n",
         "{f}, row 2, column 'timestamp', value 'yesterday': unparseable timestamp (expected "
-        "ISO-8601, or epoch seconds or milliseconds)",
+        "ISO-8601, epoch seconds or milliseconds, or a day/month/year date)",
     ),
     (
         "future timestamp",

@@ -17,9 +17,11 @@ from typing import Any, Final, Literal
 from cibscan.errors import ConfigError
 from cibscan.schema import TABLES
 
-__all__ = ["Config", "IngestConfig", "OnError", "load_config", "parse_column_map"]
+__all__ = ["Config", "DateOrder", "IngestConfig", "OnError", "load_config", "parse_column_map"]
 
 OnError = Literal["strict", "skip"]
+#: How slash dates are read: day first, month first, or told from the data (``auto``).
+DateOrder = Literal["auto", "dmy", "mdy"]
 
 
 def parse_column_map(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -59,6 +61,11 @@ class IngestConfig:
         ``skip``: bad rows go to the ``rejects`` table, with their reason, and are counted.
     tz
         IANA time zone of timestamps that carry none (default UTC).
+    date_order
+        How slash dates such as ``03/04/2024 10:00`` are read: ``dmy`` (day first), ``mdy``
+        (month first, as US spreadsheets write them), or ``auto`` (the default): told from the
+        file's own values (a day above 12), and an error naming an example when the file cannot
+        tell.
     max_timestamp
         Timestamps after this instant are rejected as being in the future; ``None`` means one
         day after the ingest starts.
@@ -72,6 +79,7 @@ class IngestConfig:
     platform: str | None = None
     on_error: OnError = "strict"
     tz: str = "UTC"
+    date_order: DateOrder = "auto"
     max_timestamp: dt.datetime | None = None
     max_decompressed_bytes: int = 1 << 40
     max_decompression_ratio: float = 200.0
@@ -85,6 +93,8 @@ class IngestConfig:
             raise ConfigError(
                 f"unknown time zone {self.tz!r}; use an IANA name such as 'UTC' or 'Europe/Tirane'"
             ) from exc
+        if self.date_order not in ("auto", "dmy", "mdy"):
+            raise ConfigError(f"date_order must be auto, dmy or mdy, got {self.date_order!r}")
         if self.table is not None and self.table not in TABLES:
             raise ConfigError(f"unknown table {self.table!r}; one of {sorted(TABLES)}")
         known = {c for cols in TABLES.values() for c in cols}

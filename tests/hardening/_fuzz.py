@@ -251,6 +251,7 @@ def _seeds() -> dict[str, Seed]:
         Seed(
             "io-archive", "archive.csv", "io-archive", "csv", (DATA / "io_archive.csv").read_bytes()
         ),
+        Seed("ira-tweets", "ira.csv", "ira-tweets", "csv", (DATA / "ira_tweets.csv").read_bytes()),
         Seed(
             "telegram",
             "result.json",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -55,6 +56,18 @@ def investigate_command(
     config: Annotated[
         Path | None, typer.Option("--config", help="TOML config file ([ingest] table).")
     ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", help="IANA time zone of timestamps without one (default UTC)."),
+    ] = None,
+    date_order: Annotated[
+        str | None,
+        typer.Option(
+            "--date-order",
+            help="Slash dates such as 03/04/2024: dmy, mdy or auto (default: told from the "
+            "values).",
+        ),
+    ] = None,
     signals: SignalsOption = ",".join(DETECT_SIGNALS),
     window: WindowOption = DetectConfig.window,
     alpha: AlphaOption = DetectConfig.alpha,
@@ -95,11 +108,16 @@ def investigate_command(
 
         cibscan investigate posts.csv accounts.csv --out case1/
     """
+    ingest_config = load_config(config).ingest
+    overrides: dict[str, Any] = {"tz": tz, "date_order": date_order}
+    ingest_config = dataclasses.replace(
+        ingest_config, **{k: v for k, v in overrides.items() if v is not None}
+    )
     console = Console(stderr=True, highlight=False)
     result = investigate(
         sources,
         out,
-        ingest_config=load_config(config).ingest,
+        ingest_config=ingest_config,
         detect_config=DetectConfig(
             signals=tuple(s for s in signals.split(",") if s),
             window=window,

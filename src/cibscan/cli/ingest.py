@@ -66,6 +66,14 @@ def ingest_command(
         str | None,
         typer.Option("--tz", help="IANA time zone of timestamps without one (default UTC)."),
     ] = None,
+    date_order: Annotated[
+        str | None,
+        typer.Option(
+            "--date-order",
+            help="Slash dates such as 03/04/2024: dmy (day first), mdy (month first) or auto "
+            "(default: told from the values; an error when a file cannot tell).",
+        ),
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option("--config", help="TOML config file; its [ingest] table sets the defaults."),
@@ -98,6 +106,7 @@ def ingest_command(
         "platform": platform,
         "on_error": on_error,
         "tz": tz,
+        "date_order": date_order,
     }
     chosen: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     cfg = dataclasses.replace(base, column_map=mapping, **chosen)

@@ -119,6 +119,7 @@ def _ingest_file(
                 fmt=fmt.name,
                 row_label=fmt.row_label,
                 tz=config.tz,
+                date_order=config.date_order,
                 max_timestamp=max_ts,
                 embedded=embedded,
                 stage_id=file_index * 100 + len(loaders),

@@ -22,6 +22,7 @@ from typing import Final
 import duckdb
 import pyarrow as pa
 
+from cibscan.config import DateOrder
 from cibscan.errors import BadInputError
 from cibscan.ingest.readers import ParseReject, RawBatch
 from cibscan.ingest.urls import normalise_url, normalise_url_layers, normalise_urls_sql
@@ -152,6 +153,21 @@ def _spaces_only(x: str) -> str:
     return f"({x} = '' OR (starts_with({x}, ' ') AND trim({x}) = ''))"
 
 
+def _date_formats(separator: str, order: DateOrder) -> str:
+    """SQL list of the ``strptime`` formats of dates written with ``separator``.
+
+    Spreadsheets write ``31/12/2024 10:00`` (no seconds), ``12/31/24 10:00 PM`` and plain
+    dates as often as ``31/12/2024 10:00:00``; all of them are read, in the given order.
+    """
+    day_month = "%m/%d" if order == "mdy" else "%d/%m"
+    formats = [
+        f"{day_month.replace('/', separator)}{separator}{year}{clock}"
+        for year in ("%y", "%Y")  # %Y would read the 17 of 1/2/17 as the year 17
+        for clock in (" %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", "")
+    ]
+    return "[" + ", ".join(_lit(f) for f in formats) + "]"
+
+
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     row = con.execute(sql).fetchone()
     return int(row[0]) if row else 0
@@ -208,6 +224,7 @@ class TableLoader:
         max_timestamp: dt.datetime,
         embedded: bool = False,
         stage_id: int = 0,
+        date_order: DateOrder = "auto",
     ) -> None:
         self.con = con
         self.table = table
@@ -225,6 +242,8 @@ class TableLoader:
         self._error_prefix: str | None = None
         self._direct = False  # rows counted from the relation, not from staged batches
         self._columns: dict[str, str] = {}
+        # ``dmy`` or ``mdy`` once known: read from the rows at ``finish`` when ``auto``.
+        self._date_order: DateOrder = date_order
 
     # -- staging -------------------------------------------------------------------------
     def add(self, batch: RawBatch) -> None:
@@ -329,12 +348,16 @@ class TableLoader:
             return epoch.format(x=f"CAST({raw} AS DOUBLE)")
         s = f"({_stripped(f'CAST({raw} AS VARCHAR)')})"
         number = epoch.format(x=f"TRY_CAST({s} AS DOUBLE)")
+        # A day or month first (31/12/2024, 1.2.17) takes the spreadsheet formats only: the cast
+        # would read 1/2/17 as the year 1, February 17.
+        short = f"(substr({s}, 2, 1) IN ('/', '.') OR substr({s}, 3, 1) IN ('/', '.'))"
         return (
             f"(CASE WHEN regexp_full_match({s}, '[+-]?[0-9]+(\\.[0-9]+)?') THEN {number}"
+            f" WHEN {short} THEN CAST(coalesce("
+            f"try_strptime({s}, {_date_formats('/', self._date_order)}),"
+            f" try_strptime({s}, {_date_formats('.', 'dmy')})) AS TIMESTAMPTZ)"
             f" ELSE coalesce(TRY_CAST({s} AS TIMESTAMPTZ),"
-            f" try_strptime({s}, '%a %b %d %H:%M:%S %z %Y'),"
-            f" CAST(try_strptime({s}, '%d/%m/%Y %H:%M:%S') AS TIMESTAMPTZ),"
-            f" CAST(try_strptime({s}, '%d.%m.%Y %H:%M:%S') AS TIMESTAMPTZ)) END)"
+            f" try_strptime({s}, '%a %b %d %H:%M:%S %z %Y')) END)"
         )
 
     def _integer(self, name: str) -> str:
@@ -410,8 +433,10 @@ class TableLoader:
                         f"NOT {missing} AND {typed} IS NULL",
                         name,
                         raw_text,
-                        "unparseable timestamp (expected ISO-8601, or epoch seconds or "
-                        "milliseconds)",
+                        "unparseable timestamp (expected ISO-8601, epoch seconds or "
+                        "milliseconds, or a "
+                        f"{'month/day/year' if self._date_order == 'mdy' else 'day/month/year'}"
+                        " date)",
                     )
                 )
                 checks.append(
@@ -532,6 +557,8 @@ class TableLoader:
             self._finish_rejects_only(strict)
             return self.counts
         con = self.con
+        if self._date_order == "auto":
+            self._date_order = self._read_date_order()
         con.execute(f"SET TimeZone = {_lit(self.tz)}")
         try:
             with self._url_fallback(), self._read_errors():
@@ -545,6 +572,52 @@ class TableLoader:
             with contextlib.suppress(duckdb.Error):
                 con.execute("SET TimeZone = 'UTC'")
         return self.counts
+
+    def _read_date_order(self) -> DateOrder:
+        """Tell day-first from month-first slash dates (``03/04/2024``) from the rows' values.
+
+        A value whose first number is above 12 is day-first, one whose second is above 12
+        month-first. A file with only one of the two is read that way; with neither (every
+        slash date could be both) or with both, the order cannot be read from the data and the
+        user must choose it (``--date-order``). Without slash dates the order does not matter.
+        """
+        texts = [
+            _stripped(f"CAST({_q(c)} AS VARCHAR)")
+            for c, typ in self._columns.items()
+            if c in _TIME_COLUMNS and typ == "VARCHAR"
+        ]
+        if not texts:
+            return "dmy"
+        values = " UNION ALL ".join(f"SELECT {t} AS s FROM {self._source}" for t in texts)
+        pattern = "'^([0-9]{1,2})/([0-9]{1,2})/[0-9]{2,4}([^0-9/]|$)'"
+        with self._read_errors():
+            row = self.con.execute(
+                "SELECT max(a), max(b), arg_max(s, a), arg_max(s, b), min(s) FROM ("
+                f" SELECT s, CAST(regexp_extract(s, {pattern}, 1) AS INTEGER) AS a,"
+                f" CAST(regexp_extract(s, {pattern}, 2) AS INTEGER) AS b FROM ({values})"
+                f" WHERE contains(s, '/') AND regexp_matches(s, {pattern}))"
+            ).fetchone()
+        if row is None or row[4] is None:
+            return "dmy"
+        first, second, day_first, month_first, example = row
+        if first > 12 and second <= 12:
+            return "dmy"
+        if second > 12 and first <= 12:
+            return "mdy"
+        if first > 12:
+            raise BadInputError(
+                f"the dates mix day-first ({day_first!r}) and month-first ({month_first!r}) "
+                "orders; pass --date-order dmy or mdy (the rows of the other order are then "
+                "rejected)",
+                file=self.file_label,
+                value=month_first,
+            )
+        raise BadInputError(
+            "cannot tell day-first from month-first dates: no day above 12, so every date "
+            f"such as {example!r} reads both ways; pass --date-order dmy or mdy",
+            file=self.file_label,
+            value=example,
+        )
 
     def _checked_sql(self) -> str:
         """SQL: every source row with its typed ``t_*`` values and ``_reject`` (NULL if valid)."""

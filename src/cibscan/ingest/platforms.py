@@ -10,6 +10,7 @@ format         module
 coortweet      :mod:`cibscan.ingest.coortweet` (CSV or Parquet)
 cnt-csv        :mod:`cibscan.ingest.cnt`
 io-archive     :mod:`cibscan.ingest.io_archive`
+ira-tweets     :mod:`cibscan.ingest.ira` (FiveThirtyEight's IRA tweets)
 crowdtangle    :mod:`cibscan.ingest.crowdtangle`
 telegram       :mod:`cibscan.ingest.telegram`
 cnt-json       :mod:`cibscan.ingest.cnt` (Twitter API v1.1 JSON lines)
@@ -25,6 +26,7 @@ from cibscan.ingest.cnt import CntCsvFormat, CntJsonFormat
 from cibscan.ingest.coortweet import CoortweetFormat
 from cibscan.ingest.crowdtangle import CrowdtangleFormat
 from cibscan.ingest.io_archive import IoArchiveFormat
+from cibscan.ingest.ira import IraTweetsFormat
 from cibscan.ingest.readers import InputFormat
 from cibscan.ingest.telegram import TelegramFormat
 from cibscan.ingest.twarc import Twarc2Format
@@ -35,6 +37,7 @@ FORMATS: Final[list[InputFormat]] = [
     CoortweetFormat(),
     CntCsvFormat(),
     IoArchiveFormat(),
+    IraTweetsFormat(),
     CrowdtangleFormat(),
     TelegramFormat(),
     CntJsonFormat(),
