@@ -168,6 +168,24 @@ def test_investigate_bundled_sample(tmp_path: Path) -> None:
     assert all(len(i["sha256"]) == 64 for i in run_json["inputs"])
 
 
+def test_date_order_and_tz_on_ingest_and_investigate(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "p.csv"
+    src.write_text(HEADER + "1,a,01/02/2024 10:00,hi\n2,b,03/04/2024 10:00,yo\n")
+    db = tmp_path / "case.duckdb"
+    proc = run("ingest", str(src), "--db", str(db))
+    assert proc.returncode == 2 and "pass --date-order dmy or mdy" in proc.stderr
+    args = ["ingest", str(src), "--db", str(db), "--date-order", "mdy", "--tz", "Europe/Tirane"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(["info", "--db", str(db), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["first_post"] == "2024-01-02T09:00:00Z"
+    out = tmp_path / "o"
+    proc = run("investigate", str(src), "--out", str(out), "--date-order", "dmy", "--tz", "UTC")
+    assert proc.returncode == 0, proc.stderr
+    config = json.loads((out / "run.json").read_text())["config"]["ingest"]
+    assert (config["date_order"], config["tz"]) == ("dmy", "UTC")
+
+
 def test_investigate_names_a_missing_input_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = run("investigate", str(tmp_path / "nope.csv"), "--out", str(out))

@@ -640,7 +640,7 @@ def test_io_archive_fields() -> None:
     assert clients == [("u1", "Twitter Web Client", None), ("u2", "Twitter for Android", None)]
 
 
-def test_io_archive_client_of_a_rejected_row_is_not_kept(write) -> None:  # type: ignore[no-untyped-def]
+def test_io_archive_client_and_profile_of_a_rejected_row_are_not_kept(write) -> None:  # type: ignore[no-untyped-def]
     text = (DATA / "io_archive.csv").read_text()
     old = "@bb indeed,2019-01-01 12:40,Twitter Web Client,u2,103,,False,"
     assert old in text
@@ -649,6 +649,8 @@ def test_io_archive_client_of_a_rejected_row_is_not_kept(write) -> None:  # type
     assert ingest([path], case, IngestConfig(on_error="skip")).rejected == 1
     clients = case.con.execute("SELECT account_id, user_agent FROM infra ORDER BY 1").fetchall()
     assert clients == [("u1", "Twitter Web Client"), ("u2", "Twitter for Android")]
+    # the profile on the rejected row (u1, 1201 followers) is not the account's latest either
+    assert accounts(case)["u1"]["followers"] == 1200
 
 
 def test_io_archive_lists() -> None:

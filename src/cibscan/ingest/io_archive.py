@@ -229,9 +229,12 @@ class IoArchiveFormat:
 
 
 def _side_information(item: RawBatch, rejected: set[int]) -> RawBatch:
-    """Embedded rows as read, except the clients: one row per account and client named."""
+    """The profiles of the rows not rejected; the clients once per account and client named."""
     if item.table != "infra":
-        return item
+        if not rejected:
+            return item
+        kept = pc.invert(pc.is_in(item.data.column("_row"), pa.array(sorted(rejected))))
+        return RawBatch(item.table, item.data.filter(kept), True, item.defaults)
     batch = item.data
     agent = pc.utf8_trim_whitespace(batch.column("user_agent"))
     keep = pc.and_(
