@@ -780,6 +780,51 @@ def test_ira_tweets_bad_rows_and_columns(write) -> None:  # type: ignore[no-unty
     )
 
 
+#: NBC News's IRA tweets (tweets.csv and users.csv), read as generic CSV (docs/formats.md).
+NBC_MAP = {
+    "tweet_id": "post_id",
+    "user_key": "account_id",
+    "created_str": "timestamp",
+    "retweeted_status_id": "shared_post_id",
+    "in_reply_to_status_id": "reply_to_post_id",
+    "expanded_urls": "urls_original",
+    "screen_name": "account_id",
+    "name": "display_name",
+    "followers_count": "followers",
+}
+
+
+def test_nbc_tweets_and_users_by_the_documented_map() -> None:
+    files = [DATA / "nbc_tweets.csv", DATA / "nbc_users.csv"]
+    case = open_case()
+    report = ingest(files, case, IngestConfig(column_map=NBC_MAP, platform="twitter"))
+    assert [(f.format, f.table, f.ingested) for f in report.files] == [
+        ("csv", "posts", 2),
+        ("csv", "accounts", 1),
+    ]
+    got = posts(case)
+    original, retweet = got["712320281486393344"], got["785606883838693376"]
+    assert (original["account_id"], original["kind"], original["urls"]) == (
+        "ryanmaxwell_1",
+        "post",
+        ["https://a.example/s"],
+    )
+    assert original["timestamp"] == dt.datetime(2016, 3, 22, 18, 51, 42, tzinfo=UTC)
+    assert (retweet["kind"], retweet["shared_post_id"], retweet["mentions"]) == (
+        "share",
+        "712320281486393344",
+        ["ryanmaxwell_1"],
+    )
+    assert (retweet["hashtags"], retweet["platform"]) == (["islamkills"], "twitter")
+    user = accounts(case)["detroitdailynew"]
+    assert (user["display_name"], user["followers"], user["location"]) == (
+        "Detroit Daily News",
+        5000,
+        "Detroit",
+    )
+    assert user["created_at"] == dt.datetime(2013, 8, 14, 21, 26, 11, tzinfo=UTC)
+
+
 # -- crowdtangle -------------------------------------------------------------------------------
 
 CT_PAGES = DATA / "crowdtangle_pages.csv"
