@@ -25,6 +25,7 @@ from cibscan.cli.detect import (
     read_labels,
     unflagged_hint,
 )
+from cibscan.cli.ingest import DateOrderOption, TzOption
 from cibscan.config import load_config
 from cibscan.detect import DETECT_SIGNALS, DetectConfig
 from cibscan.evaluate import evaluate_assignment
@@ -56,18 +57,8 @@ def investigate_command(
     config: Annotated[
         Path | None, typer.Option("--config", help="TOML config file ([ingest] table).")
     ] = None,
-    tz: Annotated[
-        str | None,
-        typer.Option("--tz", help="IANA time zone of timestamps without one (default UTC)."),
-    ] = None,
-    date_order: Annotated[
-        str | None,
-        typer.Option(
-            "--date-order",
-            help="Slash dates such as 03/04/2024: dmy, mdy or auto (default: told from the "
-            "values).",
-        ),
-    ] = None,
+    tz: TzOption = None,
+    date_order: DateOrderOption = None,
     signals: SignalsOption = ",".join(DETECT_SIGNALS),
     window: WindowOption = DetectConfig.window,
     alpha: AlphaOption = DetectConfig.alpha,

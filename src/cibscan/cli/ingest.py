@@ -26,6 +26,21 @@ _FORMAT_HELP = "Input format; detected from each file's content when omitted. On
 )
 
 
+#: Options that ``ingest`` and ``investigate`` share.
+TzOption = Annotated[
+    str | None,
+    typer.Option("--tz", help="IANA time zone of timestamps without one (default UTC)."),
+]
+DateOrderOption = Annotated[
+    str | None,
+    typer.Option(
+        "--date-order",
+        help="Slash dates such as 03/04/2024: dmy (day first), mdy (month first) or auto "
+        "(default: told from the values; an error when a file cannot tell).",
+    ),
+]
+
+
 @app.command("ingest")
 def ingest_command(
     sources: Annotated[
@@ -62,18 +77,8 @@ def ingest_command(
             "store bad rows in the rejects table and go on.",
         ),
     ] = None,
-    tz: Annotated[
-        str | None,
-        typer.Option("--tz", help="IANA time zone of timestamps without one (default UTC)."),
-    ] = None,
-    date_order: Annotated[
-        str | None,
-        typer.Option(
-            "--date-order",
-            help="Slash dates such as 03/04/2024: dmy (day first), mdy (month first) or auto "
-            "(default: told from the values; an error when a file cannot tell).",
-        ),
-    ] = None,
+    tz: TzOption = None,
+    date_order: DateOrderOption = None,
     config: Annotated[
         Path | None,
         typer.Option("--config", help="TOML config file; its [ingest] table sets the defaults."),

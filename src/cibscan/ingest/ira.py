@@ -87,8 +87,9 @@ def snowflake_time(ids: pa.Array) -> pa.Array:
     Examples
     --------
     >>> import pyarrow as pa
-    >>> snowflake_time(pa.array(["914580356430536707", "9.1458E+17", None])).to_pylist()
-    [datetime.datetime(2017, 10, 1, 19, 58, 43, 711000, tzinfo=<UTC>), None, None]
+    >>> times = snowflake_time(pa.array(["914580356430536707", "9.1458E+17", None]))
+    >>> [t and t.isoformat() for t in times.to_pylist()]
+    ['2017-10-01T19:58:43.711000+00:00', None, None]
     """
     text = pc.utf8_trim_whitespace(ids.cast(pa.string()))
     digits = pc.fill_null(pc.match_substring_regex(text, r"^[0-9]{15,19}$"), False)
