@@ -6,12 +6,14 @@ import datetime as dt
 import gzip
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 import zstandard
 
 from cibscan import BadInputError, ConfigError, open_case
 from cibscan.config import IngestConfig
 from cibscan.ingest import ingest
+from cibscan.ingest.readers import ParseReject, RawBatch, ReadItem, rejects_after_batches
 
 HEADER = "post_id,account_id,timestamp,text\n"
 UTC = dt.UTC
@@ -561,3 +563,40 @@ def test_semicolon_csv_and_a_utf16_file(write) -> None:  # type: ignore[no-untyp
     utf16 = write("u.csv", (HEADER + "1,a,2021-01-01T00:00:00Z,hi\n").encode("utf-16"))
     with pytest.raises(BadInputError, match=r"u\.csv: the file is UTF-16 .*iconv -f UTF-16"):
         ingest([utf16], open_case())
+
+
+def test_side_information_of_a_row_the_format_rejects_is_dropped_for_every_reader() -> None:
+    """The shared mechanism: nothing of a rejected row reaches the case store, whatever the
+    format's callbacks do, and the batch's rejects come after it in row order."""
+
+    def batch(table: str, rows: list[int], embedded: bool = False) -> RawBatch:
+        ids = pa.array([f"a{r}" for r in rows], pa.string())
+        data = pa.RecordBatch.from_arrays([ids, pa.array(rows, pa.int64())], ["account_id", "_row"])
+        return RawBatch(table, data, embedded)
+
+    def on_rows(item: RawBatch) -> list[ReadItem]:  # the format rejects row 3
+        rows = item.data.column("_row").to_pylist()
+        kept: list[ReadItem] = [RawBatch(item.table, item.data.filter([r != 3 for r in rows]))]
+        return kept + [ParseReject("posts", 3, "c", "x", "bad")] * (3 in rows)
+
+    items: list[ReadItem] = [
+        batch("posts", [2, 3, 4]),
+        batch("accounts", [2, 3, 4], embedded=True),
+        ParseReject("posts", 5, None, "1,2,3", "expected 8 fields, found 3"),  # the CSV reader's
+        batch("posts", [6, 7]),
+        batch("accounts", [6, 7], embedded=True),
+    ]
+    for on_embedded in (None, lambda item: item):
+        out = list(rejects_after_batches(items, on_rows, on_embedded))
+        shape = [
+            (o.row,) if isinstance(o, ParseReject) else (o.table, o.data.column("_row").to_pylist())
+            for o in out
+        ]
+        assert shape == [
+            ("posts", [2, 4]),
+            ("accounts", [2, 4]),
+            (3,),
+            (5,),
+            ("posts", [6, 7]),
+            ("accounts", [6, 7]),  # row 3 of the first batch does not reach into the next
+        ]

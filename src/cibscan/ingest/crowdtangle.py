@@ -300,7 +300,7 @@ class CrowdtangleFormat:
         yield from rejects_after_batches(
             items,
             lambda item: _posts_batch(item, time_column, facebook, options.tz),
-            lambda item, rejected: _accounts_batch(item, kind, facebook, rejected, options.tz),
+            lambda item: _accounts_batch(item, kind, facebook, options.tz),
         )
 
 
@@ -351,9 +351,7 @@ def _posts_batch(item: RawBatch, time_column: str, facebook: bool, tz: str) -> I
         yield ParseReject(item.table, rows[index].as_py(), name, value, reason)
 
 
-def _accounts_batch(
-    item: RawBatch, kind: str, facebook: bool, rejected: set[int], tz: str
-) -> RawBatch:
+def _accounts_batch(item: RawBatch, kind: str, facebook: bool, tz: str) -> RawBatch:
     """The posting Page, Group or account: its kind, its creation time, its reach."""
     batch = item.data
     names = batch.schema.names
@@ -377,6 +375,4 @@ def _accounts_batch(
             )
         arrays["created_at"] = created
     out = pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
-    if rejected:
-        out = out.filter(pc.invert(pc.is_in(out.column("_row"), pa.array(sorted(rejected)))))
     return RawBatch(item.table, out, embedded=True)

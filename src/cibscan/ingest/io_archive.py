@@ -228,20 +228,15 @@ class IoArchiveFormat:
         )
 
 
-def _side_information(item: RawBatch, rejected: set[int]) -> RawBatch:
-    """The profiles of the rows not rejected; the clients once per account and client named."""
+def _side_information(item: RawBatch) -> RawBatch:
+    """The profiles as they are; the clients once per account and client named."""
     if item.table != "infra":
-        if not rejected:
-            return item
-        kept = pc.invert(pc.is_in(item.data.column("_row"), pa.array(sorted(rejected))))
-        return RawBatch(item.table, item.data.filter(kept), True, item.defaults)
+        return item
     batch = item.data
     agent = pc.utf8_trim_whitespace(batch.column("user_agent"))
     keep = pc.and_(
         pc.fill_null(pc.not_equal(agent, ""), False), pc.is_valid(batch.column("account_id"))
     )
-    if rejected:
-        keep = pc.and_(keep, pc.invert(pc.is_in(batch.column("_row"), pa.array(sorted(rejected)))))
     table = pa.Table.from_batches(
         [batch.set_column(batch.schema.get_field_index("user_agent"), "user_agent", agent)]
     ).filter(keep)

@@ -211,7 +211,7 @@ def _posts_batch(batch: pa.RecordBatch, table: str) -> Iterator[ReadItem]:
         yield ParseReject(table, rows[index].as_py(), name, value, reason)
 
 
-def _profiles(item: RawBatch, rejected: set[int]) -> RawBatch:
+def _profiles(item: RawBatch) -> RawBatch:
     """The author rows: the handle is also the username; Social Studio's ``Unknown`` region
     is no location."""
     batch = item.data
@@ -226,8 +226,6 @@ def _profiles(item: RawBatch, rejected: set[int]) -> RawBatch:
             region,
         )
     data = pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
-    if rejected:
-        data = data.filter(pc.invert(pc.is_in(data.column("_row"), pa.array(sorted(rejected)))))
     return RawBatch(item.table, data, True, item.defaults)
 
 

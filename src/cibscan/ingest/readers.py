@@ -412,15 +412,17 @@ class _TailRecorder(_Wrapped):
 def rejects_after_batches(
     items: Iterable[ReadItem],
     on_rows: Callable[[RawBatch], Iterable[ReadItem]],
-    on_embedded: Callable[[RawBatch, set[int]], ReadItem] | None = None,
+    on_embedded: Callable[[RawBatch], ReadItem] | None = None,
 ) -> Iterator[ReadItem]:
     """Pass a CSV reader's items through a format's own checks, rejects after their batch.
 
     ``on_rows`` turns each batch of the main table into a batch and its rejects;
-    ``on_embedded`` (default: unchanged) each batch of side information, given the row numbers
-    that the main batch read with it rejected. The rejects of a batch, the CSV reader's and the
-    format's, are given out after the batch in row order: strict mode stops at the first reject
-    it sees, and a bad value in an earlier row of the batch must be the one reported.
+    ``on_embedded`` (default: unchanged) reshapes each batch of side information. The side
+    information of a row that ``on_rows`` rejected is dropped before ``on_embedded`` sees it:
+    a rejected row is accounted for as a reject, and nothing of it reaches the case store. The
+    rejects of a batch, the CSV reader's and the format's, are given out after the batch in row
+    order: strict mode stops at the first reject it sees, and a bad value in an earlier row of
+    the batch must be the one reported.
     """
     pending: list[ParseReject] = []
     rejected: set[int] = set()
@@ -428,7 +430,10 @@ def rejects_after_batches(
         if isinstance(item, ParseReject):
             pending.append(item)
         elif item.embedded:
-            yield item if on_embedded is None else on_embedded(item, rejected)
+            if rejected:
+                kept = pc.invert(pc.is_in(item.data.column("_row"), pa.array(sorted(rejected))))
+                item = RawBatch(item.table, item.data.filter(kept), True, item.defaults)
+            yield item if on_embedded is None else on_embedded(item)
         else:
             yield from sorted(pending, key=lambda r: r.row)
             pending, rejected = [], set()
