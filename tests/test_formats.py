@@ -556,7 +556,7 @@ def test_coortweet_parquet_gzip_csv_and_errors(write, tmp_path: Path) -> None:  
     )
     lacking = write("lacking.csv", "object_id,account_id,content_id\no1,a,c1\n")
     assert strict_error(lacking, format="coortweet") == (
-        f"{lacking}, column 'timestamp_share': missing CooRTweet column (columns found: "
+        f"{lacking}, column 'timestamp_share': missing column of a CooRTweet table (columns found: "
         "account_id, content_id, object_id); CooRTweet tables have object_id, account_id, "
         "content_id and timestamp_share"
     )
@@ -1228,3 +1228,48 @@ def test_format_option_names_every_reader(
 ) -> None:  # type: ignore[no-untyped-def]
     report = ingest([write(name, content)], open_case(), IngestConfig(format=fmt))
     assert (report.files[0].format, report.ingested) == (fmt, rows)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "source", "old", "new", "message"),
+    [
+        (
+            "ira-tweets",
+            IRA,
+            ",publish_date,",
+            ",published,",
+            "column 'publish_date': missing column of FiveThirtyEight's IRA tweets",
+        ),
+        (
+            "io-archive",
+            DATA / "io_archive.csv",
+            ",tweet_time,",
+            ",time,",
+            "column 'tweet_time': missing column of the information-operations archive",
+        ),
+        (
+            "crowdtangle",
+            None,
+            "Post Created,",
+            "Posted,",
+            "column 'Post Created': missing column of a CrowdTangle export",
+        ),
+        (
+            "crowdtangle",
+            None,
+            "Facebook Id,",
+            "Id,",
+            "column 'Facebook Id': missing column of a CrowdTangle export",
+        ),
+    ],
+)
+def test_a_forced_format_names_the_column_its_file_lacks(  # type: ignore[no-untyped-def]
+    write, fmt: str, source: Path | None, old: str, new: str, message: str
+) -> None:
+    text = source.read_text() if source else CT_HEADER + "P,p,1,2021-03-01 12:00,1,x,hi\n"
+    header, body = text.split("\n", 1)
+    assert old in header + ","
+    path = write("f.csv", (header + ",").replace(old, new, 1)[:-1] + "\n" + body)
+    error = strict_error(path, format=fmt)
+    assert error.startswith(f"{path}, {message} (columns found: ")
+    assert new.strip(",") in error

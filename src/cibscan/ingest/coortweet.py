@@ -27,6 +27,7 @@ from cibscan.ingest.readers import (
     ReadItem,
     ReadOptions,
     read_csv_records,
+    require_columns,
 )
 from cibscan.ingest.source import Sample
 
@@ -68,14 +69,13 @@ class _ContentIds:
 
 
 def _missing(names: list[str], path: Path) -> None:
-    for column in COLUMNS:
-        if column not in names:
-            raise BadInputError(
-                f"missing CooRTweet column (columns found: {', '.join(sorted(names)) or 'none'}); "
-                "CooRTweet tables have object_id, account_id, content_id and timestamp_share",
-                file=str(path),
-                column=column,
-            )
+    require_columns(
+        names,
+        COLUMNS,
+        path,
+        "a CooRTweet table",
+        "CooRTweet tables have object_id, account_id, content_id and timestamp_share",
+    )
 
 
 def _parquet_names(path: Path) -> list[str]:

@@ -25,7 +25,6 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cibscan.errors import BadInputError
 from cibscan.ingest.io_archive import sum_counts
 from cibscan.ingest.load import ATTACHED_URL
 from cibscan.ingest.readers import (
@@ -36,6 +35,7 @@ from cibscan.ingest.readers import (
     ReadOptions,
     read_csv_records,
     rejects_after_batches,
+    require_columns,
 )
 from cibscan.ingest.source import Sample
 
@@ -265,20 +265,10 @@ class CrowdtangleFormat:
         delimiter = CsvFormat.delimiter(sample)
         names = CsvFormat.header(sample, delimiter, path)
         time_column = self._time_column(names)
-        missing = [c for c in REQUIRED if c not in names]
-        if time_column is None:
-            missing.append(TIME_COLUMNS[0])
-        if FACEBOOK_MARK not in names and INSTAGRAM_MARK not in names:
-            missing.append(FACEBOOK_MARK)
-        if missing:
-            raise BadInputError(
-                "missing column of a CrowdTangle export (columns found: "
-                f"{', '.join(sorted(names)) or 'none'})",
-                file=str(path),
-                column=missing[0],
-            )
-        assert time_column is not None
         facebook = FACEBOOK_MARK in names
+        mark = FACEBOOK_MARK if facebook or INSTAGRAM_MARK not in names else INSTAGRAM_MARK
+        time_column = time_column or TIME_COLUMNS[0]
+        require_columns(names, [*REQUIRED, time_column, mark], path, "a CrowdTangle export")
         posts_map = dict(FACEBOOK_POSTS if facebook else INSTAGRAM_POSTS)
         accounts_map = dict(FACEBOOK_ACCOUNTS if facebook else INSTAGRAM_ACCOUNTS)
         posts_map[time_column] = "_time"

@@ -14,7 +14,6 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cibscan.errors import BadInputError
 from cibscan.ingest.readers import (
     CsvFormat,
     ParseReject,
@@ -23,6 +22,7 @@ from cibscan.ingest.readers import (
     ReadOptions,
     read_csv_records,
     rejects_after_batches,
+    require_columns,
 )
 from cibscan.ingest.source import Sample
 
@@ -200,14 +200,7 @@ class IoArchiveFormat:
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
         delimiter = CsvFormat.delimiter(sample)
         names = CsvFormat.header(sample, delimiter, path)
-        for required in REQUIRED:
-            if required not in names:
-                raise BadInputError(
-                    "missing column of the information-operations archive (columns found: "
-                    f"{', '.join(sorted(names)) or 'none'})",
-                    file=str(path),
-                    column=required,
-                )
+        require_columns(names, REQUIRED, path, "the information-operations archive")
         platform = options.platform or "twitter"
         items = read_csv_records(
             path,

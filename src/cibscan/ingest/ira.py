@@ -38,6 +38,7 @@ from cibscan.ingest.readers import (
     ReadOptions,
     read_csv_records,
     rejects_after_batches,
+    require_columns,
 )
 from cibscan.ingest.source import Sample
 
@@ -246,14 +247,9 @@ class IraTweetsFormat:
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
         delimiter = CsvFormat.delimiter(sample)
         names = CsvFormat.header(sample, delimiter, path)
-        for required in ("author", "content", "publish_date"):
-            if required not in names:
-                raise BadInputError(
-                    "missing column of FiveThirtyEight's IRA tweets (columns found: "
-                    f"{', '.join(sorted(names)) or 'none'})",
-                    file=str(path),
-                    column=required,
-                )
+        require_columns(
+            names, ("author", "content", "publish_date"), path, "FiveThirtyEight's IRA tweets"
+        )
         if "tweet_id" not in names and "article_url" not in names:
             raise BadInputError(
                 "no tweet ids: the release's tweet_id or article_url column is needed (the "

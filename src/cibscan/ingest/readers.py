@@ -49,6 +49,7 @@ __all__ = [
     "lone_surrogate",
     "read_csv_records",
     "rejects_after_batches",
+    "require_columns",
 ]
 
 BATCH_ROWS: Final = 131_072
@@ -407,6 +408,26 @@ class _TailRecorder(_Wrapped):
         if n:
             self.tail = (self.tail + data[-16:])[-16:]
         return n
+
+
+def require_columns(
+    names: Sequence[str], required: Iterable[str], path: Path, what: str, hint: str = ""
+) -> None:
+    """Refuse a file of format ``what`` that lacks a column it needs, naming the first missing.
+
+    Raises
+    ------
+    BadInputError
+        Naming the file, the missing column and the columns found (and ``hint`` after them).
+    """
+    missing = [c for c in required if c not in names]
+    if missing:
+        raise BadInputError(
+            f"missing column of {what} (columns found: {', '.join(sorted(names)) or 'none'})"
+            + (f"; {hint}" if hint else ""),
+            file=str(path),
+            column=missing[0],
+        )
 
 
 def rejects_after_batches(
