@@ -7,6 +7,7 @@ import gzip
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import zstandard
 
@@ -54,6 +55,60 @@ def test_naive_timestamps_use_tz(write) -> None:  # type: ignore[no-untyped-def]
         dt.datetime(2024, 1, 1, 9, tzinfo=UTC),
         dt.datetime(2024, 1, 1, 10, tzinfo=UTC),
     ]
+
+
+def test_local_times_the_clock_changes_skipped_or_repeated(write) -> None:  # type: ignore[no-untyped-def]
+    # Berlin's clocks went 02:00 -> 03:00 on 2024-03-31 and 03:00 -> 02:00 on 2024-10-27.
+    content = (
+        "1,a,2024-03-31 03:30:00,x\n"  # after the change: 01:30 UTC
+        "2,b,2024-03-31 02:30:00,x\n"  # never happened in Berlin
+        "3,c,2024-10-27 02:30:00,x\n"  # happened twice: read as the second, 01:30 UTC
+        "4,d,27/10/2024 02:15,x\n"  # a spreadsheet date, also twice
+        "5,e,2024-10-27T02:30:00+02:00,x\n"  # an offset: one instant, no question
+        "6,f,1729992600,x\n"  # epoch seconds: 2024-10-27 01:30 UTC
+        "7,g,2024-06-01 12:00:00,x\n"
+    )
+    path = write("dst.csv", HEADER + content)
+    with pytest.raises(BadInputError) as info:
+        ingest([path], open_case(), IngestConfig(tz="Europe/Berlin"))
+    assert str(info.value) == (
+        f"{path}, row 3, column 'timestamp', value '2024-03-31 02:30:00': local time that did "
+        "not exist in Europe/Berlin (the clocks skipped it): is --tz the zone the times were "
+        "written in?"
+    )
+    case = open_case()
+    report = ingest([path], case, IngestConfig(tz="Europe/Berlin", on_error="skip"))
+    assert report.summary() == "read 7 = ingested 6 + rejected 1 + duplicates 0"
+    assert report.ambiguous_times == 2
+    assert report.as_dict()["ambiguous_times"] == 2
+    assert case.con.execute('SELECT "row", "column" FROM rejects').fetchall() == [(3, "timestamp")]
+    assert {r[0]: r[2] for r in posts(case)} == {
+        "1": dt.datetime(2024, 3, 31, 1, 30, tzinfo=UTC),
+        "3": dt.datetime(2024, 10, 27, 1, 30, tzinfo=UTC),
+        "4": dt.datetime(2024, 10, 27, 1, 15, tzinfo=UTC),
+        "5": dt.datetime(2024, 10, 27, 0, 30, tzinfo=UTC),
+        "6": dt.datetime(2024, 10, 27, 1, 30, tzinfo=UTC),
+        "7": dt.datetime(2024, 6, 1, 10, tzinfo=UTC),
+    }
+    # A zone without clock changes has no such times: nothing is checked or counted.
+    report = ingest([path], open_case(), IngestConfig(tz="Asia/Tokyo"))
+    assert (report.rejected, report.ambiguous_times) == (0, 0)
+    # Naive timestamps of a typed (Parquet) column get the same check.
+    table = pa.table(
+        {
+            "post_id": ["1", "2"],
+            "account_id": ["a", "b"],
+            "timestamp": pa.array(
+                [dt.datetime(2024, 3, 31, 2, 30), dt.datetime(2024, 10, 27, 2, 30)],
+                pa.timestamp("us"),
+            ),
+        }
+    )
+    parquet = write("dst.parquet", "")
+    pq.write_table(table, parquet)
+    case = open_case()
+    report = ingest([parquet], case, IngestConfig(tz="Europe/Berlin", on_error="skip"))
+    assert (report.rejected, report.ambiguous_times) == (1, 1)
 
 
 def test_spreadsheet_dates_day_or_month_first_told_from_the_file(write) -> None:  # type: ignore[no-untyped-def]

@@ -155,6 +155,12 @@ def ingest_command(
                 "(`cibscan info --db` shows them)",
                 markup=False,
             )
+        if report.ambiguous_times:
+            out.print(
+                f"{report.ambiguous_times} rows have a local time that happened twice in {tz}"
+                " (the clocks went back): read in the offset after the change",
+                markup=False,
+            )
         if rejects_out is not None:
             _write_rejects(
                 case.con.execute(

@@ -58,6 +58,11 @@ class IngestReport:
         """Rows already in the case with the same content."""
         return sum(f.duplicates for f in self.files)
 
+    @property
+    def ambiguous_times(self) -> int:
+        """Ingested rows whose local time happened twice in the zone (see ``FileCounts``)."""
+        return sum(f.ambiguous_times for f in self.files)
+
     def summary(self) -> str:
         """The accounting line: ``read N = ingested A + rejected B + duplicates C``."""
         return (
@@ -72,6 +77,7 @@ class IngestReport:
             "ingested": self.ingested,
             "rejected": self.rejected,
             "duplicates": self.duplicates,
+            "ambiguous_times": self.ambiguous_times,
             "accounts_derived": self.accounts_derived,
             "files": [vars(f) for f in self.files],
             "inputs": self.inputs,

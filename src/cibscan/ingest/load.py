@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
@@ -82,6 +84,11 @@ _INTEGER_TYPES: Final = frozenset(
     {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"}
 )
 _TIME_COLUMNS: Final = frozenset({"timestamp", "created_at"})
+#: The end of a time written with its zone: an offset or a name after the clock.
+_ZONE_SUFFIX: Final = (
+    r"[0-9]:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*"
+    r"(Z|[+-][0-9]{1,2}(:?[0-9]{2}){0,2}|\(?[A-Za-z][A-Za-z0-9_/+-]*\)?)$"
+)
 _INT_COLUMNS: Final = frozenset({"followers", "engagement"})
 # Rows that a real row of the same key replaces: accounts derived from posts, and side
 # information (embedded rows, source 'embedded:<file>').
@@ -168,6 +175,27 @@ def _date_formats(separator: str, order: DateOrder) -> str:
     return "[" + ", ".join(_lit(f) for f in formats) + "]"
 
 
+@functools.cache
+def zone_shifts(tz: str) -> bool:
+    """Whether the UTC offset of ``tz`` changed since 1990 (clock changes, or a new offset).
+
+    In such a zone some local times never happened (the clocks skipped them) and some
+    happened twice (the clocks went back): the load stage checks the times it reads in it.
+
+    Examples
+    --------
+    >>> zone_shifts("Europe/Berlin"), zone_shifts("UTC"), zone_shifts("Asia/Tokyo")
+    (True, False, False)
+    """
+    zone = zoneinfo.ZoneInfo(tz)
+    offsets = {
+        dt.datetime(year, month, 1, tzinfo=dt.UTC).astimezone(zone).utcoffset()
+        for year in range(1990, dt.date.today().year + 2)
+        for month in (1, 4, 7, 10)
+    }
+    return len(offsets) > 1
+
+
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     row = con.execute(sql).fetchone()
     return int(row[0]) if row else 0
@@ -184,6 +212,10 @@ class FileCounts:
     ingested: int = 0
     rejected: int = 0
     duplicates: int = 0
+    #: Rows whose local time (no offset, read in ``--tz``) happened twice, when the clocks
+    #: went back: read as the second time, in the offset after the change (as PostgreSQL and
+    #: DuckDB do). The data cannot tell; such rows may look simultaneous with others.
+    ambiguous_times: int = 0
 
     @property
     def balanced(self) -> bool:
@@ -231,6 +263,8 @@ class TableLoader:
         self.file_label = file_label
         self.row_label = row_label
         self.tz = tz
+        self._shifts = zone_shifts(tz)  # whether to check local times against clock changes
+        self._walls: list[str] = []  # the time columns checked so (set by _typed)
         self.max_timestamp = max_timestamp
         self.embedded = embedded
         self.stage = f"_stage_{table}_{stage_id}{'_e' if embedded else ''}"
@@ -346,18 +380,49 @@ class TableLoader:
             return f"CAST({raw} AS TIMESTAMPTZ)"
         if typ in ("BIGINT", "INTEGER", "DOUBLE", "FLOAT", "HUGEINT", "UBIGINT", "SMALLINT"):
             return epoch.format(x=f"CAST({raw} AS DOUBLE)")
-        s = f"({_stripped(f'CAST({raw} AS VARCHAR)')})"
+        s, numeric, short, spreadsheet = self._time_text(raw)
         number = epoch.format(x=f"TRY_CAST({s} AS DOUBLE)")
+        return (
+            f"(CASE WHEN {numeric} THEN {number}"
+            f" WHEN {short} THEN CAST({spreadsheet} AS TIMESTAMPTZ)"
+            f" ELSE coalesce(TRY_CAST({s} AS TIMESTAMPTZ),"
+            f" try_strptime({s}, '%a %b %d %H:%M:%S %z %Y')) END)"
+        )
+
+    def _time_text(self, raw: str) -> tuple[str, str, str, str]:
+        """SQL of a text time: the trimmed text, whether it is a number, whether it is a
+        spreadsheet date, and that date's (local) reading."""
+        s = f"({_stripped(f'CAST({raw} AS VARCHAR)')})"
+        numeric = f"regexp_full_match({s}, '[+-]?[0-9]+(\\.[0-9]+)?')"
         # A day or month first (31/12/2024, 1.2.17) takes the spreadsheet formats only: the cast
         # would read 1/2/17 as the year 1, February 17.
         short = f"(substr({s}, 2, 1) IN ('/', '.') OR substr({s}, 3, 1) IN ('/', '.'))"
+        spreadsheet = (
+            f"coalesce(try_strptime({s}, {_date_formats('/', self._date_order)}),"
+            f" try_strptime({s}, {_date_formats('.', 'dmy')}))"
+        )
+        return s, numeric, short, spreadsheet
+
+    def _wall(self, name: str) -> str | None:
+        """SQL: the local wall-clock time (TIMESTAMP) of a value written without an offset,
+        which is read in ``--tz``; NULL for the others (epoch numbers, offsets, zone names).
+        None when the column holds no such values."""
+        raw = self._raw(name)
+        if raw is None:
+            return None
+        typ = self._columns[name]
+        if typ.startswith(("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")):
+            return None
+        if typ.startswith(("TIMESTAMP", "DATE")):
+            return f"CAST({raw} AS TIMESTAMP)"
+        if not typ.startswith("VARCHAR"):
+            return None  # numbers: epoch times
+        s, numeric, short, spreadsheet = self._time_text(raw)
+        # After the clock, an offset (Z, +02, -05:30, +0000) or a zone's name or abbreviation.
+        zoned = f"regexp_matches({s}, {_lit(_ZONE_SUFFIX)})"
         return (
-            f"(CASE WHEN regexp_full_match({s}, '[+-]?[0-9]+(\\.[0-9]+)?') THEN {number}"
-            f" WHEN {short} THEN CAST(coalesce("
-            f"try_strptime({s}, {_date_formats('/', self._date_order)}),"
-            f" try_strptime({s}, {_date_formats('.', 'dmy')})) AS TIMESTAMPTZ)"
-            f" ELSE coalesce(TRY_CAST({s} AS TIMESTAMPTZ),"
-            f" try_strptime({s}, '%a %b %d %H:%M:%S %z %Y')) END)"
+            f"(CASE WHEN {numeric} THEN NULL WHEN {short} THEN {spreadsheet}"
+            f" WHEN {zoned} THEN NULL ELSE TRY_CAST({s} AS TIMESTAMP) END)"
         )
 
     def _integer(self, name: str) -> str:
@@ -412,6 +477,7 @@ class TableLoader:
         """Return typed column expressions and checks (condition, column, raw, reason)."""
         exprs: dict[str, str] = {}
         checks: list[tuple[str, str, str, str]] = []
+        self._walls = []
         required = REQUIRED_COLUMNS[self.table]
         for name in TABLES[self.table]:
             if name == "source":
@@ -439,6 +505,21 @@ class TableLoader:
                         " date)",
                     )
                 )
+                wall = self._wall(name) if self._shifts else None
+                if wall is not None:
+                    # The zone's reading of a skipped time is an hour on (DuckDB, ICU): a time
+                    # that reads back as another wall clock never happened in this zone.
+                    exprs["wall_" + name] = wall
+                    self._walls.append(name)
+                    checks.append(
+                        (
+                            f"timezone({_lit(self.tz)}, {typed}) <> {_q('t_wall_' + name)}",
+                            name,
+                            raw_text,
+                            f"local time that did not exist in {self.tz} (the clocks skipped "
+                            "it): is --tz the zone the times were written in?",
+                        )
+                    )
                 checks.append(
                     (
                         f"{typed} > TIMESTAMPTZ {_lit(self.max_timestamp.isoformat())}",
@@ -638,6 +719,27 @@ class TableLoader:
             f"SELECT *, {reject_sql} AS _reject FROM ( SELECT {typed_sql}, * FROM {self._source})"
         )
 
+    def _ambiguous(self) -> str:
+        """SQL: whether a row's local time (of a column in ``_walls``) happened twice.
+
+        The zone's reading is one of the two instants; the other is that instant shifted by the
+        zone's change (an hour, or half an hour in a few zones), which reads as the same clock.
+        """
+        if not self._walls:
+            return "FALSE"
+        tz = _lit(self.tz)
+        terms = []
+        for name in self._walls:
+            t, wall = _q("t_" + name), _q("t_wall_" + name)
+            for shift in (
+                "- INTERVAL 1 HOUR",
+                "+ INTERVAL 1 HOUR",
+                "- INTERVAL 30 MINUTE",
+                "+ INTERVAL 30 MINUTE",
+            ):
+                terms.append(f"coalesce(timezone({tz}, {t} {shift}) = {wall}, FALSE)")
+        return "(" + " OR ".join(terms) + ")"
+
     def _validated(self, where: str = "") -> str:
         """SQL: the stored values of the source rows (``where`` filters the checked rows)."""
         cols = [c for c in TABLES[self.table] if c != "source"]
@@ -658,10 +760,15 @@ class TableLoader:
         cols = [c for c in TABLES[self.table] if c != "source"]
         content = ", ".join(_q(c) for c in cols)
         key_hash = f"hash({', '.join(self._final(k) for k in key)})"
+        checked = self._checked_sql()
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _keys AS SELECT _row, _rid, {key_hash} AS _kh, _reject"
-            f" FROM ({self._checked_sql()})"
+            f"CREATE OR REPLACE TEMP TABLE _keys AS SELECT _row, _rid, {key_hash} AS _kh, _reject,"
+            f" {self._ambiguous()} AS _amb FROM ({checked})"
         )
+        if self._walls:
+            self.counts.ambiguous_times = _scalar(
+                con, "SELECT count(*) FROM _keys WHERE _amb AND _reject IS NULL"
+            )
         if self._direct:
             self.counts.read += _scalar(con, "SELECT count(*) FROM _keys")
         # Placeholder accounts derived from posts, and side information that another file
