@@ -275,6 +275,22 @@ def test_cnt_json_v1_fields(write) -> None:  # type: ignore[no-untyped-def]
     assert sorted(accounts(case)) == ["11", "22", "33", "99"]
 
 
+def test_embedded_profile_is_the_latest_known_value_of_each_field(write) -> None:  # type: ignore[no-untyped-def]
+    # Alice's profile rides along three tweets: the later ones lack (null) her location, the
+    # last one has a cleared ("") description and more followers.
+    user2 = {k: v for k, v in V1_USER.items() if k != "location"}
+    user3 = dict(user2, description="", followers_count=150)
+    tweets = [
+        dict(V1_ORIGINAL, id_str=str(i), user=user)
+        for i, user in ((1, V1_USER), (2, user2), (3, user3))
+    ]
+    case = open_case()
+    ingest([write("tweets.jsonl", lines(*tweets))], case)
+    got = accounts(case)["11"]
+    assert (got["location"], got["description"], got["followers"]) == ("Tirana", "", 150)
+    assert got["username"] == "Alice"
+
+
 def test_cnt_json_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
     bad = dict(V1_REPLY, entities={"hashtags": "oops"})
     path = write("tweets.jsonl", lines(V1_ORIGINAL, bad))
@@ -740,7 +756,8 @@ def test_ira_tweets_fields() -> None:
         "profile_image": None,
         "platform": "twitter",
     }
-    assert users["TEN_GOP"]["location"] is None  # its latest row: "Unknown"
+    # its latest row says "Unknown" (no value): the latest known region stays
+    assert users["TEN_GOP"]["location"] == "United States"
 
 
 def test_ira_tweets_retweets_of_one_tweet_co_act_on_its_text() -> None:

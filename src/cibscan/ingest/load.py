@@ -989,14 +989,25 @@ class TableLoader:
                 self.con.remove_function(_URL_FALLBACK)
 
     def _merge_embedded(self, cols: list[str]) -> None:
-        """Merge side-information rows: the latest per key, never replacing real rows."""
+        """Merge side-information rows, never replacing real rows.
+
+        One row per key; each field is the latest non-NULL value the file gave for it, so a
+        later mention of an account that lacks (NULL) its location keeps the earlier one, while
+        an empty string, a value the platform wrote, still wins when it is the latest.
+        """
         con = self.con
         key = KEYS[self.table]
         part = ", ".join(_q(k) for k in key)
         content = ", ".join(_q(c) for c in cols)
+        fields = [
+            f"arg_max({_q(c)}, _row) FILTER (WHERE {_q(c)} IS NOT NULL) AS {_q(c)}"
+            for c in cols
+            if c not in key
+        ]
+        select = ", ".join([part, *fields, "max(_row) AS _row"])
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _latest AS SELECT * FROM _v WHERE _reject IS NULL"
-            f" QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY _row DESC) = 1"
+            f"CREATE OR REPLACE TEMP TABLE _latest AS SELECT {select}"
+            f" FROM _v WHERE _reject IS NULL GROUP BY {part}"
         )
         on = " AND ".join(f"t.{_q(k)} IS NOT DISTINCT FROM l.{_q(k)}" for k in key)
         if self.table == "accounts":

@@ -135,7 +135,8 @@ def first_json_object(sample: Sample) -> dict[str, Any] | None:
 class RowCollector:
     """Gathers post records (real and embedded) and embedded accounts into raw batches.
 
-    Accounts are kept once per batch (the latest row wins, as the load stage would choose).
+    Accounts are kept once per batch, each field its latest non-null value, as the load stage
+    would choose.
     """
 
     batch_rows: int
@@ -158,6 +159,9 @@ class RowCollector:
         """Add an embedded account record (records without an id are side noise: dropped)."""
         key = record.get("account_id")
         if key:
+            seen = self.accounts.get(key)
+            if seen is not None:
+                record = seen[0] | {k: v for k, v in record.items() if v is not None}
             self.accounts[key] = (record, row)
 
     @property
