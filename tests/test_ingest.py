@@ -171,6 +171,21 @@ def test_same_file_twice_adds_nothing(write) -> None:  # type: ignore[no-untyped
     assert case.count("posts") == 2
 
 
+def test_same_rejection_twice_is_listed_once(write) -> None:  # type: ignore[no-untyped-def]
+    body = "1,a,2024-01-01T10:00:00Z,hi\n2,b,notatime,x\n"
+    path = write("p.csv", HEADER + body)
+    case = open_case()
+    skip = IngestConfig(on_error="skip")
+    for _ in range(2):  # each run accounts for the row, the table keeps the one fact
+        assert ingest([path], case, skip).rejected == 1
+    assert case.count("rejects") == 1
+    # the file grew a bad row: only the new rejection is added, in row order
+    path.write_text(HEADER + body + "3,c,,y\n4,d,soon,z\n")
+    assert ingest([path], case, skip).rejected == 3
+    got = case.con.execute('SELECT "row", "value" FROM rejects ORDER BY rowid').fetchall()
+    assert got == [(3, "notatime"), (4, None), (5, "soon")]
+
+
 def test_entities_extracted_unicode(write) -> None:  # type: ignore[no-untyped-def]
     text = (
         "Freedom #Iran #ایران‌ما #Россия #مصر @Some_One mail a@b.com "

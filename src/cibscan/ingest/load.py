@@ -858,11 +858,7 @@ class TableLoader:
             con, "SELECT count(*) FROM _verdict WHERE verdict = 'duplicate'"
         )
         self.counts.rejected = len(all_rejects)
-        if all_rejects:
-            con.executemany(
-                "INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
-                [(self.file_label, r, self.table, c, v, w) for r, c, v, w in all_rejects],
-            )
+        self._record_rejects([(r, c, v, w) for r, c, v, w in all_rejects])
         self._drop()
 
     def _verdicts(self, key: tuple[str, ...], cols: list[str]) -> None:
@@ -940,14 +936,42 @@ class TableLoader:
                 row_label=self.row_label,
             )
         self.counts.rejected = len(rejects)
-        if rejects:
-            self.con.executemany(
-                "INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (self.file_label, p.row, self.table, p.column, p.value, p.reason)
-                    for p in rejects
-                ],
-            )
+        self._record_rejects([(p.row, p.column, p.value, p.reason) for p in rejects])
+
+    def _record_rejects(self, rejects: list[tuple[int, str | None, str | None, str]]) -> None:
+        """Add rejected rows ``(row, column, value, reason)`` to the ``rejects`` table.
+
+        A rejection is a fact about a row of a file: ingesting the file again does not list the
+        same rejection twice.
+        """
+        if not rejects:
+            return
+        rows, columns, values, reasons = zip(*rejects, strict=True)
+        new = pa.table(
+            {
+                "i": pa.array(range(len(rows)), pa.int64()),
+                "row": pa.array(rows, pa.int64()),
+                "column": pa.array(columns, pa.string()),
+                "value": pa.array(values, pa.string()),
+                "reason": pa.array(reasons, pa.string()),
+            }
+        )
+        con = self.con
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _new_rejects"
+            ' (i BIGINT, "row" BIGINT, "column" VARCHAR, "value" VARCHAR, reason VARCHAR)'
+        )
+        con.from_arrow(new).insert_into("_new_rejects")
+        con.execute(
+            'INSERT INTO rejects SELECT ?, n."row", ?, n."column", n."value", n.reason'
+            " FROM _new_rejects n WHERE NOT EXISTS (SELECT 1 FROM rejects r"
+            ' WHERE r.file = ? AND r.table_name = ? AND r."row" = n."row"'
+            ' AND r."column" IS NOT DISTINCT FROM n."column"'
+            ' AND r."value" IS NOT DISTINCT FROM n."value" AND r.reason = n.reason)'
+            " ORDER BY n.i",
+            [self.file_label, self.table, self.file_label, self.table],
+        )
+        con.execute("DROP TABLE _new_rejects")
 
     def _with_urls(self, validated: str) -> str:
         """Add the normalised ``urls`` of posts to the validated rows (SQL ``validated``).
