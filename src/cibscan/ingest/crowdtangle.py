@@ -15,10 +15,12 @@ rejects the row and asks for ``--tz``. docs/formats.md has the field mapping.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 import re
 import zoneinfo
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -147,30 +149,40 @@ def _database_offsets() -> Mapping[str, frozenset[int]]:
     return {name: frozenset(seconds) for name, seconds in found.items()}
 
 
-def _resolve(abbr: str, tz: str) -> tuple[str | None, str]:
-    """The offset text of an abbreviation (``None`` if it cannot be told) and why not.
+@dataclass(frozen=True)
+class _Unresolved:
+    """An abbreviation that :func:`_resolve` cannot turn into an offset, and why."""
 
-    An empty offset text means: one offset in ``tz`` that changed over the years, so each row
-    is resolved in ``tz`` itself.
-    """
+    reason: str
+
+
+class _PerRow(enum.Enum):
+    """An abbreviation that stood for more than one offset in ``tz`` over the years: each row
+    is resolved in ``tz`` itself."""
+
+    PER_ROW = "per row"
+
+
+def _resolve(abbr: str, tz: str) -> str | _PerRow | _Unresolved:
+    """The offset text of an abbreviation, :attr:`_PerRow.PER_ROW`, or why it cannot be told."""
     numeric = _NUMERIC.fullmatch(abbr)
     if numeric:
         sign, hours, minutes = numeric.groups()
-        return f"{sign}{hours}:{minutes or '00'}", ""
+        return f"{sign}{hours}:{minutes or '00'}"
     upper = abbr.upper()
     local = zone_offsets(tz).get(upper)
     if local is not None:
-        return (_offset_text(next(iter(local))) if len(local) == 1 else ""), ""
+        return _offset_text(next(iter(local))) if len(local) == 1 else _PerRow.PER_ROW
     everywhere = _database_offsets().get(upper)
     if everywhere is not None and len(everywhere) == 1:
-        return _offset_text(next(iter(everywhere))), ""
+        return _offset_text(next(iter(everywhere)))
     if everywhere:
         offsets = ", ".join(_offset_text(s) for s in sorted(everywhere))
-        return None, (
+        return _Unresolved(
             f"the time-zone abbreviation {abbr!r} stands for several offsets ({offsets}); pass "
             "--tz with the dashboard's time zone (an IANA name such as 'Asia/Kolkata')"
         )
-    return None, (
+    return _Unresolved(
         f"unknown time-zone abbreviation {abbr!r}; pass --tz with the dashboard's time zone "
         "(an IANA name such as 'America/Chicago')"
     )
@@ -215,13 +227,13 @@ def zoned_times(values: pa.Array, tz: str) -> tuple[pa.Array, dict[int, str]]:
     offsets: dict[str, str | None] = {}
     row_wise: set[str] = set()
     for name in pc.unique(pc.drop_null(abbr)).to_pylist():
-        offset, reason = _resolve(name, tz)
-        offsets[name] = offset or None
-        if offset == "":
+        resolved = _resolve(name, tz)
+        offsets[name] = resolved if isinstance(resolved, str) else None
+        if resolved is _PerRow.PER_ROW:
             row_wise.add(name)
-        elif offset is None:
+        elif isinstance(resolved, _Unresolved):
             for index in pc.indices_nonzero(pc.equal(abbr, name)).to_pylist():
-                bad[int(index)] = reason
+                bad[int(index)] = resolved.reason
     keys = pa.array(list(offsets), pa.string())
     mapped = pc.take(pa.array(list(offsets.values()), pa.string()), pc.index_in(abbr, keys))
     out = pc.if_else(matched, pc.binary_join_element_wise(wall, mapped, ""), values)
