@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
+
 from cibscan.cli import main
 
 HEADER = "post_id,account_id,timestamp,text\n"
@@ -81,6 +83,13 @@ def test_rejects_out_writes_this_ingests_rejects(tmp_path: Path) -> None:
     other.write_text(HEADER + "9,b,2024-01-01T10:00:00Z,ok\n")
     assert main(["ingest", str(other), "--db", str(db), "--rejects-out", str(second)]) == 0
     assert second.read_text().splitlines() == ["file,row,table,column,value,reason"]
+    # the same file again: the run's rejects file lists its rejections, though the case's
+    # rejects table holds them once
+    args = ["ingest", str(src), "--db", str(db), "--on-error", "skip", "--rejects-out"]
+    assert main([*args, str(second)]) == 0
+    assert second.read_text() == first.read_text()
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM rejects").fetchall() == [(2,)]
 
 
 def test_usage_errors_are_clicks_messages_exit_2() -> None:

@@ -19,7 +19,7 @@ from cibscan.case import open_case
 from cibscan.cli.app import app
 from cibscan.config import load_config, parse_column_map
 from cibscan.errors import CibscanError, ConfigError
-from cibscan.ingest import FORMATS, ingest
+from cibscan.ingest import FORMATS, ingest, run_rejects
 
 _FORMAT_HELP = "Input format; detected from each file's content when omitted. One of: " + ", ".join(
     f.name for f in FORMATS
@@ -119,7 +119,6 @@ def ingest_command(
     created = not db.exists()
     case = open_case(db)
     try:
-        before = case.count("rejects")
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -163,11 +162,7 @@ def ingest_command(
             )
         if rejects_out is not None:
             _write_rejects(
-                case.con.execute(
-                    'SELECT file, "row", table_name, "column", value, reason FROM rejects'
-                    " ORDER BY rowid OFFSET ?",
-                    [before],
-                ).fetchall(),
+                run_rejects(case.con),
                 rejects_out,
             )
     finally:

@@ -21,11 +21,18 @@ from cibscan.case import Case, open_case
 from cibscan.config import IngestConfig
 from cibscan.errors import BadInputError
 from cibscan.ingest.formats import FORMATS, detect_format, get_format
-from cibscan.ingest.load import FileCounts, TableLoader, derive_accounts, drop_ingest_state
+from cibscan.ingest.load import (
+    FileCounts,
+    TableLoader,
+    derive_accounts,
+    drop_ingest_state,
+    run_rejects,
+    start_ingest_state,
+)
 from cibscan.ingest.readers import ParseReject, RawBatch, ReadOptions, SqlSource
 from cibscan.ingest.source import sample_input
 
-__all__ = ["FORMATS", "FileCounts", "IngestReport", "ingest"]
+__all__ = ["FORMATS", "FileCounts", "IngestReport", "ingest", "run_rejects"]
 
 ProgressCallback = Callable[[str, int], None]
 
@@ -235,6 +242,7 @@ def ingest(
     # ingest, which mostly waits in DuckDB: hashlib releases the GIL.
     hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cibscan-sha256")
     digests = [hashing.submit(file_sha256, p) if p.is_file() else None for p in paths]
+    start_ingest_state(con)
     con.execute("BEGIN TRANSACTION")
     try:
         for index, path in enumerate(paths):

@@ -36,6 +36,8 @@ __all__ = [
     "TableLoader",
     "derive_accounts",
     "drop_ingest_state",
+    "run_rejects",
+    "start_ingest_state",
 ]
 
 MIN_TIMESTAMP: Final = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
@@ -942,7 +944,8 @@ class TableLoader:
         """Add rejected rows ``(row, column, value, reason)`` to the ``rejects`` table.
 
         A rejection is a fact about a row of a file: ingesting the file again does not list the
-        same rejection twice.
+        same rejection twice. Every rejection of the ingest, listed before or not, also goes to
+        the temporary table that :func:`run_rejects` reads.
         """
         if not rejects:
             return
@@ -962,6 +965,14 @@ class TableLoader:
             ' (i BIGINT, "row" BIGINT, "column" VARCHAR, "value" VARCHAR, reason VARCHAR)'
         )
         con.from_arrow(new).insert_into("_new_rejects")
+        con.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_RUN_REJECTS} AS SELECT * FROM rejects LIMIT 0"
+        )
+        con.execute(
+            f'INSERT INTO {_RUN_REJECTS} SELECT ?, n."row", ?, n."column", n."value", n.reason'
+            " FROM _new_rejects n ORDER BY n.i",
+            [self.file_label, self.table],
+        )
         con.execute(
             'INSERT INTO rejects SELECT ?, n."row", ?, n."column", n."value", n.reason'
             " FROM _new_rejects n WHERE NOT EXISTS (SELECT 1 FROM rejects r"
@@ -1059,6 +1070,32 @@ class TableLoader:
             "_latest",
         ):
             self.con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+#: The temporary table of the rejections of the connection's latest ingest.
+_RUN_REJECTS: Final = "_run_rejects"
+
+
+def start_ingest_state(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget the rejections of an earlier ingest on this connection (see :func:`run_rejects`)."""
+    con.execute(f"DROP TABLE IF EXISTS {_RUN_REJECTS}")
+
+
+def run_rejects(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
+    """The rejections of the latest ingest on ``con``, in the order they were found.
+
+    Rows of ``(file, row, table_name, column, value, reason)``; unlike the ``rejects`` table,
+    they include the rejections that an earlier ingest of the same file had listed already.
+    """
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [_RUN_REJECTS]
+    ).fetchall()
+    if not exists[0][0]:
+        return []
+    return con.execute(
+        f'SELECT file, "row", table_name, "column", value, reason FROM {_RUN_REJECTS}'
+        " ORDER BY rowid"
+    ).fetchall()
 
 
 def drop_ingest_state(con: duckdb.DuckDBPyConnection) -> None:
