@@ -289,6 +289,14 @@ def test_embedded_profile_is_the_latest_known_value_of_each_field(write) -> None
     got = accounts(case)["11"]
     assert (got["location"], got["description"], got["followers"]) == ("Tirana", "", 150)
     assert got["username"] == "Alice"
+    # a later file: the profile it gives updates the one before by the same rule
+    user4 = dict(user2, location=None, description="new", followers_count=200)
+    later = write("later.jsonl", lines(dict(V1_ORIGINAL, id_str="4", user=user4)))
+    ingest([later], case)
+    got = accounts(case)["11"]
+    assert (got["location"], got["description"], got["followers"]) == ("Tirana", "new", 200)
+    source = case.con.execute("SELECT source FROM accounts WHERE account_id = '11'").fetchall()
+    assert source == [(f"embedded:{later}",)]
 
 
 def test_cnt_json_bad_lines(write) -> None:  # type: ignore[no-untyped-def]

@@ -1028,16 +1028,17 @@ class TableLoader:
 
         One row per key; each field is the latest non-NULL value the file gave for it, so a
         later mention of an account that lacks (NULL) its location keeps the earlier one, while
-        an empty string, a value the platform wrote, still wins when it is the latest.
+        an empty string, a value the platform wrote, still wins when it is the latest. Side
+        information an earlier file gave for the key is updated by the same rule (the file
+        ingested later is the later one).
         """
         con = self.con
         key = KEYS[self.table]
         part = ", ".join(_q(k) for k in key)
         content = ", ".join(_q(c) for c in cols)
+        rest = [c for c in cols if c not in key]
         fields = [
-            f"arg_max({_q(c)}, _row) FILTER (WHERE {_q(c)} IS NOT NULL) AS {_q(c)}"
-            for c in cols
-            if c not in key
+            f"arg_max({_q(c)}, _row) FILTER (WHERE {_q(c)} IS NOT NULL) AS {_q(c)}" for c in rest
         ]
         select = ", ".join([part, *fields, "max(_row) AS _row"])
         con.execute(
@@ -1049,6 +1050,13 @@ class TableLoader:
             con.execute(
                 "DELETE FROM accounts t WHERE starts_with(t.source, 'derived:') AND "
                 "t.account_id IN (SELECT account_id FROM _latest)"
+            )
+        if rest:
+            sets = ", ".join(f"{_q(c)} = coalesce(l.{_q(c)}, t.{_q(c)})" for c in rest)
+            con.execute(
+                f"UPDATE {_q(self.table)} t SET {sets}, source = ? FROM _latest l"
+                f" WHERE {on} AND starts_with(t.source, 'embedded:')",
+                ["embedded:" + self.file_label],
             )
         con.execute(
             f"INSERT INTO {_q(self.table)} ({content}, source) SELECT {content}, ? FROM _latest l"
