@@ -1052,11 +1052,18 @@ class TableLoader:
                 "t.account_id IN (SELECT account_id FROM _latest)"
             )
         if rest:
-            sets = ", ".join(f"{_q(c)} = coalesce(l.{_q(c)}, t.{_q(c)})" for c in rest)
+            # Earlier side information of the same keys: merged into _latest, then replaced
+            # (an UPDATE of 190k accounts took 40 s in DuckDB; delete and insert take one).
+            earlier = f"(SELECT * FROM {_q(self.table)} WHERE starts_with(source, 'embedded:'))"
+            merged = ", ".join(f"coalesce(l.{_q(c)}, t.{_q(c)}) AS {_q(c)}" for c in rest)
+            keys = ", ".join("l." + _q(k) for k in key)
             con.execute(
-                f"UPDATE {_q(self.table)} t SET {sets}, source = ? FROM _latest l"
-                f" WHERE {on} AND starts_with(t.source, 'embedded:')",
-                ["embedded:" + self.file_label],
+                f"CREATE OR REPLACE TEMP TABLE _latest AS SELECT {keys}, {merged}, l._row"
+                f" FROM _latest l LEFT JOIN {earlier} t ON {on}"
+            )
+            con.execute(
+                f"DELETE FROM {_q(self.table)} t WHERE starts_with(t.source, 'embedded:')"
+                f" AND EXISTS (SELECT 1 FROM _latest l WHERE {on})"
             )
         con.execute(
             f"INSERT INTO {_q(self.table)} ({content}, source) SELECT {content}, ? FROM _latest l"
