@@ -860,7 +860,7 @@ class TableLoader:
             con, "SELECT count(*) FROM _verdict WHERE verdict = 'duplicate'"
         )
         self.counts.rejected = len(all_rejects)
-        self._record_rejects([(r, c, v, w) for r, c, v, w in all_rejects])
+        self._record_rejects(all_rejects)
         self._drop()
 
     def _verdicts(self, key: tuple[str, ...], cols: list[str]) -> None:
@@ -945,7 +945,7 @@ class TableLoader:
 
         A rejection is a fact about a row of a file: ingesting the file again does not list the
         same rejection twice. Every rejection of the ingest, listed before or not, also goes to
-        the temporary table that :func:`run_rejects` reads.
+        the temporary table that :func:`start_ingest_state` made and :func:`run_rejects` reads.
         """
         if not rejects:
             return
@@ -965,9 +965,6 @@ class TableLoader:
             ' (i BIGINT, "row" BIGINT, "column" VARCHAR, "value" VARCHAR, reason VARCHAR)'
         )
         con.from_arrow(new).insert_into("_new_rejects")
-        con.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_RUN_REJECTS} AS SELECT * FROM rejects LIMIT 0"
-        )
         con.execute(
             f'INSERT INTO {_RUN_REJECTS} SELECT ?, n."row", ?, n."column", n."value", n.reason'
             " FROM _new_rejects n ORDER BY n.i",
@@ -1092,8 +1089,11 @@ _RUN_REJECTS: Final = "_run_rejects"
 
 
 def start_ingest_state(con: duckdb.DuckDBPyConnection) -> None:
-    """Forget the rejections of an earlier ingest on this connection (see :func:`run_rejects`)."""
-    con.execute(f"DROP TABLE IF EXISTS {_RUN_REJECTS}")
+    """Start the list of this ingest's rejections (see :func:`run_rejects`), empty.
+
+    Loaders run after this: a loader that rejects a row records it in that list too.
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_RUN_REJECTS} AS SELECT * FROM rejects LIMIT 0")
 
 
 def run_rejects(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
@@ -1102,15 +1102,13 @@ def run_rejects(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
     Rows of ``(file, row, table_name, column, value, reason)``; unlike the ``rejects`` table,
     they include the rejections that an earlier ingest of the same file had listed already.
     """
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [_RUN_REJECTS]
-    ).fetchall()
-    if not exists[0][0]:
+    try:
+        return con.execute(
+            f'SELECT file, "row", table_name, "column", value, reason FROM {_RUN_REJECTS}'
+            " ORDER BY rowid"
+        ).fetchall()
+    except duckdb.CatalogException:  # no ingest on this connection yet
         return []
-    return con.execute(
-        f'SELECT file, "row", table_name, "column", value, reason FROM {_RUN_REJECTS}'
-        " ORDER BY rowid"
-    ).fetchall()
 
 
 def drop_ingest_state(con: duckdb.DuckDBPyConnection) -> None:
