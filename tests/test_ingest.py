@@ -14,6 +14,7 @@ import zstandard
 from cibscan import BadInputError, ConfigError, open_case
 from cibscan.config import IngestConfig
 from cibscan.ingest import ingest
+from cibscan.ingest.load import zone_fallbacks
 from cibscan.ingest.readers import ParseReject, RawBatch, ReadItem, rejects_after_batches
 
 HEADER = "post_id,account_id,timestamp,text\n"
@@ -109,6 +110,25 @@ def test_local_times_the_clock_changes_skipped_or_repeated(write) -> None:  # ty
     case = open_case()
     report = ingest([parquet], case, IngestConfig(tz="Europe/Berlin", on_error="skip"))
     assert (report.rejected, report.ambiguous_times) == (1, 1)
+
+
+def test_repeated_local_times_by_the_size_of_the_zones_change(write) -> None:  # type: ignore[no-untyped-def]
+    # Lord Howe Island's clocks go back half an hour (2024-04-07 02:00 -> 01:30), the Troll
+    # station's two hours (2024-10-27 03:00 -> 01:00): a time within the change happened twice.
+    def counted(tz: str, times: list[str]) -> int:
+        rows = "".join(f"{i},a,{t},x\n" for i, t in enumerate(times))
+        report = ingest([write(f"{tz.replace('/', '_')}.csv", HEADER + rows)], open_case(),
+                        IngestConfig(tz=tz))  # fmt: skip
+        assert report.rejected == 0
+        return report.ambiguous_times
+
+    lord_howe = ["2024-04-07 01:45:00", "2024-04-07 01:15:00", "2024-04-07 02:15:00"]
+    assert counted("Australia/Lord_Howe", lord_howe) == 1
+    troll = ["2024-10-27 01:30:00", "2024-10-27 02:45:00", "2024-10-27 03:15:00",
+             "2024-10-27 00:45:00"]  # fmt: skip
+    assert counted("Antarctica/Troll", troll) == 2
+    assert zone_fallbacks("Antarctica/Troll") == (dt.timedelta(hours=2),)
+    assert zone_fallbacks("Asia/Tokyo") == ()
 
 
 def test_spreadsheet_dates_day_or_month_first_told_from_the_file(write) -> None:  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import itertools
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ __all__ = [
     "drop_ingest_state",
     "run_rejects",
     "start_ingest_state",
+    "zone_fallbacks",
 ]
 
 MIN_TIMESTAMP: Final = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
@@ -196,6 +198,30 @@ def zone_shifts(tz: str) -> bool:
         for month in (1, 4, 7, 10)
     }
     return len(offsets) > 1
+
+
+@functools.cache
+def zone_fallbacks(tz: str) -> tuple[dt.timedelta, ...]:
+    """The sizes by which the clocks of ``tz`` went back since 1990, smallest first.
+
+    A local time within such a change after it happened twice. The offsets are read once a
+    week, which finds every change except two in one week.
+
+    Examples
+    --------
+    >>> zone_fallbacks("Europe/Berlin"), zone_fallbacks("UTC")
+    ((datetime.timedelta(seconds=3600),), ())
+    >>> zone_fallbacks("Australia/Lord_Howe")  # daylight saving time of half an hour
+    (datetime.timedelta(seconds=1800),)
+    """
+    zone = zoneinfo.ZoneInfo(tz)
+    start = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
+    weeks = (dt.date(dt.date.today().year + 2, 1, 1) - start.date()).days // 7
+    offsets = [
+        (start + dt.timedelta(weeks=w)).astimezone(zone).utcoffset() or dt.timedelta(0)
+        for w in range(weeks + 1)
+    ]
+    return tuple(sorted({a - b for a, b in itertools.pairwise(offsets) if a > b}))
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
@@ -724,22 +750,24 @@ class TableLoader:
     def _ambiguous(self) -> str:
         """SQL: whether a row's local time (of a column in ``_walls``) happened twice.
 
-        The zone's reading is one of the two instants; the other is that instant shifted by the
-        zone's change (an hour, or half an hour in a few zones), which reads as the same clock.
+        The zone's reading is one of the two instants; the other is that instant shifted by one
+        of the sizes by which the zone's clocks went back (:func:`zone_fallbacks`: an hour, or
+        half an hour in a few zones), which reads as the same clock.
         """
-        if not self._walls:
+        fallbacks = zone_fallbacks(self.tz)
+        if not self._walls or not fallbacks:
             return "FALSE"
         tz = _lit(self.tz)
         terms = []
         for name in self._walls:
             t, wall = _q("t_" + name), _q("t_wall_" + name)
-            for shift in (
-                "- INTERVAL 1 HOUR",
-                "+ INTERVAL 1 HOUR",
-                "- INTERVAL 30 MINUTE",
-                "+ INTERVAL 30 MINUTE",
-            ):
-                terms.append(f"coalesce(timezone({tz}, {t} {shift}) = {wall}, FALSE)")
+            for size in fallbacks:
+                seconds = int(size.total_seconds())
+                for sign in "-+":
+                    terms.append(
+                        f"coalesce(timezone({tz}, {t} {sign} INTERVAL {seconds} SECOND) = {wall},"
+                        " FALSE)"
+                    )
         return "(" + " OR ".join(terms) + ")"
 
     def _validated(self, where: str = "") -> str:
