@@ -1235,6 +1235,226 @@ def test_telegram_bad_input(write) -> None:  # type: ignore[no-untyped-def]
     )
 
 
+# -- bluesky: Jetstream events and API post views -----------------------------------------------
+
+ALICE, BOB, CAROL, DAVE = (f"did:plc:{n}" for n in ("alice", "bob", "carol", "dave"))
+ALICE_POST = f"at://{ALICE}/app.bsky.feed.post/3kpost1"
+IMAGE_CID = "bafkreiimage"
+
+
+def _blob(cid: str) -> dict[str, Any]:
+    return {"$type": "blob", "ref": {"$link": cid}, "mimeType": "image/jpeg", "size": 1000}
+
+
+def _commit(
+    did: str,
+    collection: str,
+    rkey: str,
+    record: dict[str, Any] | None,
+    operation: str = "create",
+    time_us: int = 1_717_236_000_000_000,
+) -> dict[str, Any]:
+    commit: dict[str, Any] = {"rev": "3kr", "operation": operation, "collection": collection,
+                              "rkey": rkey}  # fmt: skip
+    if record is not None:
+        commit |= {"record": {"$type": collection} | record, "cid": "bafyrecord"}
+    return {"did": did, "time_us": time_us, "kind": "commit", "commit": commit}
+
+
+def _facet(feature: str, **value: str) -> dict[str, Any]:
+    return {"index": {"byteStart": 0, "byteEnd": 3},
+            "features": [{"$type": f"app.bsky.richtext.facet#{feature}"} | value]}  # fmt: skip
+
+
+JETSTREAM = [
+    _commit(ALICE, "app.bsky.feed.post", "3kpost1", {
+        "text": "Vote #Now @carol.bsky.social news.example/a #notafacet",
+        "createdAt": "2024-06-01T10:00:00.000Z", "langs": ["sq", "en"],
+        "facets": [_facet("tag", tag="Now"), _facet("mention", did=CAROL),
+                   _facet("link", uri="https://news.example/a")],
+        "tags": ["Extra"],
+        "embed": {"$type": "app.bsky.embed.images",
+                  "images": [{"alt": "", "image": _blob(IMAGE_CID)}]},
+    }),
+    _commit(BOB, "app.bsky.feed.repost", "3krepost", {
+        "createdAt": "2024-06-01T10:00:20.000Z",
+        "subject": {"uri": ALICE_POST, "cid": "bafyrecord"},
+    }),
+    _commit(CAROL, "app.bsky.feed.like", "3klike", {
+        "createdAt": "2024-06-01T10:00:30.000Z",
+        "subject": {"uri": ALICE_POST, "cid": "bafyrecord"},
+    }),
+    _commit(CAROL, "app.bsky.feed.post", "3kreply", {
+        "text": "Agreed", "createdAt": "2024-06-01T10:01:00.000Z",
+        "reply": {"root": {"uri": ALICE_POST, "cid": "x"},
+                  "parent": {"uri": ALICE_POST, "cid": "x"}},
+    }),
+    _commit(DAVE, "app.bsky.feed.post", "3kquote", {
+        "text": "Look", "createdAt": "2024-06-01T10:00:40.000Z",
+        "embed": {"$type": "app.bsky.embed.recordWithMedia",
+                  "record": {"$type": "app.bsky.embed.record",
+                             "record": {"uri": ALICE_POST, "cid": "x"}},
+                  "media": {"$type": "app.bsky.embed.images",
+                            "images": [{"alt": "", "image": _blob(IMAGE_CID)}]}},
+    }),
+    {"did": ALICE, "time_us": 1_717_236_000_000_001, "kind": "identity",
+     "identity": {"did": ALICE, "handle": "alice.bsky.social", "seq": 1}},
+    _commit(BOB, "app.bsky.actor.profile", "self",
+            {"displayName": "Bob B", "description": "news"}, operation="update"),
+    _commit(CAROL, "app.bsky.feed.post", "3kgone", None, operation="delete"),
+    {"did": DAVE, "time_us": 1_717_236_000_000_002, "kind": "account",
+     "account": {"active": True, "did": DAVE, "seq": 2}},
+    # no createdAt: the time Jetstream saw it (2024-06-01 10:02:00 UTC)
+    _commit(DAVE, "app.bsky.feed.post", "3knotime", {"text": "x"}, time_us=1_717_236_120_000_000),
+    # a quoted feed generator is no post
+    _commit(DAVE, "app.bsky.feed.post", "3kfeed", {
+        "text": "my feed", "createdAt": "2024-06-01T10:03:00Z",
+        "embed": {"$type": "app.bsky.embed.record", "record": {
+            "uri": f"at://{DAVE}/app.bsky.feed.generator/news", "cid": "y"}},
+    }),
+]  # fmt: skip
+
+
+def test_bluesky_jetstream_fields(write) -> None:  # type: ignore[no-untyped-def]
+    path = write("jetstream.jsonl", lines(*JETSTREAM))
+    assert detected(path) == "bluesky"
+    case = open_case()
+    report = ingest([path], case)
+    # posts, the repost and the reply; likes, deletions, identity, profile and account events
+    # are not rows
+    assert report.summary() == "read 6 = ingested 6 + rejected 0 + duplicates 0"
+    got = posts(case)
+    assert got[ALICE_POST] == {
+        "post_id": ALICE_POST,
+        "account_id": ALICE,
+        "timestamp": dt.datetime(2024, 6, 1, 10, tzinfo=UTC),
+        "kind": "post",
+        "text": "Vote #Now @carol.bsky.social news.example/a #notafacet",
+        "shared_post_id": None,
+        "shared_account_id": None,
+        "reply_to_post_id": None,
+        "reply_to_account_id": None,
+        "urls": ["https://news.example/a"],
+        "urls_original": ["https://news.example/a"],
+        "hashtags": ["now", "extra"],  # facets and tags only: #notafacet is plain text
+        "mentions": [CAROL],
+        "media": [IMAGE_CID],
+        "platform": "bluesky",
+        "lang": "sq",
+        "engagement": None,
+    }
+    repost = got[f"at://{BOB}/app.bsky.feed.repost/3krepost"]
+    assert (repost["kind"], repost["shared_post_id"], repost["shared_account_id"]) == (
+        "share", ALICE_POST, ALICE
+    )  # fmt: skip
+    assert repost["text"] is None and repost["hashtags"] == []
+    reply = got[f"at://{CAROL}/app.bsky.feed.post/3kreply"]
+    assert (reply["kind"], reply["reply_to_post_id"], reply["reply_to_account_id"]) == (
+        "reply", ALICE_POST, ALICE
+    )  # fmt: skip
+    quote = got[f"at://{DAVE}/app.bsky.feed.post/3kquote"]
+    assert (quote["kind"], quote["shared_post_id"], quote["media"]) == (
+        "quote", ALICE_POST, [IMAGE_CID]
+    )  # fmt: skip
+    untimed = got[f"at://{DAVE}/app.bsky.feed.post/3knotime"]
+    assert untimed["timestamp"] == dt.datetime(2024, 6, 1, 10, 2, tzinfo=UTC)
+    feed = got[f"at://{DAVE}/app.bsky.feed.post/3kfeed"]
+    assert (feed["kind"], feed["shared_post_id"]) == ("post", None)
+    assert {k: (v["username"], v["display_name"], v["platform"])
+            for k, v in accounts(case).items()} == {
+        ALICE: ("alice.bsky.social", None, "bluesky"),
+        BOB: (None, "Bob B", "bluesky"),
+        CAROL: (None, None, "bluesky"),
+        DAVE: (None, None, "bluesky"),
+    }  # fmt: skip
+    # The same image (one blob CID) ties its two posters on the media signal.
+    edges = networks(case, ["media"], window=60, min_weight=1).edges.to_pylist()
+    assert [(e["source"], e["target"], e["weight"]) for e in edges] == [(ALICE, DAVE, 1)]
+
+
+def _post_view(
+    did: str, handle: str, rkey: str, text: str, created: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "uri": f"at://{did}/app.bsky.feed.post/{rkey}", "cid": "bafy",
+        "author": {"did": did, "handle": handle, "displayName": handle.split(".")[0].title(),
+                   "avatar": f"https://cdn.example/{handle}.jpg",
+                   "createdAt": "2023-05-01T00:00:00.000Z"},
+        "record": {"$type": "app.bsky.feed.post", "text": text, "createdAt": created},
+        "likeCount": 3, "repostCount": 2, "replyCount": 1, "quoteCount": 0,
+        "indexedAt": created,
+    } | extra  # fmt: skip
+
+
+def test_bluesky_post_views_and_feed_reposts(write) -> None:  # type: ignore[no-untyped-def]
+    alice = _post_view(ALICE, "alice.bsky.social", "3kpost1", "Hello", "2024-06-01T10:00:00Z")
+    repost = {
+        "post": alice,
+        "reason": {"$type": "app.bsky.feed.defs#reasonRepost",
+                   "by": {"did": BOB, "handle": "bob.bsky.social"},
+                   "uri": f"at://{BOB}/app.bsky.feed.repost/3kr",
+                   "indexedAt": "2024-06-01T10:00:30Z"},
+    }  # fmt: skip
+    old_repost = {
+        "post": alice,
+        "reason": {"$type": "app.bsky.feed.defs#reasonRepost",
+                   "by": {"did": CAROL, "handle": "carol.bsky.social"},
+                   "indexedAt": "2024-06-01T10:00:50Z"},
+    }  # fmt: skip
+    own = {"post": _post_view(DAVE, "dave.bsky.social", "3kd", "Mine", "2024-06-01T11:00:00Z")}
+    path = write("feed.jsonl", lines(repost, old_repost, own))
+    assert detected(path) == "bluesky"
+    case = open_case()
+    # three rows: two reposts and dave's post; alice's post is side information
+    assert ingest([path], case).summary() == "read 3 = ingested 3 + rejected 0 + duplicates 0"
+    got = posts(case)
+    assert sorted(got) == [
+        ALICE_POST,
+        f"at://{BOB}/app.bsky.feed.repost/3kr",
+        f"at://{CAROL}/app.bsky.feed.repost/of:{ALICE_POST}",
+        f"at://{DAVE}/app.bsky.feed.post/3kd",
+    ]
+    assert got[ALICE_POST]["engagement"] == 6
+    shares = {p["account_id"]: (p["timestamp"], p["shared_post_id"]) for p in got.values()
+              if p["kind"] == "share"}  # fmt: skip
+    assert shares == {
+        BOB: (dt.datetime(2024, 6, 1, 10, 0, 30, tzinfo=UTC), ALICE_POST),
+        CAROL: (dt.datetime(2024, 6, 1, 10, 0, 50, tzinfo=UTC), ALICE_POST),
+    }
+    profile = accounts(case)[ALICE]
+    assert (profile["username"], profile["display_name"], profile["created_at"]) == (
+        "alice.bsky.social", "Alice", dt.datetime(2023, 5, 1, tzinfo=UTC)
+    )  # fmt: skip
+    edges = networks(case, ["share"], window=60, min_weight=1).edges.to_pylist()
+    assert [(e["source"], e["target"], e["weight"]) for e in edges] == [(BOB, CAROL, 1)]
+    # A plain post view (searchPosts) is a row of its own.
+    single = write("search.jsonl", lines(alice))
+    case = open_case()
+    assert ingest([single], case).summary() == "read 1 = ingested 1 + rejected 0 + duplicates 0"
+    assert posts(case)[ALICE_POST]["text"] == "Hello"
+
+
+def test_bluesky_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
+    bad_facets = _commit(ALICE, "app.bsky.feed.post", "3kb", {"text": "x", "facets": "tags"})
+    path = write("bad.jsonl", lines(JETSTREAM[0], bad_facets))
+    assert strict_error(path) == (
+        f"{path}, line 2, column 'facets', value 'tags': not a JSON array"
+    )
+    stranger = write("stranger.jsonl", lines(JETSTREAM[0], {"uri": "at://x/y/z", "text": "?"}))
+    assert strict_error(stranger) == (
+        f"{stranger}, line 2, column 'uri', value 'at://x/y/z': neither a Jetstream event nor a"
+        " Bluesky post view"
+    )
+    bad_time = _commit(ALICE, "app.bsky.feed.post", "3kt", {"text": "x", "createdAt": "soon"})
+    case = open_case()
+    report = ingest([write("t.jsonl", lines(JETSTREAM[0], bad_time))], case,
+                    IngestConfig(on_error="skip"))  # fmt: skip
+    assert report.summary() == "read 2 = ingested 1 + rejected 1 + duplicates 0"
+    assert case.con.execute('SELECT "row", "column", value FROM rejects').fetchall() == [
+        (2, "timestamp", "soon")
+    ]
+
+
 @pytest.mark.parametrize(
     ("fmt", "name", "content", "rows"),
     [
@@ -1246,6 +1466,7 @@ def test_telegram_bad_input(write) -> None:  # type: ignore[no-untyped-def]
         ("twarc2", "a.txt", lines(V2_FLAT), 1),
         ("coortweet", "a.txt", COORTWEET_CSV, 3),
         ("cnt-csv", "a.txt", (DATA / "cnt.csv").read_text(), 3),
+        ("bluesky", "a.txt", lines(*JETSTREAM), 6),
     ],
 )
 def test_format_option_names_every_reader(

@@ -197,6 +197,39 @@ _COORTWEET_CSV = (
 )
 
 
+_BSKY_POST: Final = "at://did:plc:a1/app.bsky.feed.post/3kp1"
+_BLUESKY: Final = (
+    {"did": "did:plc:a1", "time_us": 1704103200000000, "kind": "commit",
+     "commit": {"operation": "create", "collection": "app.bsky.feed.post", "rkey": "3kp1",
+                "record": {"$type": "app.bsky.feed.post", "text": "hi #x news.example",
+                           "createdAt": "2024-01-01T10:00:00.000Z", "langs": ["en"],
+                           "facets": [{"index": {"byteStart": 3, "byteEnd": 5}, "features": [
+                               {"$type": "app.bsky.richtext.facet#tag", "tag": "x"}]},
+                               {"index": {"byteStart": 6, "byteEnd": 18}, "features": [
+                               {"$type": "app.bsky.richtext.facet#link",
+                                "uri": "https://news.example"}]}],
+                           "embed": {"$type": "app.bsky.embed.images", "images": [
+                               {"alt": "", "image": {"$type": "blob",
+                                                     "ref": {"$link": "bafkimg"},
+                                                     "mimeType": "image/png", "size": 9}}]}}}},
+    {"did": "did:plc:a2", "time_us": 1704103260000000, "kind": "commit",
+     "commit": {"operation": "create", "collection": "app.bsky.feed.repost", "rkey": "3kr1",
+                "record": {"$type": "app.bsky.feed.repost", "createdAt": "2024-01-01T10:01:00Z",
+                           "subject": {"uri": _BSKY_POST, "cid": "bafy"}}}},
+    {"did": "did:plc:a2", "time_us": 1704103261000000, "kind": "commit",
+     "commit": {"operation": "create", "collection": "app.bsky.feed.like", "rkey": "3kl1",
+                "record": {"$type": "app.bsky.feed.like", "createdAt": "2024-01-01T10:01:01Z",
+                           "subject": {"uri": _BSKY_POST, "cid": "bafy"}}}},
+    {"uri": "at://did:plc:a3/app.bsky.feed.post/3kp3", "cid": "bafy",
+     "author": {"did": "did:plc:a3", "handle": "a3.bsky.social"},
+     "record": {"$type": "app.bsky.feed.post", "text": "reply",
+                "createdAt": "2024-01-01T10:02:00Z",
+                "reply": {"root": {"uri": _BSKY_POST, "cid": "bafy"},
+                          "parent": {"uri": _BSKY_POST, "cid": "bafy"}}},
+     "likeCount": 1, "repostCount": 0, "indexedAt": "2024-01-01T10:02:01Z"},
+)  # fmt: skip
+
+
 def _seeds() -> dict[str, Seed]:
     seeds = [
         Seed("csv", "input.csv", "csv", "csv", _GENERIC_CSV.encode()),
@@ -267,6 +300,7 @@ def _seeds() -> dict[str, Seed]:
             (DATA / "crowdtangle_pages.csv").read_bytes(),
         ),
         Seed("cnt-csv", "cnt.csv", "cnt-csv", "csv", (DATA / "cnt.csv").read_bytes()),
+        Seed("bluesky", "jetstream.jsonl", "bluesky", "jsonl", _jsonl(*_BLUESKY)),
         Seed("cnt-json", "tweets.jsonl", "cnt-json", "jsonl", _jsonl(_V1_TWEET, _V1_RETWEET)),
         Seed("coortweet-csv", "shares.csv", "coortweet", "csv", _COORTWEET_CSV.encode()),
         Seed(

@@ -15,6 +15,7 @@ crowdtangle    :mod:`cibscan.ingest.crowdtangle`
 telegram       :mod:`cibscan.ingest.telegram`
 cnt-json       :mod:`cibscan.ingest.cnt` (Twitter API v1.1 JSON lines)
 twarc2         :mod:`cibscan.ingest.twarc` (Twitter API v2 JSON lines)
+bluesky        :mod:`cibscan.ingest.bluesky` (Jetstream events, API post views)
 =============  ==============================================================================
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from cibscan.ingest.bluesky import BlueskyFormat
 from cibscan.ingest.cnt import CntCsvFormat, CntJsonFormat
 from cibscan.ingest.coortweet import CoortweetFormat
 from cibscan.ingest.crowdtangle import CrowdtangleFormat
@@ -42,4 +44,5 @@ FORMATS: Final[list[InputFormat]] = [
     TelegramFormat(),
     CntJsonFormat(),
     Twarc2Format(),
+    BlueskyFormat(),
 ]

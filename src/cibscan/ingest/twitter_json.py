@@ -161,6 +161,9 @@ class RowCollector:
         if key:
             seen = self.accounts.get(key)
             if seen is not None:
+                # The load stage's rule for side information (latest non-null value of each
+                # field), applied within the batch: one record per account per batch bounds the
+                # memory, and as the rule is associative the stored profile is the same.
                 record = seen[0] | {k: v for k, v in record.items() if v is not None}
             self.accounts[key] = (record, row)
 
