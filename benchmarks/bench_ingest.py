@@ -151,14 +151,73 @@ def _crowdtangle_sql(start: int, rows: int, accounts: int, with_links: bool) -> 
     """
 
 
+def _bluesky_sql(start: int, rows: int, accounts: int) -> str:
+    """The same posts as Jetstream events (format ``bluesky``), one JSON text per line.
+
+    Shares are reposts; the hashtags, mentions and links of the text are facets, as Bluesky's
+    clients write them. Every post is followed by a like of it, which is not a row: half of the
+    lines are read and skipped, as in a Jetstream dump with likes (most of the firehose).
+    """
+    posts = _posts_sql(start, rows, accounts, True, "parquet")
+    stamp = "strftime(timestamp, '%Y-%m-%dT%H:%M:%S.000Z')"
+    uri = "'at://did:plc:' || account_id || '/app.bsky.feed.post/' || post_id"
+
+    def facet(kind: str, key: str, value: str) -> str:
+        return (
+            "{'index': {'byteStart': 0, 'byteEnd': 1}, 'features': [{'$type':"
+            f" 'app.bsky.richtext.facet#{kind}', '{key}': {value}}}]}}"
+        )
+
+    def event(collection: str, rkey: str, record: str) -> str:
+        return (
+            "{'did': 'did:plc:' || account_id, 'time_us': epoch_us(timestamp), 'kind': 'commit',"
+            f" 'commit': {{'rev': '3kaaa', 'operation': 'create', 'collection': '{collection}',"
+            f" 'rkey': {rkey}, 'record': {record}, 'cid': 'bafyreirecord'}}}}"
+        )
+
+    mention_did = "'did:plc:' || m"
+    facets = (
+        f"list_transform(hashtags, lambda t: {facet('tag', 'tag', 't')})"
+        f" || list_transform(mentions, lambda m: {facet('mention', 'did', mention_did)})"
+        f" || list_transform(urls, lambda u: {facet('link', 'uri', 'u')})"
+    )
+    post = event(
+        "app.bsky.feed.post",
+        "post_id",
+        f"{{'$type': 'app.bsky.feed.post', 'text': text, 'createdAt': {stamp},"
+        f" 'langs': [lang], 'facets': {facets}}}",
+    )
+    repost = event(
+        "app.bsky.feed.repost",
+        "post_id",
+        f"{{'$type': 'app.bsky.feed.repost', 'createdAt': {stamp}, 'subject': {{'uri':"
+        " 'at://did:plc:u0/app.bsky.feed.post/' || shared_post_id, 'cid': 'bafyrei'}}",
+    )
+    like = event(
+        "app.bsky.feed.like",
+        "'l' || post_id",
+        f"{{'$type': 'app.bsky.feed.like', 'createdAt': {stamp}, 'subject': {{'uri': {uri},"
+        " 'cid': 'bafyrei'}}",
+    )
+    return f"""
+        SELECT line FROM (
+            SELECT post_id, 0 AS k, CAST(to_json({post}) AS VARCHAR) AS line
+                FROM ({posts}) WHERE kind <> 'share'
+            UNION ALL SELECT post_id, 0, CAST(to_json({repost}) AS VARCHAR) FROM ({posts})
+                WHERE kind = 'share'
+            UNION ALL SELECT post_id, 1, CAST(to_json({like}) AS VARCHAR) FROM ({posts})
+        ) ORDER BY post_id, k
+    """
+
+
 def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
     """Write the two files of a data set (if missing) and return their paths."""
     data_dir.mkdir(parents=True, exist_ok=True)
     half = rows // 2
     paths = []
     for part, (start, count, lists) in enumerate(((0, half, True), (half, rows - half, False))):
-        ext = "parquet" if fmt == "parquet" else "csv"
-        prefix = "ct-posts" if fmt == "crowdtangle" else "posts"
+        ext = {"parquet": "parquet", "bluesky": "jsonl"}.get(fmt, "csv")
+        prefix = {"crowdtangle": "ct-posts", "bluesky": "bsky-events"}.get(fmt, "posts")
         path = data_dir / f"{prefix}-{rows}-{'ab'[part]}.{ext}"
         if not path.exists():
             tmp = path.with_suffix(".tmp")
@@ -169,6 +228,15 @@ def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
             )
             con = duckdb.connect()
             con.execute("SET preserve_insertion_order = true")
+            if fmt == "bluesky":
+                reader = con.execute(_bluesky_sql(start, count, accounts)).to_arrow_reader()
+                with tmp.open("w", encoding="utf-8") as out:
+                    for batch in reader:
+                        out.writelines(line + "\n" for line in batch.column(0).to_pylist())
+                con.close()
+                tmp.rename(path)
+                paths.append(path)
+                continue
             select = (
                 _crowdtangle_sql(start, count, accounts, lists)
                 if fmt == "crowdtangle"
@@ -254,7 +322,9 @@ def main() -> None:
         "--sizes", type=str, default=None, help="comma-separated sizes (default: 1M, 3M and --rows)"
     )
     parser.add_argument(
-        "--formats", default="parquet,csv", help="comma-separated: parquet, csv, crowdtangle"
+        "--formats",
+        default="parquet,csv",
+        help="comma-separated: parquet, csv, crowdtangle, bluesky",
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--accounts", type=int, default=200_000)
