@@ -1291,6 +1291,8 @@ JETSTREAM = [
     }),
     _commit(DAVE, "app.bsky.feed.post", "3kquote", {
         "text": "Look", "createdAt": "2024-06-01T10:00:40.000Z",
+        "reply": {"root": {"uri": ALICE_POST, "cid": "x"},
+                  "parent": {"uri": ALICE_POST, "cid": "x"}},
         "embed": {"$type": "app.bsky.embed.recordWithMedia",
                   "record": {"$type": "app.bsky.embed.record",
                              "record": {"uri": ALICE_POST, "cid": "x"}},
@@ -1356,6 +1358,8 @@ def test_bluesky_jetstream_fields(write) -> None:  # type: ignore[no-untyped-def
     assert (quote["kind"], quote["shared_post_id"], quote["media"]) == (
         "quote", ALICE_POST, [IMAGE_CID]
     )  # fmt: skip
+    # a quote that is also a reply is a quote, with its reply fields (as for tweets)
+    assert (quote["shared_account_id"], quote["reply_to_post_id"]) == (ALICE, ALICE_POST)
     untimed = got[f"at://{DAVE}/app.bsky.feed.post/3knotime"]
     assert untimed["timestamp"] == dt.datetime(2024, 6, 1, 10, 2, tzinfo=UTC)
     feed = got[f"at://{DAVE}/app.bsky.feed.post/3kfeed"]

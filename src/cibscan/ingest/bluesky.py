@@ -162,7 +162,8 @@ def post_record(
         "post_id": uri,
         "account_id": did,
         "timestamp": text_at(record.get("createdAt"), "createdAt"),
-        "kind": "reply" if parent else ("quote" if quoted else "post"),
+        # As for tweets: a quote that is also a reply is a quote, with its reply_to fields.
+        "kind": "quote" if quoted else ("reply" if parent else "post"),
         "text": text_at(record.get("text"), "text"),
         "shared_post_id": quoted,
         "shared_account_id": uri_author(quoted),
