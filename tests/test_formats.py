@@ -1459,6 +1459,112 @@ def test_bluesky_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
     ]
 
 
+# -- reddit: Pushshift / Arctic Shift dumps and API things ----------------------------------------
+
+REDDIT = [
+    {"id": "a1", "author": "alice", "created_utc": 1704103200, "subreddit": "politics",
+     "title": "Big news", "selftext": "", "is_self": False, "score": 10, "num_comments": 2,
+     "url": "https://news.example/a?utm_source=reddit", "author_created_utc": 1600000000},
+    {"id": "b1", "author": "bob", "created_utc": "1704103260", "subreddit": "politics",
+     "title": "Hello", "selftext": "[removed]", "is_self": True, "score": 1,
+     "num_comments": 0, "url": "https://www.reddit.com/r/politics/comments/b1/hello/"},
+    {"id": "c1", "author": "carol", "created_utc": 1704103300.0, "subreddit": "politics",
+     "body": "Agreed https://x.example/b", "link_id": "t3_a1", "parent_id": "t3_a1",
+     "score": 3},
+    {"id": "c2", "author": "[deleted]", "created_utc": 1704103310, "subreddit": "politics",
+     "body": "[deleted]", "link_id": "t3_a1", "parent_id": "t1_c1", "score": 1},
+    {"id": "c3", "author": "dave", "created_utc": 1704103320, "subreddit": "politics",
+     "body": "[removed]", "link_id": "t3_a1", "parent_id": "t1_c1", "score": 0},
+    {"id": "e1", "author": "erin", "created_utc": 1704103330, "subreddit": "news",
+     "title": "Big news", "selftext": "", "is_self": False, "score": 5, "num_comments": 0,
+     "url": "/r/politics/comments/a1/big_news/", "crosspost_parent": "t3_a1",
+     "crosspost_parent_list": [{"id": "a1", "author": "alice"}]},
+    {"kind": "t1", "data": {"id": "f1", "name": "t1_f1", "author": "frank",
+                            "created_utc": 1704103340.0, "subreddit": "politics",
+                            "body": "Same here", "link_id": "t3_a1", "parent_id": "t3_a1",
+                            "score": 2}},
+    {"kind": "Listing", "data": {"after": None, "children": [
+        {"kind": "t3", "data": {"id": "g1", "author": "gina", "created_utc": 1704103350.0,
+                                "subreddit": "news", "title": "Look",
+                                "selftext": "see https://news.example/a", "is_self": True,
+                                "url": "https://www.reddit.com/r/news/comments/g1/look/",
+                                "score": 4, "num_comments": 1}},
+        {"kind": "t1", "data": {"id": "h1", "author": "[deleted]", "created_utc": 1704103360,
+                                "subreddit": "news", "body": "gone", "link_id": "t3_g1",
+                                "parent_id": "t3_g1", "score": 1}},
+    ]}},
+]  # fmt: skip
+
+
+def test_reddit_dump_things_and_listings(write) -> None:  # type: ignore[no-untyped-def]
+    path = write("RS_2024-01.jsonl", lines(*REDDIT))
+    assert detected(path) == "reddit"
+    assert strict_error(path) == (
+        f"{path}, line 4, column 'author', value '[deleted]': deleted account: no author to tie"
+        " the post to"
+    )
+    case = open_case()
+    report = ingest([path], case, IngestConfig(on_error="skip"))
+    # eight lines, nine submissions and comments (the listing has two); two deleted authors
+    assert report.summary() == "read 9 = ingested 7 + rejected 2 + duplicates 0"
+    assert case.con.execute('SELECT "row", "column", value FROM rejects').fetchall() == [
+        (4, "author", "[deleted]"),
+        (8, "author", "[deleted]"),
+    ]
+    got = posts(case)
+    assert got["t3_a1"] == {
+        "post_id": "t3_a1",
+        "account_id": "alice",
+        "timestamp": dt.datetime(2024, 1, 1, 10, tzinfo=UTC),
+        "kind": "post",
+        "text": "Big news",
+        "shared_post_id": None,
+        "shared_account_id": None,
+        "reply_to_post_id": None,
+        "reply_to_account_id": None,
+        "urls": ["https://news.example/a"],
+        "urls_original": ["https://news.example/a?utm_source=reddit"],
+        "hashtags": [],
+        "mentions": [],
+        "media": [],
+        "platform": "reddit",
+        "lang": None,
+        "engagement": 12,
+    }
+    # a self post's url is its own page; "[removed]" is no text
+    assert (got["t3_b1"]["text"], got["t3_b1"]["urls"]) == ("Hello", [])
+    assert got["t3_b1"]["timestamp"] == dt.datetime(2024, 1, 1, 10, 1, tzinfo=UTC)
+    reply = got["t1_c1"]
+    assert (reply["kind"], reply["reply_to_post_id"], reply["urls"], reply["engagement"]) == (
+        "reply", "t3_a1", ["https://x.example/b"], 3
+    )  # fmt: skip
+    assert got["t1_c3"]["text"] is None and got["t1_c3"]["reply_to_post_id"] == "t1_c1"
+    crosspost = got["t3_e1"]
+    assert (crosspost["kind"], crosspost["shared_post_id"], crosspost["shared_account_id"]) == (
+        "share", "t3_a1", "alice"
+    )  # fmt: skip
+    assert crosspost["urls"] == []
+    assert got["t1_f1"]["account_id"] == "frank"
+    assert got["t3_g1"]["urls"] == ["https://news.example/a"]
+    assert sorted(got) == ["t1_c1", "t1_c3", "t1_f1", "t3_a1", "t3_b1", "t3_e1", "t3_g1"]
+    assert accounts(case)["alice"]["created_at"] == dt.datetime(2020, 9, 13, 12, 26, 40,
+                                                                tzinfo=UTC)  # fmt: skip
+    # alice's link post and gina's self post share one link within 150 s
+    edges = networks(case, ["link"], window=300, min_weight=1).edges.to_pylist()
+    assert [(e["source"], e["target"], e["weight"]) for e in edges] == [("alice", "gina", 1)]
+
+
+def test_reddit_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
+    bad = dict(REDDIT[2], score="many")
+    path = write("bad.jsonl", lines(REDDIT[0], bad))
+    assert strict_error(path) == f"{path}, line 2, column 'score', value 'many': not an integer"
+    listing = {"kind": "Listing", "data": {"children": [REDDIT[0] | {"id": "z"}, "t3_x"]}}
+    path = write("listing.jsonl", lines(REDDIT[0], listing))
+    assert strict_error(path) == (
+        f"{path}, line 2, column 'data.children[1]', value 't3_x': not a JSON object"
+    )
+
+
 @pytest.mark.parametrize(
     ("fmt", "name", "content", "rows"),
     [
@@ -1471,6 +1577,7 @@ def test_bluesky_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
         ("coortweet", "a.txt", COORTWEET_CSV, 3),
         ("cnt-csv", "a.txt", (DATA / "cnt.csv").read_text(), 3),
         ("bluesky", "a.txt", lines(*JETSTREAM), 6),
+        ("reddit", "a.txt", lines(*REDDIT[:3]), 3),
     ],
 )
 def test_format_option_names_every_reader(

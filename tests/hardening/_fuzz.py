@@ -230,6 +230,19 @@ _BLUESKY: Final = (
 )  # fmt: skip
 
 
+_REDDIT: Final = (
+    {"id": "a1", "author": "alice", "created_utc": 1704103200, "subreddit": "news",
+     "title": "Big news", "selftext": "", "is_self": False, "score": 10, "num_comments": 2,
+     "url": "https://news.example/a"},
+    {"id": "c1", "author": "bob", "created_utc": 1704103300.0, "subreddit": "news",
+     "body": "Agreed #x", "link_id": "t3_a1", "parent_id": "t3_a1", "score": 3},
+    {"kind": "Listing", "data": {"children": [
+        {"kind": "t1", "data": {"id": "c2", "author": "carol", "created_utc": "1704103400",
+                                "subreddit": "news", "body": "[removed]",
+                                "link_id": "t3_a1", "parent_id": "t1_c1"}}]}},
+)  # fmt: skip
+
+
 def _seeds() -> dict[str, Seed]:
     seeds = [
         Seed("csv", "input.csv", "csv", "csv", _GENERIC_CSV.encode()),
@@ -301,6 +314,7 @@ def _seeds() -> dict[str, Seed]:
         ),
         Seed("cnt-csv", "cnt.csv", "cnt-csv", "csv", (DATA / "cnt.csv").read_bytes()),
         Seed("bluesky", "jetstream.jsonl", "bluesky", "jsonl", _jsonl(*_BLUESKY)),
+        Seed("reddit", "RC_2024-01.jsonl", "reddit", "jsonl", _jsonl(*_REDDIT)),
         Seed("cnt-json", "tweets.jsonl", "cnt-json", "jsonl", _jsonl(_V1_TWEET, _V1_RETWEET)),
         Seed("coortweet-csv", "shares.csv", "coortweet", "csv", _COORTWEET_CSV.encode()),
         Seed(

@@ -16,6 +16,7 @@ telegram       :mod:`cibscan.ingest.telegram`
 cnt-json       :mod:`cibscan.ingest.cnt` (Twitter API v1.1 JSON lines)
 twarc2         :mod:`cibscan.ingest.twarc` (Twitter API v2 JSON lines)
 bluesky        :mod:`cibscan.ingest.bluesky` (Jetstream events, API post views)
+reddit         :mod:`cibscan.ingest.reddit` (Pushshift / Arctic Shift dumps, API things)
 =============  ==============================================================================
 """
 
@@ -30,6 +31,7 @@ from cibscan.ingest.crowdtangle import CrowdtangleFormat
 from cibscan.ingest.io_archive import IoArchiveFormat
 from cibscan.ingest.ira import IraTweetsFormat
 from cibscan.ingest.readers import InputFormat
+from cibscan.ingest.reddit import RedditFormat
 from cibscan.ingest.telegram import TelegramFormat
 from cibscan.ingest.twarc import Twarc2Format
 
@@ -45,4 +47,5 @@ FORMATS: Final[list[InputFormat]] = [
     CntJsonFormat(),
     Twarc2Format(),
     BlueskyFormat(),
+    RedditFormat(),
 ]

@@ -145,6 +145,9 @@ class RowCollector:
     side_posts: list[dict[str, Any]] = field(default_factory=list)
     side_post_rows: list[int] = field(default_factory=list)
     accounts: dict[str, tuple[dict[str, Any], int]] = field(default_factory=dict)
+    #: Raw columns that a reader gives beside the canonical ones on its (real) posts, such as
+    #: :data:`~cibscan.ingest.load.ATTACHED_URL`.
+    extra_post_columns: tuple[str, ...] = ()
 
     def post(self, record: dict[str, Any], row: int, *, embedded: bool = False) -> None:
         """Add a post record; ``embedded`` for side information."""
@@ -175,9 +178,8 @@ class RowCollector:
     def flush(self) -> Iterator[RawBatch]:
         """Yield the gathered rows as raw batches and start afresh."""
         if self.posts:
-            yield RawBatch(
-                "posts", records_to_batch("posts", self.posts, self.post_rows, POST_COLUMNS)
-            )
+            columns = [*POST_COLUMNS, *self.extra_post_columns]
+            yield RawBatch("posts", records_to_batch("posts", self.posts, self.post_rows, columns))
         if self.side_posts:
             batch = records_to_batch("posts", self.side_posts, self.side_post_rows, POST_COLUMNS)
             yield RawBatch("posts", batch, embedded=True)
