@@ -210,14 +210,44 @@ def _bluesky_sql(start: int, rows: int, accounts: int) -> str:
     """
 
 
+def _reddit_sql(start: int, rows: int, accounts: int) -> str:
+    """The same posts as a Pushshift dump (format ``reddit``), one JSON text per line.
+
+    Shares are comments on the shared post; the other posts are submissions, link posts when
+    the text has a link.
+    """
+    posts = _posts_sql(start, rows, accounts, True, "parquet")
+    submission = (
+        "{'id': post_id, 'author': account_id, 'created_utc': epoch(timestamp),"
+        " 'subreddit': 'news', 'title': text, 'selftext': '', 'is_self': len(urls) = 0,"
+        " 'url': coalesce(urls[1], 'https://www.reddit.com/r/news/comments/' || post_id),"
+        " 'score': engagement, 'num_comments': 0}"
+    )
+    comment = (
+        "{'id': post_id, 'author': account_id, 'created_utc': epoch(timestamp),"
+        " 'subreddit': 'news', 'body': text, 'link_id': 't3_' || shared_post_id,"
+        " 'parent_id': 't3_' || shared_post_id, 'score': engagement}"
+    )
+    return f"""
+        SELECT line FROM (
+            SELECT post_id, CAST(to_json({submission}) AS VARCHAR) AS line
+                FROM ({posts}) WHERE kind <> 'share'
+            UNION ALL SELECT post_id, CAST(to_json({comment}) AS VARCHAR) FROM ({posts})
+                WHERE kind = 'share'
+        ) ORDER BY post_id
+    """
+
+
 def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
     """Write the two files of a data set (if missing) and return their paths."""
     data_dir.mkdir(parents=True, exist_ok=True)
     half = rows // 2
     paths = []
     for part, (start, count, lists) in enumerate(((0, half, True), (half, rows - half, False))):
-        ext = {"parquet": "parquet", "bluesky": "jsonl"}.get(fmt, "csv")
-        prefix = {"crowdtangle": "ct-posts", "bluesky": "bsky-events"}.get(fmt, "posts")
+        ext = {"parquet": "parquet", "bluesky": "jsonl", "reddit": "jsonl"}.get(fmt, "csv")
+        prefix = {"crowdtangle": "ct-posts", "bluesky": "bsky-events", "reddit": "reddit"}.get(
+            fmt, "posts"
+        )
         path = data_dir / f"{prefix}-{rows}-{'ab'[part]}.{ext}"
         if not path.exists():
             tmp = path.with_suffix(".tmp")
@@ -228,8 +258,11 @@ def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
             )
             con = duckdb.connect()
             con.execute("SET preserve_insertion_order = true")
-            if fmt == "bluesky":
-                reader = con.execute(_bluesky_sql(start, count, accounts)).to_arrow_reader()
+            if fmt in ("bluesky", "reddit"):
+                lines_sql = (_bluesky_sql if fmt == "bluesky" else _reddit_sql)(
+                    start, count, accounts
+                )
+                reader = con.execute(lines_sql).to_arrow_reader()
                 with tmp.open("w", encoding="utf-8") as out:
                     for batch in reader:
                         out.writelines(line + "\n" for line in batch.column(0).to_pylist())
@@ -324,7 +357,7 @@ def main() -> None:
     parser.add_argument(
         "--formats",
         default="parquet,csv",
-        help="comma-separated: parquet, csv, crowdtangle, bluesky",
+        help="comma-separated: parquet, csv, crowdtangle, bluesky, reddit",
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--accounts", type=int, default=200_000)
