@@ -1252,7 +1252,7 @@ def _commit(
     rkey: str,
     record: dict[str, Any] | None,
     operation: str = "create",
-    time_us: int = 1_717_236_000_000_000,
+    time_us: int = 1_717_236_300_000_000,  # 2024-06-01 10:05 UTC, after every createdAt
 ) -> dict[str, Any]:
     commit: dict[str, Any] = {"rev": "3kr", "operation": operation, "collection": collection,
                               "rkey": rkey}  # fmt: skip
@@ -1449,13 +1449,126 @@ def test_bluesky_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
         f"{stranger}, line 2, column 'uri', value 'at://x/y/z': neither a Jetstream event nor a"
         " Bluesky post view"
     )
+    # A createdAt that is no time gives way to the time the network saw the record; without
+    # one (a post view without indexedAt) the row is rejected.
     bad_time = _commit(ALICE, "app.bsky.feed.post", "3kt", {"text": "x", "createdAt": "soon"})
+    no_server_time = _post_view(BOB, "bob.bsky.social", "3kv", "y", "soon")
+    del no_server_time["indexedAt"]
     case = open_case()
-    report = ingest([write("t.jsonl", lines(JETSTREAM[0], bad_time))], case,
+    report = ingest([write("t.jsonl", lines(JETSTREAM[0], bad_time, no_server_time))], case,
                     IngestConfig(on_error="skip"))  # fmt: skip
-    assert report.summary() == "read 2 = ingested 1 + rejected 1 + duplicates 0"
+    assert report.summary() == "read 3 = ingested 2 + rejected 1 + duplicates 0"
     assert case.con.execute('SELECT "row", "column", value FROM rejects').fetchall() == [
-        (2, "timestamp", "soon")
+        (3, "timestamp", "soon")
+    ]
+    stamp = posts(case)[f"at://{ALICE}/app.bsky.feed.post/3kt"]["timestamp"]
+    assert stamp == dt.datetime(2024, 6, 1, 10, 5, tzinfo=UTC)
+
+
+def test_bluesky_time_is_the_earlier_of_created_and_seen(write) -> None:  # type: ignore[no-untyped-def]
+    seen = 1_717_236_300_000_000  # 10:05
+    future = _commit(
+        ALICE,
+        "app.bsky.feed.post",
+        "3kf",
+        {"text": "a", "createdAt": "2030-01-01T00:00:00Z"},
+        time_us=seen,
+    )
+    backdated = _commit(
+        BOB,
+        "app.bsky.feed.post",
+        "3kb",
+        {"text": "b", "createdAt": "2020-01-01T00:00:00Z"},
+        time_us=seen,
+    )
+    naive = _commit(
+        CAROL,
+        "app.bsky.feed.post",
+        "3kn",
+        {"text": "c", "createdAt": "2024-06-01T10:04:00"},
+        time_us=seen,
+    )
+    view = _post_view(DAVE, "dave.bsky.social", "3kd", "d", "2024-06-01T12:00:00Z")
+    view["indexedAt"] = "2024-06-01T11:00:00.000Z"
+    case = open_case()
+    ingest([write("times.jsonl", lines(future, backdated, naive, view))], case)
+    assert {p["account_id"]: p["timestamp"] for p in posts(case).values()} == {
+        ALICE: dt.datetime(2024, 6, 1, 10, 5, tzinfo=UTC),  # a future createdAt is not believed
+        BOB: dt.datetime(2020, 1, 1, tzinfo=UTC),  # a backdated one cannot be told (docs)
+        CAROL: dt.datetime(2024, 6, 1, 10, 4, tzinfo=UTC),
+        DAVE: dt.datetime(2024, 6, 1, 11, tzinfo=UTC),
+    }
+
+
+def test_bluesky_other_shapes_of_jetstream_and_api_pages(write) -> None:  # type: ignore[no-untyped-def]
+    gallery = {
+        "$type": "app.bsky.embed.gallery",
+        "media": [{"image": _blob("bafkg1"), "alt": ""}, {"image": _blob("bafkg2"), "alt": ""}],
+    }
+    events = [
+        # Jetstream's first releases: "type": "com", a commit "type": "c"
+        {"did": ALICE, "time_us": 1_717_236_000_000_000, "type": "com",
+         "commit": {"rev": "3k", "type": "c", "collection": "app.bsky.feed.post", "rkey": "3k1",
+                    "record": {"$type": "app.bsky.feed.post", "text": "old",
+                               "createdAt": "2024-06-01T09:59:00Z", "embed": gallery}}},
+        {"did": ALICE, "time_us": 1_717_236_000_000_001, "type": "id",
+         "identity": {"did": ALICE, "handle": "handle.invalid"}},
+        # Jetstream v2: message frames with flat commits and an ISO time
+        {"$type": "message", "payload": {
+            "$type": "network.bsky.jetstream.subscribeEvents#commit", "seq": 7, "did": BOB,
+            "time": "2024-06-01T10:00:10.000000Z", "operation": "create",
+            "collection": "app.bsky.feed.repost", "rkey": "3kr", "rev": "3k", "cid": "bafy",
+            "record": {"$type": "app.bsky.feed.repost", "createdAt": "2024-06-01T10:00:09Z",
+                       "subject": {"uri": f"at://{ALICE}/app.bsky.feed.post/3k1", "cid": "x"}}}},
+        {"$type": "message", "payload": {
+            "$type": "network.bsky.jetstream.subscribeEvents#identity", "seq": 8, "did": BOB,
+            "time": "2024-06-01T10:00:11Z", "handle": "bob.bsky.social"}},
+        # a v2 archive event: the v1 shape with "seq" and "time"
+        {"did": CAROL, "seq": 9, "time": "2024-06-01T10:00:20Z", "kind": "commit",
+         "commit": {"operation": "create", "collection": "app.bsky.feed.post", "rkey": "3kc",
+                    "record": {"$type": "app.bsky.feed.post", "text": "v2",
+                               "createdAt": "2024-06-01T10:00:19Z"}}},
+        # a create without its record is nothing to read
+        {"did": CAROL, "time_us": 1_717_236_030_000_000, "kind": "commit",
+         "commit": {"operation": "create", "collection": "app.bsky.feed.post", "rkey": "3kz"}},
+    ]  # fmt: skip
+    path = write("mixed.jsonl", lines(*events))
+    assert detected(path) == "bluesky"
+    case = open_case()
+    assert ingest([path], case).summary() == "read 3 = ingested 3 + rejected 0 + duplicates 0"
+    got = posts(case)
+    old = got[f"at://{ALICE}/app.bsky.feed.post/3k1"]
+    assert (old["text"], old["media"]) == ("old", ["bafkg1", "bafkg2"])
+    repost = got[f"at://{BOB}/app.bsky.feed.repost/3kr"]
+    assert (repost["kind"], repost["timestamp"]) == (
+        "share",
+        dt.datetime(2024, 6, 1, 10, 0, 9, tzinfo=UTC),
+    )
+    assert got[f"at://{CAROL}/app.bsky.feed.post/3kc"]["timestamp"] == dt.datetime(
+        2024, 6, 1, 10, 0, 19, tzinfo=UTC
+    )
+    names = {k: v["username"] for k, v in accounts(case).items()}
+    assert names == {ALICE: None, BOB: "bob.bsky.social", CAROL: None}  # handle.invalid: none
+    # Saved API pages: searchPosts' {"posts": [...]}, getAuthorFeed's {"feed": [...]}
+    first = _post_view(ALICE, "alice.bsky.social", "3kp1", "one", "2024-06-01T10:00:00Z")
+    second = _post_view(BOB, "bob.bsky.social", "3kp2", "two", "2024-06-01T10:01:00Z")
+    reason = {"$type": "app.bsky.feed.defs#reasonRepost", "by": {"did": CAROL, "handle": "c.b"},
+              "uri": f"at://{CAROL}/app.bsky.feed.repost/3kr",
+              "indexedAt": "2024-06-01T10:02:00Z"}  # fmt: skip
+    pages = [
+        {"posts": [first, second], "cursor": "2"},
+        {"feed": [{"post": second}, {"post": first, "reason": reason}]},
+    ]
+    for page in pages:
+        assert detected(write("page.jsonl", lines(page))) == "bluesky"
+    case = open_case()
+    report = ingest([write("pages.jsonl", lines(*pages))], case)
+    # four items; the feed's own post of bob and alice's reposted post repeat the first page's
+    assert report.summary() == "read 4 = ingested 3 + rejected 0 + duplicates 1"
+    assert sorted(posts(case)) == [
+        f"at://{ALICE}/app.bsky.feed.post/3kp1",
+        f"at://{BOB}/app.bsky.feed.post/3kp2",
+        f"at://{CAROL}/app.bsky.feed.repost/3kr",
     ]
 
 
