@@ -1466,28 +1466,13 @@ def test_bluesky_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_bluesky_time_is_the_earlier_of_created_and_seen(write) -> None:  # type: ignore[no-untyped-def]
-    seen = 1_717_236_300_000_000  # 10:05
-    future = _commit(
-        ALICE,
-        "app.bsky.feed.post",
-        "3kf",
-        {"text": "a", "createdAt": "2030-01-01T00:00:00Z"},
-        time_us=seen,
-    )
-    backdated = _commit(
-        BOB,
-        "app.bsky.feed.post",
-        "3kb",
-        {"text": "b", "createdAt": "2020-01-01T00:00:00Z"},
-        time_us=seen,
-    )
-    naive = _commit(
-        CAROL,
-        "app.bsky.feed.post",
-        "3kn",
-        {"text": "c", "createdAt": "2024-06-01T10:04:00"},
-        time_us=seen,
-    )
+    def post(did: str, rkey: str, created: str) -> dict[str, Any]:
+        record = {"text": rkey, "createdAt": created}
+        return _commit(did, "app.bsky.feed.post", rkey, record, time_us=1_717_236_300_000_000)
+
+    future = post(ALICE, "3kf", "2030-01-01T00:00:00Z")  # seen at 10:05
+    backdated = post(BOB, "3kb", "2020-01-01T00:00:00Z")
+    naive = post(CAROL, "3kn", "2024-06-01T10:04:00")
     view = _post_view(DAVE, "dave.bsky.social", "3kd", "d", "2024-06-01T12:00:00Z")
     view["indexedAt"] = "2024-06-01T11:00:00.000Z"
     case = open_case()

@@ -32,17 +32,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from cibscan.ingest.readers import ParseReject, ReadItem, ReadOptions
+from cibscan.ingest.readers import ReadItem, ReadOptions
 from cibscan.ingest.source import Sample
 from cibscan.ingest.twitter_json import (
     MalformedFieldError,
     RowCollector,
     first_json_object,
     ident,
-    iter_json_lines,
     list_at,
     metric_sum,
     obj_at,
+    read_mapped_lines,
     text_at,
 )
 
@@ -459,19 +459,7 @@ class BlueskyFormat:
         return bool(_JETSTREAM_START.match(text)) and '"time_us"' in text[:300]
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
-        platform = options.platform or "bluesky"
         rows = RowCollector(options.batch_rows)
-        for line in iter_json_lines(path, options):
-            if isinstance(line, ParseReject):
-                yield from rows.flush()
-                yield line
-                continue
-            try:
-                map_bluesky_line(line.obj, line.number, rows, platform)
-            except MalformedFieldError as bad:
-                yield from rows.flush()
-                yield ParseReject("posts", line.number, bad.column, bad.value, bad.reason)
-                continue
-            if rows.full:
-                yield from rows.flush()
-        yield from rows.flush()
+        return read_mapped_lines(
+            path, options, map_bluesky_line, options.platform or "bluesky", rows
+        )

@@ -15,22 +15,21 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cibscan.ingest.readers import ParseReject, RawBatch, ReadItem, ReadOptions, read_csv_records
+from cibscan.ingest.readers import RawBatch, ReadItem, ReadOptions, read_csv_records
 from cibscan.ingest.source import Sample
 from cibscan.ingest.twitter_json import (
-    MalformedFieldError,
     RowCollector,
     first_json_object,
     is_v1_tweet,
-    iter_json_lines,
     map_v1_tweet,
     map_v2_item,
+    read_mapped_lines,
 )
 
 __all__ = ["CntCsvFormat", "CntJsonFormat"]
@@ -127,6 +126,14 @@ def _urls_as_list(batch: pa.RecordBatch) -> pa.RecordBatch:
     return batch.set_column(index, "urls_original", split)
 
 
+def _map_line(obj: dict[str, Any], row: int, rows: RowCollector, platform: str) -> None:
+    """A v1.1 tweet, or (as twarc2 reads them) v2 data."""
+    if is_v1_tweet(obj):
+        map_v1_tweet(obj, row, rows, platform)
+    else:
+        map_v2_item(obj, row, rows, platform)
+
+
 class CntJsonFormat:
     """Twitter API v1.1 tweet objects, one per line (coordination-network-toolkit's JSON)."""
 
@@ -148,23 +155,5 @@ class CntJsonFormat:
         )
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
-        platform = options.platform or "twitter"
         rows = RowCollector(options.batch_rows)
-        for line in iter_json_lines(path, options):
-            if isinstance(line, ParseReject):
-                # Earlier rows are staged before a reject (strict mode reports the first).
-                yield from rows.flush()
-                yield line
-                continue
-            try:
-                if is_v1_tweet(line.obj):
-                    map_v1_tweet(line.obj, line.number, rows, platform)
-                else:
-                    map_v2_item(line.obj, line.number, rows, platform)
-            except MalformedFieldError as bad:
-                yield from rows.flush()
-                yield ParseReject("posts", line.number, bad.column, bad.value, bad.reason)
-                continue
-            if rows.full:
-                yield from rows.flush()
-        yield from rows.flush()
+        return read_mapped_lines(path, options, _map_line, options.platform or "twitter", rows)

@@ -30,10 +30,10 @@ from cibscan.ingest.twitter_json import (
     RowCollector,
     first_json_object,
     ident,
-    iter_json_lines,
     list_at,
     metric_sum,
     obj_at,
+    read_mapped_lines,
     text_at,
 )
 
@@ -202,22 +202,5 @@ class RedditFormat:
             return False
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
-        platform = options.platform or "reddit"
         rows = RowCollector(options.batch_rows, extra_post_columns=(ATTACHED_URL,))
-        for line in iter_json_lines(path, options):
-            if isinstance(line, ParseReject):
-                yield from rows.flush()
-                yield line
-                continue
-            try:
-                rejects = map_reddit_line(line.obj, line.number, rows, platform)
-            except MalformedFieldError as bad:
-                yield from rows.flush()
-                yield ParseReject("posts", line.number, bad.column, bad.value, bad.reason)
-                continue
-            if rejects:
-                yield from rows.flush()
-                yield from rejects
-            if rows.full:
-                yield from rows.flush()
-        yield from rows.flush()
+        return read_mapped_lines(path, options, map_reddit_line, options.platform or "reddit", rows)

@@ -7,14 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from cibscan.ingest.readers import ParseReject, ReadItem, ReadOptions
+from cibscan.ingest.readers import ReadItem, ReadOptions
 from cibscan.ingest.source import Sample
 from cibscan.ingest.twitter_json import (
-    MalformedFieldError,
     RowCollector,
     first_json_object,
-    iter_json_lines,
     map_v2_item,
+    read_mapped_lines,
 )
 
 __all__ = ["Twarc2Format"]
@@ -56,20 +55,5 @@ class Twarc2Format:
         return bool(_PAGE_START.match(text)) and '"author_id"' in text
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
-        platform = options.platform or "twitter"
         rows = RowCollector(options.batch_rows)
-        for line in iter_json_lines(path, options):
-            if isinstance(line, ParseReject):
-                # Earlier rows are staged before a reject (strict mode reports the first).
-                yield from rows.flush()
-                yield line
-                continue
-            try:
-                map_v2_item(line.obj, line.number, rows, platform)
-            except MalformedFieldError as bad:
-                yield from rows.flush()
-                yield ParseReject("posts", line.number, bad.column, bad.value, bad.reason)
-                continue
-            if rows.full:
-                yield from rows.flush()
-        yield from rows.flush()
+        return read_mapped_lines(path, options, map_v2_item, options.platform or "twitter", rows)

@@ -14,7 +14,7 @@ without inflating the row accounting. A real row of the same post always wins.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -23,6 +23,7 @@ from cibscan.ingest.readers import (
     LONE_SURROGATE,
     ParseReject,
     RawBatch,
+    ReadItem,
     ReadOptions,
     has_surrogate_escape,
     json_scalar,
@@ -40,6 +41,7 @@ __all__ = [
     "iter_json_lines",
     "map_v1_tweet",
     "map_v2_item",
+    "read_mapped_lines",
 ]
 
 POST_COLUMNS: Final = [c for c in TABLES["posts"] if c != "source"]
@@ -126,6 +128,38 @@ def first_json_object(sample: Sample) -> dict[str, Any] | None:
             return None
         return obj if isinstance(obj, dict) else None
     return None
+
+
+#: Maps one JSON line into a :class:`RowCollector`; may return rejects of parts of the line.
+LineMapper = Callable[[dict[str, Any], int, "RowCollector", str], Iterable[ParseReject] | None]
+
+
+def read_mapped_lines(
+    path: Path, options: ReadOptions, mapper: LineMapper, platform: str, rows: RowCollector
+) -> Iterator[ReadItem]:
+    """Stream a JSON-lines file through ``mapper``: raw batches and rejects, in file order.
+
+    A line that is not JSON, or one whose mapping raises :class:`MalformedFieldError`, is a
+    reject of its own; the rows read before a reject are staged first, so that strict mode
+    reports the first bad line of the file.
+    """
+    for line in iter_json_lines(path, options):
+        if isinstance(line, ParseReject):
+            yield from rows.flush()
+            yield line
+            continue
+        try:
+            rejects = mapper(line.obj, line.number, rows, platform)
+        except MalformedFieldError as bad:
+            yield from rows.flush()
+            yield ParseReject("posts", line.number, bad.column, bad.value, bad.reason)
+            continue
+        if rejects:
+            yield from rows.flush()
+            yield from rejects
+        if rows.full:
+            yield from rows.flush()
+    yield from rows.flush()
 
 
 # -- batching -----------------------------------------------------------------------------------
