@@ -1598,8 +1598,8 @@ def test_reddit_dump_things_and_listings(write) -> None:  # type: ignore[no-unty
     path = write("RS_2024-01.jsonl", lines(*REDDIT))
     assert detected(path) == "reddit"
     assert strict_error(path) == (
-        f"{path}, line 4, column 'author', value '[deleted]': deleted account: no author to tie"
-        " the post to"
+        f"{path}, line 4, column 'author', value '[deleted]': deleted author: the account or the"
+        " post was deleted, no author to tie it to"
     )
     case = open_case()
     report = ingest([path], case, IngestConfig(on_error="skip"))
@@ -1650,6 +1650,68 @@ def test_reddit_dump_things_and_listings(write) -> None:  # type: ignore[no-unty
     # alice's link post and gina's self post share one link within 150 s
     edges = networks(case, ["link"], window=300, min_weight=1).edges.to_pylist()
     assert [(e["source"], e["target"], e["weight"]) for e in edges] == [("alice", "gina", 1)]
+
+
+def test_reddit_placeholders_api_ids_nested_replies_and_markup(write) -> None:  # type: ignore[no-untyped-def]
+    base = {"subreddit": "news", "score": 1, "link_id": "t3_a1"}
+    comments = [
+        base
+        | {
+            "id": "k1",
+            "author": "kim",
+            "created_utc": 1704103200,
+            "parent_id": "t3_a1",
+            "body": "[ Removed by Reddit ]",
+        },
+        # Pushshift's API of 2022-2023: a parent comment's id as a number, none for the top
+        base
+        | {
+            "id": "k2",
+            "author": "lee",
+            "created_utc": 1704103210,
+            "parent_id": 46656,
+            "body": "Read [the report](https://news.example/r?a=1&amp;b=2)"
+            " &amp; ask u/kim or /u/Lee_2",
+        },
+        base
+        | {
+            "id": "k3",
+            "author": "max",
+            "created_utc": 1704103220,
+            "parent_id": None,
+            "body": "top &lt;3",
+        },
+    ]
+    tree = {"kind": "Listing", "data": {"children": [
+        {"kind": "t1", "data": base | {
+            "id": "n1", "author": "ned", "created_utc": 1704103230, "parent_id": "t3_a1",
+            "body": "first", "replies": {"kind": "Listing", "data": {"children": [
+                {"kind": "t1", "data": base | {"id": "n2", "author": "ola",
+                                               "created_utc": 1704103240, "parent_id": "t1_n1",
+                                               "body": "second", "replies": ""}},
+                {"kind": "more", "data": {"count": 3, "children": ["n3", "n4", "n5"]}},
+            ]}}}},
+        {"kind": "more", "data": {"count": 9, "children": ["n6"]}},
+    ]}}  # fmt: skip
+    link = {"id": "s1", "author": "pia", "created_utc": 1704103250, "subreddit": "news",
+            "title": "[deleted by user]", "selftext": "", "is_self": False,
+            "url": "https://news.example/r?a=1&amp;b=2"}  # fmt: skip
+    case = open_case()
+    path = write("RC.jsonl", lines(*comments, tree, link))
+    assert ingest([path], case).summary() == "read 6 = ingested 6 + rejected 0 + duplicates 0"
+    got = posts(case)
+    assert got["t1_k1"]["text"] is None  # a placeholder is no text
+    lee = got["t1_k2"]
+    assert lee["reply_to_post_id"] == "t1_1000"  # 46656 = 36**3
+    assert lee["text"] == "Read the report https://news.example/r?a=1&b=2 & ask u/kim or /u/Lee_2"
+    assert lee["urls"] == ["https://news.example/r?a=1&b=2"]
+    assert lee["mentions"] == ["kim", "lee_2"]
+    assert (got["t1_k3"]["reply_to_post_id"], got["t1_k3"]["text"]) == ("t3_a1", "top <3")
+    assert got["t1_n2"]["reply_to_post_id"] == "t1_n1"  # a reply within the listing's tree
+    assert (got["t3_s1"]["text"], got["t3_s1"]["urls"]) == (
+        None,
+        ["https://news.example/r?a=1&b=2"],
+    )
 
 
 def test_reddit_bad_lines(write) -> None:  # type: ignore[no-untyped-def]

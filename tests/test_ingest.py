@@ -285,6 +285,20 @@ def test_compressed_inputs(write, compress) -> None:  # type: ignore[no-untyped-
     assert ingest([path], case).ingested == 1
 
 
+def _zstd_long(data: bytes) -> bytes:
+    """zstd with a 2 GiB window (``zstd --long=31``), as the Reddit dumps are compressed."""
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=31)
+    writer = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    return writer.compress(data) + writer.flush()
+
+
+def test_zstd_with_a_long_window(write) -> None:  # type: ignore[no-untyped-def]
+    data = _zstd_long((HEADER + "1,a,2024-01-01T10:00:00Z,hi\n").encode())
+    with pytest.raises(zstandard.ZstdError):  # beyond the library's default window limit
+        zstandard.ZstdDecompressor().stream_reader(data).read()
+    assert ingest([write("p.csv.zst", data)], open_case()).ingested == 1
+
+
 def test_accounts_file_replaces_derived(write) -> None:  # type: ignore[no-untyped-def]
     p = write("p.csv", HEADER + "1,a,2024-01-01T10:00:00Z,hi\n")
     a = write(

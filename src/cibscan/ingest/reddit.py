@@ -1,23 +1,25 @@
-"""Reddit JSON lines: Pushshift and Arctic Shift dumps, or things of Reddit's own API.
+"""Reddit JSON lines: Pushshift and Arctic Shift dumps, or things of Reddit's API.
 
 Each line is a submission or a comment: a flat object as the Pushshift archives and Arctic
 Shift write them (``{"id", "author", "created_utc", "subreddit", "title", ...}``), a *thing* of
-Reddit's API (``{"kind": "t3", "data": {...}}``), or a ``Listing`` of things (every child is a
-row, numbered with the line).
+Reddit's API (``{"kind": "t3", "data": {...}}``), or a ``Listing`` of things (its submissions
+and comments, and the comments in their ``replies``, are rows numbered with the line).
 
 Identifiers are Reddit's *fullnames*: ``t3_<id>`` for a submission and ``t1_<id>`` for a
 comment, the names that a comment's ``parent_id`` and ``link_id`` and a crosspost's
 ``crosspost_parent`` use. An account is its username, which Reddit never changes.
 
-Reddit writes ``[deleted]`` for the author of a deleted account and ``[deleted]`` or
-``[removed]`` for a body taken down. Such an author is no account: as the account id it would
-tie every deleted account's posts into one, so the row is rejected (``--on-error skip`` leaves
-such rows out and counts them). Such a body is no text: as text it would be the same "copy" in
-thousands of posts.
+Reddit writes placeholders for what is gone (:func:`is_placeholder`): ``[deleted]`` for the
+author of a deleted account or post, ``[removed]``, ``[ Removed by Reddit ]`` and the like for
+a text. Such an author is no account: as the account id it would tie every deleted post into
+one network, so the row is rejected (``--on-error skip`` leaves such rows out and counts
+them). Such a text is no text: as text it would be the same "copy" in thousands of posts.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -37,23 +39,53 @@ from cibscan.ingest.twitter_json import (
     text_at,
 )
 
-__all__ = ["RedditFormat", "map_reddit_line"]
+__all__ = ["RedditFormat", "is_placeholder", "map_reddit_line"]
 
-#: What Reddit writes in place of a deleted account, or of a body taken down.
-DELETED: Final = frozenset({"[deleted]", "[removed]"})
+#: What Reddit writes in place of an author or a text that is gone: ``[deleted]``,
+#: ``[removed]``, ``[ Removed by Reddit ]``, ``[deleted by user]``, ``[unavailable]``, ...
+PLACEHOLDER: Final = re.compile(r"\[\s*(?:deleted|removed|unavailable)\b[^\]]*\]", re.IGNORECASE)
 _SUBMISSION_KEYS: Final = ("title", "selftext", "is_self", "num_comments")
 _COMMENT_KEYS: Final = ("body", "link_id", "parent_id")
+#: A Markdown link, ``[label](https://...)``: its label and its address, for the text.
+_MARKDOWN_LINK: Final = re.compile(r"\[([^\]\n]*)\]\((https?://[^)\s]+)\)")
+#: A username mentioned as ``u/name`` or ``/u/name``.
+_USER_MENTION: Final = re.compile(r"(?<![\w/])/?u/([A-Za-z0-9_-]{3,20})\b")
+_DIGITS36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 class DeletedAuthorError(Exception):
-    """A row whose author is ``[deleted]``: no account to tie it to."""
+    """A row whose author is a placeholder (``[deleted]``): no account to tie it to."""
 
 
-def _fullname(prefix: str, value: str | None) -> str | None:
-    """``t3_<id>`` from an id with or without its prefix."""
-    if not value:
+def is_placeholder(value: str | None) -> bool:
+    """Whether ``value`` is what Reddit writes for something gone.
+
+    Examples
+    --------
+    >>> [is_placeholder(v) for v in ("[deleted]", "[ Removed by Reddit ]", "[x]", "hi")]
+    [True, True, False, False]
+    """
+    return value is not None and PLACEHOLDER.fullmatch(value.strip()) is not None
+
+
+def _base36(number: int) -> str:
+    digits = ""
+    while True:
+        number, digit = divmod(number, 36)
+        digits = _DIGITS36[digit] + digits
+        if not number:
+            return digits
+
+
+def _fullname(prefix: str, value: Any, column: str) -> str | None:
+    """``t3_<id>`` from an id with or without its prefix, or (Pushshift's API of 2022-2023)
+    the id as a base-10 integer."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return prefix + _base36(value)
+    text = ident(value, column)
+    if not text:
         return None
-    return value if value.startswith(prefix) else prefix + value
+    return text if text[:3] in ("t1_", "t3_") else prefix + text
 
 
 def _is_comment(thing: dict[str, Any], kind: str | None) -> bool:
@@ -63,8 +95,15 @@ def _is_comment(thing: dict[str, Any], kind: str | None) -> bool:
 
 
 def _text(value: Any, column: str) -> str | None:
+    """A text as the reader shows it: entities decoded, Markdown links as label and address."""
     text = text_at(value, column)
-    return None if text is None or text.strip() in DELETED else text
+    if text is None or is_placeholder(text):
+        return None
+    if "&" in text:
+        text = html.unescape(text)
+    if "](" in text:
+        text = _MARKDOWN_LINK.sub(lambda m: f"{m[1]} {m[2]}" if m[1] != m[2] else m[2], text)
+    return text
 
 
 _Mapped = tuple[dict[str, Any], dict[str, Any] | None]
@@ -77,16 +116,20 @@ def map_thing(thing: dict[str, Any], kind: str | None, platform: str) -> _Mapped
     :class:`~cibscan.ingest.twitter_json.MalformedFieldError` for a field of the wrong shape.
     """
     author = text_at(thing.get("author"), "author")
-    if author is not None and author.strip() in DELETED:
+    if is_placeholder(author):
         raise DeletedAuthorError(author)
     comment = _is_comment(thing, kind)
-    post_id = _fullname("t1_" if comment else "t3_", ident(thing.get("id"), "id"))
+    post_id = _fullname("t1_" if comment else "t3_", thing.get("id"), "id")
     attached: str | None = None
     shared: str | None = None
     shared_author: str | None = None
     if comment:
         text = _text(thing.get("body"), "body")
-        parent = text_at(thing.get("parent_id"), "parent_id")
+        # A bare number is a comment's id (Pushshift's API of 2022-2023, which gives no
+        # parent for a comment on the submission itself: then the submission is the parent).
+        parent = _fullname("t1_", thing.get("parent_id"), "parent_id") or _fullname(
+            "t3_", thing.get("link_id"), "link_id"
+        )
         post_kind = "reply"
         engagement = metric_sum(thing, ("score",), "")
     else:
@@ -94,18 +137,20 @@ def map_thing(thing: dict[str, Any], kind: str | None, platform: str) -> _Mapped
         body = _text(thing.get("selftext"), "selftext")
         text = "\n\n".join(t for t in (title, body) if t) or None
         parent = None
-        shared = _fullname("t3_", text_at(thing.get("crosspost_parent"), "crosspost_parent"))
+        shared = _fullname("t3_", thing.get("crosspost_parent"), "crosspost_parent")
         if shared:
             parents = list_at(thing.get("crosspost_parent_list"), "crosspost_parent_list")
             if parents:
                 original = obj_at(parents[0], "crosspost_parent_list[0]")
                 shared_author = text_at(original.get("author"), "crosspost_parent_list[0].author")
-                if shared_author in DELETED:
+                if is_placeholder(shared_author):
                     shared_author = None
         post_kind = "share" if shared else "post"
         # A link post's link; a self post's url is its own page.
         if thing.get("is_self") is not True and not shared:
             attached = text_at(thing.get("url"), "url")
+            if attached and "&" in attached:
+                attached = html.unescape(attached)  # the API writes & as &amp;
         engagement = metric_sum(thing, ("score", "num_comments"), "")
     post = {
         "post_id": post_id,
@@ -118,6 +163,8 @@ def map_thing(thing: dict[str, Any], kind: str | None, platform: str) -> _Mapped
         "reply_to_post_id": parent,
         "platform": platform,
         "engagement": engagement,
+        # u/name: the text's @mentions do not find them (hashtags still come from the text).
+        "mentions": _USER_MENTION.findall(text) if text else [],
         ATTACHED_URL: attached,
     }
     account = None
@@ -132,6 +179,32 @@ def map_thing(thing: dict[str, Any], kind: str | None, platform: str) -> _Mapped
     return post, account
 
 
+def _listing(
+    listing: dict[str, Any], column: str, out: list[tuple[dict[str, Any], str | None]]
+) -> None:
+    """Add the submissions and comments of a ``Listing`` (and of their replies) to ``out``.
+
+    Other children (``more``: the ids of comments not loaded; ``t2``, ``t5``: accounts and
+    communities) are no posts.
+    """
+    data = obj_at(listing.get("data"), f"{column}data")
+    for i, child in enumerate(list_at(data.get("children"), f"{column}data.children")):
+        _thing(obj_at(child, f"{column}data.children[{i}]"), f"{column}data.children[{i}].", out)
+
+
+def _thing(
+    thing: dict[str, Any], column: str, out: list[tuple[dict[str, Any], str | None]]
+) -> None:
+    kind = text_at(thing.get("kind"), f"{column}kind")
+    if kind not in ("t1", "t3"):
+        return
+    data = obj_at(thing.get("data"), f"{column}data")
+    out.append((data, kind))
+    replies = data.get("replies")
+    if isinstance(replies, dict):  # a comment's replies: a Listing ("" when there are none)
+        _listing(replies, f"{column}data.replies.", out)
+
+
 def map_reddit_line(
     obj: dict[str, Any], row: int, rows: RowCollector, platform: str
 ) -> list[ParseReject]:
@@ -142,25 +215,20 @@ def map_reddit_line(
     anything of the line is kept.
     """
     kind = obj.get("kind")
-    things: list[tuple[dict[str, Any], str | None]]
+    things: list[tuple[dict[str, Any], str | None]] = []
     if kind == "Listing":
-        children = list_at(obj_at(obj.get("data"), "data").get("children"), "data.children")
-        things = []
-        for i, child in enumerate(children):
-            child = obj_at(child, f"data.children[{i}]")
-            data = obj_at(child.get("data"), f"data.children[{i}].data")
-            things.append((data, text_at(child.get("kind"), f"data.children[{i}].kind")))
+        _listing(obj, "", things)
     elif kind in ("t1", "t3") and isinstance(obj.get("data"), dict):
-        things = [(obj["data"], kind)]
+        _thing(obj, "", things)
     else:
-        things = [(obj, None)]
+        things.append((obj, None))
     mapped: list[_Mapped] = []
     rejects: list[ParseReject] = []
     for thing, thing_kind in things:
         try:
             mapped.append(map_thing(thing, thing_kind, platform))
         except DeletedAuthorError as deleted:
-            reason = "deleted account: no author to tie the post to"
+            reason = "deleted author: the account or the post was deleted, no author to tie it to"
             rejects.append(ParseReject("posts", row, "author", str(deleted), reason))
     for post, account in mapped:
         rows.post(post, row)

@@ -110,7 +110,10 @@ def open_input(path: Path, *, max_bytes: int = 1 << 40, max_ratio: float = 200.0
     if compression == "gzip":
         inner = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
     else:
-        inner = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        # The Pushshift and Arctic Shift dumps of Reddit are compressed with a window of 2 GiB
+        # (zstd --long=31), beyond the library's default limit of 128 MiB.
+        decompressor = zstandard.ZstdDecompressor(max_window_size=1 << 31)
+        inner = decompressor.stream_reader(raw, read_across_frames=True)
     return io.BufferedReader(
         _BoundedReader(inner, raw, path, max_bytes, max_ratio), buffer_size=1 << 20
     )
