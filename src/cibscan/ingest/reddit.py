@@ -65,7 +65,9 @@ def is_placeholder(value: str | None) -> bool:
     >>> [is_placeholder(v) for v in ("[deleted]", "[ Removed by Reddit ]", "[x]", "hi")]
     [True, True, False, False]
     """
-    return value is not None and PLACEHOLDER.fullmatch(value.strip()) is not None
+    if value is None or "[" not in value[:3]:  # the common case first: this runs per text
+        return False
+    return PLACEHOLDER.fullmatch(value.strip()) is not None
 
 
 def _base36(number: int) -> str:
@@ -164,7 +166,7 @@ def map_thing(thing: dict[str, Any], kind: str | None, platform: str) -> _Mapped
         "platform": platform,
         "engagement": engagement,
         # u/name: the text's @mentions do not find them (hashtags still come from the text).
-        "mentions": _USER_MENTION.findall(text) if text else [],
+        "mentions": _USER_MENTION.findall(text) if text and "u/" in text else [],
         ATTACHED_URL: attached,
     }
     account = None
