@@ -1714,6 +1714,63 @@ def test_reddit_placeholders_api_ids_nested_replies_and_markup(write) -> None:  
     )
 
 
+def test_reddit_saved_comments_page(write) -> None:  # type: ignore[no-untyped-def]
+    # https://www.reddit.com/r/news/comments/s2/.json: the submission's listing, the comments'
+    submission = {
+        "id": "s2",
+        "author": "ann",
+        "created_utc": 1704103200,
+        "subreddit": "news",
+        "title": "T",
+        "selftext": "x" * 300_000,
+        "is_self": True,
+    }  # longer than a sample
+    comment = {
+        "id": "c9",
+        "author": "ben",
+        "created_utc": 1704103260,
+        "subreddit": "news",
+        "body": "B",
+        "link_id": "t3_s2",
+        "parent_id": "t3_s2",
+        "replies": {
+            "kind": "Listing",
+            "data": {
+                "children": [
+                    {
+                        "kind": "t1",
+                        "data": {
+                            "id": "c10",
+                            "author": "cy",
+                            "created_utc": 1704103270,
+                            "subreddit": "news",
+                            "body": "C",
+                            "link_id": "t3_s2",
+                            "parent_id": "t1_c9",
+                            "replies": "",
+                        },
+                    }
+                ]
+            },
+        },
+    }
+    page = [
+        {"kind": "Listing", "data": {"children": [{"kind": "t3", "data": submission}]}},
+        {"kind": "Listing", "data": {"children": [{"kind": "t1", "data": comment}]}},
+    ]
+    path = write("thread.json", json.dumps(page) + "\n")
+    assert detected(path) == "reddit"
+    case = open_case()
+    assert ingest([path], case).summary() == "read 3 = ingested 3 + rejected 0 + duplicates 0"
+    assert {k: v["reply_to_post_id"] for k, v in posts(case).items()} == {
+        "t3_s2": None, "t1_c9": "t3_s2", "t1_c10": "t1_c9"
+    }  # fmt: skip
+    bad = write("bad.json", json.dumps([page[0], {"kind": "t1"}]) + "\n")
+    assert strict_error(bad, format="reddit") == (
+        f"{bad}, line 1, column '[1].kind', value 't1': not a Listing"
+    )
+
+
 def test_reddit_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
     bad = dict(REDDIT[2], score="many")
     path = write("bad.jsonl", lines(REDDIT[0], bad))

@@ -28,6 +28,7 @@ from cibscan.ingest.load import ATTACHED_URL
 from cibscan.ingest.readers import ParseReject, ReadItem, ReadOptions
 from cibscan.ingest.source import Sample
 from cibscan.ingest.twitter_json import (
+    ARRAY,
     MalformedFieldError,
     RowCollector,
     first_json_object,
@@ -51,6 +52,7 @@ _MARKDOWN_LINK: Final = re.compile(r"\[([^\]\n]*)\]\((https?://[^)\s]+)\)")
 #: A username mentioned as ``u/name`` or ``/u/name``.
 _USER_MENTION: Final = re.compile(r"(?<![\w/])/?u/([A-Za-z0-9_-]{3,20})\b")
 _DIGITS36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
+_PAGE_START: Final = re.compile(r'\s*\[?\s*\{\s*"kind"\s*:\s*"Listing"')
 
 
 class DeletedAuthorError(Exception):
@@ -218,7 +220,13 @@ def map_reddit_line(
     """
     kind = obj.get("kind")
     things: list[tuple[dict[str, Any], str | None]] = []
-    if kind == "Listing":
+    if ARRAY in obj:  # a saved /comments/ page: the submission's listing, the comments'
+        for i, listing in enumerate(list_at(obj[ARRAY], "")):
+            listing = obj_at(listing, f"[{i}]")
+            if listing.get("kind") != "Listing":
+                raise MalformedFieldError(f"[{i}].kind", listing.get("kind"), "not a Listing")
+            _listing(listing, f"[{i}].", things)
+    elif kind == "Listing":
         _listing(obj, "", things)
     elif kind in ("t1", "t3") and isinstance(obj.get("data"), dict):
         _thing(obj, "", things)
@@ -240,6 +248,11 @@ def map_reddit_line(
 
 
 def _reddit_object(obj: dict[str, Any]) -> bool:
+    if ARRAY in obj:  # a /comments/ page: judge by its first listing
+        items = obj[ARRAY]
+        if not items or not isinstance(items[0], dict):
+            return False
+        obj = items[0]
     if obj.get("kind") == "Listing":
         children = obj_at(obj.get("data"), "data").get("children")
         if not isinstance(children, list) or not children or not isinstance(children[0], dict):
@@ -263,9 +276,10 @@ class RedditFormat:
     row_label = "line"
 
     def sniff(self, sample: Sample) -> bool:
-        obj = first_json_object(sample)
+        obj = first_json_object(sample, arrays=True)
         if obj is None:
-            return False
+            # A page longer than the sample: judge from its start.
+            return bool(_PAGE_START.match(sample.text)) and '"subreddit"' in sample.text
         try:
             return _reddit_object(obj)
         except MalformedFieldError:
@@ -273,4 +287,5 @@ class RedditFormat:
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
         rows = RowCollector(options.batch_rows, extra_post_columns=(ATTACHED_URL,))
-        return read_mapped_lines(path, options, map_reddit_line, options.platform or "reddit", rows)
+        platform = options.platform or "reddit"
+        return read_mapped_lines(path, options, map_reddit_line, platform, rows, arrays=True)

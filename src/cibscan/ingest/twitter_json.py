@@ -72,13 +72,18 @@ class JsonLine:
     obj: dict[str, Any]
 
 
+#: The key under which :func:`iter_json_lines` gives a line that is a JSON array (when asked).
+ARRAY: Final = "\x00array"
+
+
 def iter_json_lines(
-    path: Path, options: ReadOptions, table: str = "posts"
+    path: Path, options: ReadOptions, table: str = "posts", *, arrays: bool = False
 ) -> Iterator[JsonLine | ParseReject]:
     """Stream the JSON objects of a JSON-lines file, one per non-empty line.
 
     Lines that are not UTF-8, not JSON or not an object come out as :class:`ParseReject` (with
-    the same reasons as the generic ``jsonl`` reader).
+    the same reasons as the generic ``jsonl`` reader). With ``arrays``, a line that is a JSON
+    array comes out as the object ``{ARRAY: [...]}``.
     """
     with open_input(
         path, max_bytes=options.max_decompressed_bytes, max_ratio=options.max_decompression_ratio
@@ -103,7 +108,9 @@ def iter_json_lines(
             except RecursionError:
                 yield ParseReject(table, number, None, line[:200], "JSON nested too deeply")
                 continue
-            if not isinstance(obj, dict):
+            if arrays and isinstance(obj, list):
+                obj = {ARRAY: obj}
+            elif not isinstance(obj, dict):
                 yield ParseReject(table, number, None, line[:200].rstrip(), "not a JSON object")
                 continue
             if has_surrogate_escape(line) and lone_surrogate(obj):
@@ -112,8 +119,11 @@ def iter_json_lines(
             yield JsonLine(number, obj)
 
 
-def first_json_object(sample: Sample) -> dict[str, Any] | None:
-    """Return the sample's first non-empty line as a JSON object, if it is one and complete."""
+def first_json_object(sample: Sample, *, arrays: bool = False) -> dict[str, Any] | None:
+    """Return the sample's first non-empty line as a JSON object, if it is one and complete.
+
+    With ``arrays``, a line that is a JSON array is given as ``{ARRAY: [...]}``.
+    """
     text = sample.text
     whole = len(sample.head) < SAMPLE_BYTES
     for line in text.split("\n"):
@@ -126,6 +136,8 @@ def first_json_object(sample: Sample) -> dict[str, Any] | None:
             obj = json.loads(line)
         except (ValueError, RecursionError):
             return None
+        if arrays and isinstance(obj, list):
+            return {ARRAY: obj}
         return obj if isinstance(obj, dict) else None
     return None
 
@@ -135,15 +147,21 @@ LineMapper = Callable[[dict[str, Any], int, "RowCollector", str], Iterable[Parse
 
 
 def read_mapped_lines(
-    path: Path, options: ReadOptions, mapper: LineMapper, platform: str, rows: RowCollector
+    path: Path,
+    options: ReadOptions,
+    mapper: LineMapper,
+    platform: str,
+    rows: RowCollector,
+    *,
+    arrays: bool = False,
 ) -> Iterator[ReadItem]:
     """Stream a JSON-lines file through ``mapper``: raw batches and rejects, in file order.
 
     A line that is not JSON, or one whose mapping raises :class:`MalformedFieldError`, is a
     reject of its own; the rows read before a reject are staged first, so that strict mode
-    reports the first bad line of the file.
+    reports the first bad line of the file. ``arrays``: as for :func:`iter_json_lines`.
     """
-    for line in iter_json_lines(path, options):
+    for line in iter_json_lines(path, options, arrays=arrays):
         if isinstance(line, ParseReject):
             yield from rows.flush()
             yield line
