@@ -262,7 +262,7 @@ def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
                 lines_sql = (_bluesky_sql if fmt == "bluesky" else _reddit_sql)(
                     start, count, accounts
                 )
-                reader = con.execute(lines_sql).to_arrow_reader()
+                reader = con.sql(lines_sql).to_arrow_reader()
                 with tmp.open("w", encoding="utf-8") as out:
                     for batch in reader:
                         out.writelines(line + "\n" for line in batch.column(0).to_pylist())
