@@ -315,6 +315,24 @@ def _seeds() -> dict[str, Seed]:
         Seed("cnt-csv", "cnt.csv", "cnt-csv", "csv", (DATA / "cnt.csv").read_bytes()),
         Seed("bluesky", "jetstream.jsonl", "bluesky", "jsonl", _jsonl(*_BLUESKY)),
         Seed("reddit", "RC_2024-01.jsonl", "reddit", "jsonl", _jsonl(*_REDDIT)),
+        Seed(
+            "reddit-thread",
+            "thread.json",
+            "reddit",
+            "jsonl",
+            (
+                json.dumps(
+                    [
+                        {
+                            "kind": "Listing",
+                            "data": {"children": [{"kind": "t3", "data": _REDDIT[0]}]},
+                        },
+                        _REDDIT[2],
+                    ]
+                )
+                + "\n"
+            ).encode(),
+        ),
         Seed("cnt-json", "tweets.jsonl", "cnt-json", "jsonl", _jsonl(_V1_TWEET, _V1_RETWEET)),
         Seed("coortweet-csv", "shares.csv", "coortweet", "csv", _COORTWEET_CSV.encode()),
         Seed(
