@@ -1782,6 +1782,113 @@ def test_reddit_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
     )
 
 
+# -- youtube: YouTube Data API comment threads -----------------------------------------------
+
+
+def _yt_comment(
+    cid: str, channel: str, name: str, when: str, text: str, **extra: Any
+) -> dict[str, Any]:
+    snippet = {"authorDisplayName": name, "authorProfileImageUrl": f"https://yt3.example/{name}",
+               "authorChannelUrl": f"http://www.youtube.com/{name}",
+               "authorChannelId": {"value": channel}, "channelId": "UCvideoowner",
+               "textDisplay": text, "textOriginal": text, "canRate": True,
+               "viewerRating": "none", "likeCount": 2, "publishedAt": when,
+               "updatedAt": when}  # fmt: skip
+    return {"kind": "youtube#comment", "etag": "e", "id": cid, "snippet": snippet | extra}
+
+
+def _yt_thread(
+    cid: str, video: str, top: dict[str, Any], *replies: dict[str, Any]
+) -> dict[str, Any]:
+    thread: dict[str, Any] = {
+        "kind": "youtube#commentThread", "etag": "e", "id": cid,
+        "snippet": {"channelId": "UCvideoowner", "videoId": video, "topLevelComment": top,
+                    "canReply": True, "totalReplyCount": len(replies), "isPublic": True},
+    }  # fmt: skip
+    if replies:
+        thread["replies"] = {"comments": list(replies)}
+    return thread
+
+
+YOUTUBE = [
+    _yt_thread("Ug1", "vid1",
+               _yt_comment("Ug1", "UCa", "@ann", "2024-05-01T10:00:00Z", "Great #vote"),
+               _yt_comment("Ug1.r1", "UCb", "@bob", "2024-05-01T10:05:00Z", "yes",
+                           parentId="Ug1")),
+    _yt_thread("Ug2", "vid1", _yt_comment("Ug2", "UCb", "@bob", "2024-05-01T10:00:30Z", "Same")),
+    _yt_comment("Ug1.r2", "UCc", "@cy", "2024-05-01T10:06:00Z", "ok", parentId="Ug1"),
+    {"kind": "youtube#commentThreadListResponse", "etag": "e", "nextPageToken": "x",
+     "pageInfo": {"totalResults": 1, "resultsPerPage": 20},
+     "items": [_yt_thread("Ug3", "vid2", _yt_comment(
+         "Ug3", "UCd", "@dee", "2024-05-01T11:00:00Z", "",
+         textDisplay='Read <a href="https://news.example/a">news.example/a</a><br>&quot;now&quot;',
+         textOriginal=None))]},
+]  # fmt: skip
+
+
+def test_youtube_comment_threads(write) -> None:  # type: ignore[no-untyped-def]
+    path = write("comments.jsonl", lines(*YOUTUBE))
+    assert detected(path) == "youtube"
+    case = open_case()
+    assert ingest([path], case).summary() == "read 5 = ingested 5 + rejected 0 + duplicates 0"
+    got = posts(case)
+    assert got["Ug1"] | {"timestamp": None} == {
+        "post_id": "Ug1",
+        "account_id": "UCa",
+        "timestamp": None,
+        "kind": "reply",
+        "text": "Great #vote",
+        "shared_post_id": None,
+        "shared_account_id": None,
+        "reply_to_post_id": "vid1",  # a top-level comment replies to its video
+        "reply_to_account_id": "UCvideoowner",
+        "urls": [],
+        "urls_original": [],
+        "hashtags": ["vote"],
+        "mentions": [],
+        "media": [],
+        "platform": "youtube",
+        "lang": None,
+        "engagement": 3,  # likes and the thread's replies
+    }
+    assert got["Ug1"]["timestamp"] == dt.datetime(2024, 5, 1, 10, tzinfo=UTC)
+    reply = got["Ug1.r1"]
+    assert (reply["reply_to_post_id"], reply["reply_to_account_id"], reply["engagement"]) == (
+        "Ug1", None, 2
+    )  # fmt: skip
+    assert got["Ug1.r2"]["reply_to_post_id"] == "Ug1"
+    html_only = got["Ug3"]
+    assert (html_only["text"], html_only["urls"]) == (
+        'Read https://news.example/a\n"now"', ["https://news.example/a"]
+    )  # fmt: skip
+    assert {k: (v["kind"], v["username"]) for k, v in accounts(case).items()} == {
+        "UCa": ("channel", "ann"), "UCb": ("channel", "bob"), "UCc": ("channel", "cy"),
+        "UCd": ("channel", "dee"),  # the handle without its @, as for every format
+    }  # fmt: skip
+    # ann and bob comment on one video 30 s apart; bob and cy reply to ann's comment 60 s apart
+    edges = networks(case, ["reply"], window=60, min_weight=1).edges.to_pylist()
+    assert [(e["source"], e["target"], e["weight"]) for e in edges] == [
+        ("UCa", "UCb", 1),
+        ("UCb", "UCc", 1),
+    ]
+
+
+def test_youtube_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
+    bad = _yt_thread("Ug9", "vid1", _yt_comment("Ug9", "UCa", "@ann", "2024-05-01T10:00:00Z", "x",
+                                                 likeCount="many"))  # fmt: skip
+    path = write("bad.jsonl", lines(YOUTUBE[1], bad))
+    assert strict_error(path) == (
+        f"{path}, line 2, column 'snippet.topLevelComment.snippet.likeCount', value 'many':"
+        " not an integer"
+    )
+    page = dict(YOUTUBE[3], items=[YOUTUBE[1], {"kind": "youtube#video", "id": "v"}])
+    path = write("page.jsonl", lines(YOUTUBE[1], page))
+    assert strict_error(path) == (
+        f"{path}, line 2, column 'items[1].kind', value 'youtube#video': not a YouTube comment"
+        " thread or comment"
+    )
+
+
 @pytest.mark.parametrize(
     ("fmt", "name", "content", "rows"),
     [
@@ -1795,6 +1902,7 @@ def test_reddit_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
         ("cnt-csv", "a.txt", (DATA / "cnt.csv").read_text(), 3),
         ("bluesky", "a.txt", lines(*JETSTREAM), 6),
         ("reddit", "a.txt", lines(*REDDIT[:3]), 3),
+        ("youtube", "a.txt", lines(*YOUTUBE), 5),
     ],
 )
 def test_format_option_names_every_reader(

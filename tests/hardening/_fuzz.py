@@ -243,6 +243,28 @@ _REDDIT: Final = (
 )  # fmt: skip
 
 
+def _yt(cid: str, channel: str, when: str, text: str, **extra: Any) -> dict[str, Any]:
+    snippet = {"authorDisplayName": "@" + channel, "authorChannelId": {"value": channel},
+               "textDisplay": text, "textOriginal": text, "likeCount": 1,
+               "publishedAt": when}  # fmt: skip
+    return {"kind": "youtube#comment", "id": cid, "snippet": snippet | extra}
+
+
+_YOUTUBE: Final = (
+    {"kind": "youtube#commentThread", "id": "Ug1",
+     "snippet": {"videoId": "v1", "channelId": "UCo", "totalReplyCount": 1,
+                 "topLevelComment": _yt("Ug1", "UCa", "2024-01-01T10:00:00Z", "hi #x")},
+     "replies": {"comments": [_yt("Ug1.r", "UCb", "2024-01-01T10:01:00Z", "yo",
+                                  parentId="Ug1")]}},
+    {"kind": "youtube#commentThreadListResponse", "items": [
+        {"kind": "youtube#commentThread", "id": "Ug2",
+         "snippet": {"videoId": "v1", "channelId": "UCo", "totalReplyCount": 0,
+                     "topLevelComment": _yt("Ug2", "UCc", "2024-01-01T10:02:00Z", "",
+                                            textOriginal=None,
+                                            textDisplay='<a href="https://a.example/">x</a>')}}]},
+)  # fmt: skip
+
+
 def _seeds() -> dict[str, Seed]:
     seeds = [
         Seed("csv", "input.csv", "csv", "csv", _GENERIC_CSV.encode()),
@@ -315,6 +337,7 @@ def _seeds() -> dict[str, Seed]:
         Seed("cnt-csv", "cnt.csv", "cnt-csv", "csv", (DATA / "cnt.csv").read_bytes()),
         Seed("bluesky", "jetstream.jsonl", "bluesky", "jsonl", _jsonl(*_BLUESKY)),
         Seed("reddit", "RC_2024-01.jsonl", "reddit", "jsonl", _jsonl(*_REDDIT)),
+        Seed("youtube", "comments.jsonl", "youtube", "jsonl", _jsonl(*_YOUTUBE)),
         Seed(
             "reddit-thread",
             "thread.json",

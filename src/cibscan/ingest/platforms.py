@@ -17,6 +17,7 @@ cnt-json       :mod:`cibscan.ingest.cnt` (Twitter API v1.1 JSON lines)
 twarc2         :mod:`cibscan.ingest.twarc` (Twitter API v2 JSON lines)
 bluesky        :mod:`cibscan.ingest.bluesky` (Jetstream events, API post views)
 reddit         :mod:`cibscan.ingest.reddit` (Pushshift / Arctic Shift dumps, API things)
+youtube        :mod:`cibscan.ingest.youtube` (YouTube Data API comment threads)
 =============  ==============================================================================
 """
 
@@ -34,6 +35,7 @@ from cibscan.ingest.readers import InputFormat
 from cibscan.ingest.reddit import RedditFormat
 from cibscan.ingest.telegram import TelegramFormat
 from cibscan.ingest.twarc import Twarc2Format
+from cibscan.ingest.youtube import YoutubeFormat
 
 __all__ = ["FORMATS"]
 
@@ -48,4 +50,5 @@ FORMATS: Final[list[InputFormat]] = [
     Twarc2Format(),
     BlueskyFormat(),
     RedditFormat(),
+    YoutubeFormat(),
 ]
