@@ -238,17 +238,42 @@ def _reddit_sql(start: int, rows: int, accounts: int) -> str:
     """
 
 
+def _youtube_sql(start: int, rows: int, accounts: int) -> str:
+    """The same posts as YouTube comment threads (format ``youtube``), one JSON text per line.
+
+    Each post is a top-level comment on one of ``rows / 50`` videos (a share: on the video of
+    the shared post's number).
+    """
+    posts = _posts_sql(start, rows, accounts, False, "parquet")
+    videos = max(rows // 50, 1)
+    video = f"'v' || CAST(hash(coalesce(shared_post_id, post_id)) % {videos} AS VARCHAR)"
+    comment = (
+        "{'kind': 'youtube#comment', 'id': post_id, 'snippet': {'authorDisplayName': '@' ||"
+        " account_id, 'authorChannelId': {'value': 'UC' || account_id}, 'textDisplay': text,"
+        " 'textOriginal': text, 'likeCount': engagement,"
+        " 'publishedAt': strftime(timestamp, '%Y-%m-%dT%H:%M:%SZ')}}"
+    )
+    thread = (
+        f"{{'kind': 'youtube#commentThread', 'id': post_id, 'snippet': {{'videoId': {video},"
+        f" 'channelId': 'UCowner', 'totalReplyCount': 0, 'topLevelComment': {comment}}}}}"
+    )
+    return f"SELECT CAST(to_json({thread}) AS VARCHAR) AS line FROM ({posts}) ORDER BY post_id"
+
+
 def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
     """Write the two files of a data set (if missing) and return their paths."""
     data_dir.mkdir(parents=True, exist_ok=True)
     half = rows // 2
     paths = []
     for part, (start, count, lists) in enumerate(((0, half, True), (half, rows - half, False))):
-        ext = {"parquet": "parquet", "bluesky": "jsonl", "reddit": "jsonl"}.get(fmt, "csv")
-        prefix = {"crowdtangle": "ct-posts", "bluesky": "bsky-events", "reddit": "reddit"}.get(
-            fmt, "posts"
-        )
-        path = data_dir / f"{prefix}-{rows}-{'ab'[part]}.{ext}"
+        ext = {"parquet": "parquet", "bluesky": "jsonl", "reddit": "jsonl", "youtube": "jsonl"}
+        prefix = {
+            "crowdtangle": "ct-posts",
+            "bluesky": "bsky-events",
+            "reddit": "reddit",
+            "youtube": "youtube",
+        }.get(fmt, "posts")
+        path = data_dir / f"{prefix}-{rows}-{'ab'[part]}.{ext.get(fmt, 'csv')}"
         if not path.exists():
             tmp = path.with_suffix(".tmp")
             options = (
@@ -258,10 +283,8 @@ def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
             )
             con = duckdb.connect()
             con.execute("SET preserve_insertion_order = true")
-            if fmt in ("bluesky", "reddit"):
-                lines_sql = (_bluesky_sql if fmt == "bluesky" else _reddit_sql)(
-                    start, count, accounts
-                )
+            if fmt in _LINES:
+                lines_sql = _LINES[fmt](start, count, accounts)
                 reader = con.sql(lines_sql).to_arrow_reader()
                 with tmp.open("w", encoding="utf-8") as out:
                     for batch in reader:
@@ -280,6 +303,10 @@ def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
             tmp.rename(path)
         paths.append(path)
     return paths
+
+
+#: The formats written as JSON lines, and the SQL of their lines.
+_LINES: Final = {"bluesky": _bluesky_sql, "reddit": _reddit_sql, "youtube": _youtube_sql}
 
 
 def child(paths: list[str], case_path: str, memory_limit: str | None, threads: int | None) -> None:
@@ -357,7 +384,7 @@ def main() -> None:
     parser.add_argument(
         "--formats",
         default="parquet,csv",
-        help="comma-separated: parquet, csv, crowdtangle, bluesky, reddit",
+        help="comma-separated: parquet, csv, crowdtangle, bluesky, reddit, youtube",
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--accounts", type=int, default=200_000)
