@@ -1841,7 +1841,7 @@ def test_youtube_comment_threads(write) -> None:  # type: ignore[no-untyped-def]
         "shared_post_id": None,
         "shared_account_id": None,
         "reply_to_post_id": "vid1",  # a top-level comment replies to its video
-        "reply_to_account_id": "UCvideoowner",
+        "reply_to_account_id": None,
         "urls": [],
         "urls_original": [],
         "hashtags": ["vote"],
@@ -1849,13 +1849,11 @@ def test_youtube_comment_threads(write) -> None:  # type: ignore[no-untyped-def]
         "media": [],
         "platform": "youtube",
         "lang": None,
-        "engagement": 3,  # likes and the thread's replies
+        "engagement": 2,  # the comment's likes
     }
     assert got["Ug1"]["timestamp"] == dt.datetime(2024, 5, 1, 10, tzinfo=UTC)
     reply = got["Ug1.r1"]
-    assert (reply["reply_to_post_id"], reply["reply_to_account_id"], reply["engagement"]) == (
-        "Ug1", None, 2
-    )  # fmt: skip
+    assert (reply["kind"], reply["reply_to_post_id"], reply["engagement"]) == ("reply", "Ug1", 2)
     assert got["Ug1.r2"]["reply_to_post_id"] == "Ug1"
     html_only = got["Ug3"]
     assert (html_only["text"], html_only["urls"]) == (
@@ -1871,6 +1869,26 @@ def test_youtube_comment_threads(write) -> None:  # type: ignore[no-untyped-def]
         ("UCa", "UCb", 1),
         ("UCb", "UCc", 1),
     ]
+
+
+def test_youtube_refetches_names_community_posts_and_detection(write) -> None:  # type: ignore[no-untyped-def]
+    # The shipped reply fetched again alone (comments.list) is the same row: a duplicate.
+    again = write("again.jsonl", lines(YOUTUBE[0], YOUTUBE[0]["replies"]["comments"][0]))
+    case = open_case()
+    assert ingest([again], case).summary() == "read 3 = ingested 2 + rejected 0 + duplicates 1"
+    # A display name from before handles (2023) is no username; a comment on a community post
+    # replies to the post.
+    old = _yt_comment("Ugo", "UCe", "Amit Sharma", "2021-01-01T00:00:00Z", "hello", postId="Ugp")
+    path = write("old.jsonl", lines(old))
+    case = open_case()
+    ingest([path], case)
+    assert (accounts(case)["UCe"]["username"], accounts(case)["UCe"]["display_name"]) == (
+        None, "Amit Sharma"
+    )  # fmt: skip
+    assert (posts(case)["Ugo"]["kind"], posts(case)["Ugo"]["reply_to_post_id"]) == ("reply", "Ugp")
+    # A page written with indent=2 is not JSON lines: not taken for this format.
+    pretty = write("pretty.json", json.dumps(YOUTUBE[3], indent=2))
+    assert detected(pretty) != "youtube"
 
 
 def test_youtube_bad_lines(write) -> None:  # type: ignore[no-untyped-def]

@@ -455,8 +455,8 @@ class BlueskyFormat:
         obj = first_json_object(sample)
         if obj is not None:
             return _bluesky_object(obj)
-        text = sample.text.lstrip()
-        return bool(_JETSTREAM_START.match(text)) and '"time_us"' in text[:300]
+        text = sample.text.strip()  # a first line longer than the sample
+        return "\n" not in text and bool(_JETSTREAM_START.match(text)) and '"time_us"' in text[:300]
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
         rows = RowCollector(options.batch_rows)

@@ -279,7 +279,8 @@ class RedditFormat:
         obj = first_json_object(sample, arrays=True)
         if obj is None:
             # A page longer than the sample: judge from its start.
-            return bool(_PAGE_START.match(sample.text)) and '"subreddit"' in sample.text
+            text = sample.text.strip()
+            return "\n" not in text and bool(_PAGE_START.match(text)) and '"subreddit"' in text
         try:
             return _reddit_object(obj)
         except MalformedFieldError:

@@ -5,11 +5,10 @@ API shipped with it), a ``youtube#comment`` (as ``comments.list`` gives replies)
 saved response page (``youtube#commentThreadListResponse`` / ``youtube#commentListResponse``,
 its ``items``). Every comment is a row, numbered with its line.
 
-A top-level comment replies to its video: the video's id is the replied-to post and the
-video's channel the replied-to account, so accounts commenting on one video within the window
-co-reply, as accounts replying to one tweet do. A reply replies to its thread's top-level
-comment (``parentId``). Accounts are channel ids (``UC...``); the display name is the
-``username``.
+A top-level comment replies to its video (or community post): the video's id is the
+replied-to post, so channels commenting on one video within the window co-reply, as accounts
+replying to one tweet do. A reply replies to its thread's top-level comment (``parentId``).
+Accounts are channel ids (``UC...``); an ``@handle`` display name is the ``username``.
 """
 
 from __future__ import annotations
@@ -63,36 +62,31 @@ def _display_text(snippet: dict[str, Any], column: str) -> str | None:
 
 
 def _comment(
-    comment: Any,
-    column: str,
-    rows: RowCollector,
-    row: int,
-    platform: str,
-    video: str | None,
-    video_channel: str | None,
-    thread_replies: int | None = None,
+    comment: Any, column: str, rows: RowCollector, row: int, platform: str, target: str | None
 ) -> None:
+    """Add one comment; ``target`` is what a top-level comment replies to (its video or post)."""
     comment = obj_at(comment, column or "comment")
     at = _at(column, "snippet")
     snippet = obj_at(comment.get("snippet"), at)
     author = obj_at(snippet.get("authorChannelId"), f"{at}.authorChannelId")
     account = ident(author.get("value"), f"{at}.authorChannelId.value")
     parent = ident(snippet.get("parentId"), f"{at}.parentId")
-    video = video or ident(snippet.get("videoId"), f"{at}.videoId")
-    engagement = metric_sum(snippet, ("likeCount",), at)
-    if thread_replies is not None and engagement is not None:
-        engagement = str(int(engagement) + thread_replies)
+    replied = parent or target or _target(snippet, at)
+    name = text_at(snippet.get("authorDisplayName"), f"{at}.authorDisplayName")
+    # Since 2023 the display name is the channel's @handle; before, a free name.
+    handle = name if name and name.startswith("@") else None
     rows.post(
         {
             "post_id": ident(comment.get("id"), _at(column, "id")),
             "account_id": account,
             "timestamp": text_at(snippet.get("publishedAt"), f"{at}.publishedAt"),
-            "kind": "reply" if (parent or video) else "post",
+            "kind": "reply" if replied else "post",
             "text": _display_text(snippet, at),
-            "reply_to_post_id": parent or video,
-            "reply_to_account_id": None if parent else video_channel,
+            "reply_to_post_id": replied,
             "platform": platform,
-            "engagement": engagement,
+            # Only the comment's own count: the same comment fetched in a thread and alone
+            # is the same row.
+            "engagement": metric_sum(snippet, ("likeCount",), at),
         },
         row,
     )
@@ -101,7 +95,8 @@ def _comment(
             {
                 "account_id": account,
                 "kind": "channel",
-                "username": text_at(snippet.get("authorDisplayName"), f"{at}.authorDisplayName"),
+                "username": handle,
+                "display_name": None if handle else name,
                 "profile_image": text_at(
                     snippet.get("authorProfileImageUrl"), f"{at}.authorProfileImageUrl"
                 ),
@@ -111,24 +106,26 @@ def _comment(
         )
 
 
+def _target(snippet: dict[str, Any], at: str) -> str | None:
+    """What a top-level comment replies to: its video, else its community post."""
+    video = ident(snippet.get("videoId"), f"{at}.videoId")
+    return video or ident(snippet.get("postId"), f"{at}.postId")
+
+
 def _item(item: Any, column: str, rows: RowCollector, row: int, platform: str) -> None:
     item = obj_at(item, column or "item")
     kind = item.get("kind")
     if kind == THREAD:
         at = _at(column, "snippet")
         snippet = obj_at(item.get("snippet"), at)
-        video = ident(snippet.get("videoId"), f"{at}.videoId")
-        channel = ident(snippet.get("channelId"), f"{at}.channelId")
-        count = snippet.get("totalReplyCount")
-        replies = count if isinstance(count, int) and not isinstance(count, bool) else None
+        target = _target(snippet, at)
         top = f"{at}.topLevelComment"
-        _comment(snippet.get("topLevelComment"), top, rows, row, platform, video, channel, replies)
+        _comment(snippet.get("topLevelComment"), top, rows, row, platform, target)
         shipped = obj_at(item.get("replies"), _at(column, "replies")).get("comments")
         for i, reply in enumerate(list_at(shipped, _at(column, "replies.comments"))):
-            name = _at(column, f"replies.comments[{i}]")
-            _comment(reply, name, rows, row, platform, video, channel)
+            _comment(reply, _at(column, f"replies.comments[{i}]"), rows, row, platform, None)
     elif kind == COMMENT:
-        _comment(item, column, rows, row, platform, None, None)
+        _comment(item, column, rows, row, platform, None)
     else:
         reason = "not a YouTube comment thread or comment"
         raise MalformedFieldError(_at(column, "kind"), kind, reason)
@@ -161,8 +158,9 @@ class YoutubeFormat:
 
     def sniff(self, sample: Sample) -> bool:
         obj = first_json_object(sample)
-        if obj is None:  # a page longer than the sample: judge from its start
-            return bool(_PAGE_START.match(sample.text))
+        if obj is None:  # a first line longer than the sample: judge from its start
+            text = sample.text.strip()
+            return "\n" not in text and bool(_PAGE_START.match(text))
         return obj.get("kind") in (THREAD, COMMENT, *_PAGES)
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
