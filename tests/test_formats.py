@@ -1149,6 +1149,23 @@ def telegram_chat(chat_id: int = 777, chat_type: str = "public_channel") -> dict
     }
 
 
+@pytest.mark.parametrize("fmt", ["twarc2", "cnt-json", "bluesky", "reddit", "youtube"])
+def test_pretty_printed_json_is_not_taken_for_json_lines(write, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    # A format of JSON lines is told from its first line; a document written with an indent
+    # has no such line, and detection must not read it as one (every line would be rejected).
+    first = {
+        "twarc2": V2_PAGE,
+        "cnt-json": V1_ORIGINAL,
+        "bluesky": JETSTREAM[0],
+        "reddit": REDDIT[0],
+        "youtube": YOUTUBE[3],
+    }[fmt]
+    assert detected(write("one.jsonl", lines(first))) == fmt
+    assert detected(write("pretty.json", json.dumps(first, indent=2))) not in (
+        "twarc2", "cnt-json", "bluesky", "reddit", "youtube"
+    )  # fmt: skip
+
+
 def test_telegram_chat_fields(write) -> None:  # type: ignore[no-untyped-def]
     path = write("result.json", json.dumps(telegram_chat(), indent=1, ensure_ascii=False))
     assert detected(path) == "telegram"

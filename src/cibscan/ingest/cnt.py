@@ -149,9 +149,11 @@ class CntJsonFormat:
         if obj is not None:
             return is_v1_tweet(obj) and "created_at" in obj
         # A first line longer than the sample: look for the v1.1 keys in what we have.
-        text = sample.text.lstrip()
-        return text.startswith("{") and all(
-            key in text for key in ('"id_str"', '"screen_name"', '"created_at"')
+        text = sample.text.strip()
+        return (
+            text.startswith("{")
+            and "\n" not in text
+            and all(key in text for key in ('"id_str"', '"screen_name"', '"created_at"'))
         )
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
