@@ -1149,7 +1149,7 @@ def telegram_chat(chat_id: int = 777, chat_type: str = "public_channel") -> dict
     }
 
 
-@pytest.mark.parametrize("fmt", ["twarc2", "cnt-json", "bluesky", "reddit", "youtube"])
+@pytest.mark.parametrize("fmt", ["twarc2", "cnt-json", "bluesky", "reddit", "youtube", "mastodon"])
 def test_pretty_printed_json_is_not_taken_for_json_lines(write, fmt: str) -> None:  # type: ignore[no-untyped-def]
     # A format of JSON lines is told from its first line; a document written with an indent
     # has no such line, and detection must not read it as one (every line would be rejected).
@@ -1159,10 +1159,11 @@ def test_pretty_printed_json_is_not_taken_for_json_lines(write, fmt: str) -> Non
         "bluesky": JETSTREAM[0],
         "reddit": REDDIT[0],
         "youtube": YOUTUBE[3],
+        "mastodon": TOOT,
     }[fmt]
     assert detected(write("one.jsonl", lines(first))) == fmt
     assert detected(write("pretty.json", json.dumps(first, indent=2))) not in (
-        "twarc2", "cnt-json", "bluesky", "reddit", "youtube"
+        "twarc2", "cnt-json", "bluesky", "reddit", "youtube", "mastodon"
     )  # fmt: skip
 
 
@@ -1924,6 +1925,120 @@ def test_youtube_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
     )
 
 
+# -- mastodon: Mastodon API statuses ------------------------------------------------------------
+
+
+def _toot_account(aid: str, acct: str, **extra: Any) -> dict[str, Any]:
+    return {"id": aid, "username": acct.split("@")[0], "acct": acct,
+            "display_name": acct.title(), "locked": False, "bot": False, "group": False,
+            "created_at": "2022-11-01T00:00:00.000Z", "note": "<p>bio &amp; more</p>",
+            "url": f"https://m.example/@{acct}", "avatar": f"https://m.example/{acct}.png",
+            "followers_count": 5, "following_count": 1, "statuses_count": 9} | extra  # fmt: skip
+
+
+def _toot(
+    sid: str, account: dict[str, Any], when: str, content: str = "", **extra: Any
+) -> dict[str, Any]:
+    return {"id": sid, "uri": f"https://m.example/users/x/statuses/{sid}", "created_at": when,
+            "account": account, "content": content, "visibility": "public", "sensitive": False,
+            "spoiler_text": "", "media_attachments": [], "mentions": [], "tags": [],
+            "emojis": [], "reblogs_count": 0, "favourites_count": 0, "replies_count": 0,
+            "url": f"https://m.example/@x/{sid}", "in_reply_to_id": None,
+            "in_reply_to_account_id": None, "reblog": None, "card": None, "language": "en",
+            "poll": None} | extra  # fmt: skip
+
+
+ALICE_T, BOB_T, CAROL_T = (_toot_account("10", "alice"), _toot_account("11", "bob@other.example"),
+                           _toot_account("12", "carol"))  # fmt: skip
+IMAGE = {"id": "m1", "type": "image", "url": "https://files.example/1.png",
+         "blurhash": "LEHV6nWB2yk8pyo0adR*.7kCMdnj"}  # fmt: skip
+TOOT = _toot(
+    "1", ALICE_T, "2024-06-01T10:00:00.000Z",
+    '<p>Vote <span class="h-card"><a href="https://other.example/@bob" class="u-url mention">'
+    '@<span>bob</span></a></span> <a href="https://m.example/tags/vote" class="mention hashtag"'
+    ' rel="tag">#<span>Vote</span></a></p><p><a href="https://news.example/a?utm_source=m">'
+    '<span class="invisible">https://</span><span class="ellipsis">news.example/a?utm_sou</span>'
+    '<span class="invisible">rce=m</span></a></p>',
+    tags=[{"name": "vote", "url": "https://m.example/tags/vote"}],
+    mentions=[{"id": "11", "username": "bob", "acct": "bob@other.example", "url": "u"}],
+    media_attachments=[IMAGE], card={"url": "https://news.example/a", "title": "A"},
+    reblogs_count=2, favourites_count=3, replies_count=1,
+)  # fmt: skip
+MASTODON = [
+    TOOT,
+    _toot("2", BOB_T, "2024-06-01T10:00:20.000Z", reblog=TOOT, language=None),
+    _toot("3", CAROL_T, "2024-06-01T10:00:50.000Z", reblog=TOOT, language=None),
+    _toot("4", CAROL_T, "2024-06-01T10:01:00.000Z", "<p>Agreed</p>", in_reply_to_id="1",
+          in_reply_to_account_id="10", spoiler_text="politics"),
+    _toot("5", _toot_account("13", "dave", group=True), "2024-06-01T10:02:00.000Z",
+          "<p>Look</p>", quote={"state": "accepted", "quoted_status": TOOT}),
+    [_toot("6", _toot_account("14", "erin"), "2024-06-01T10:00:30.000Z", "<p>pic</p>",
+           media_attachments=[dict(IMAGE, id="m2")]),
+     _toot("7", _toot_account("15", "finn"), "2024-06-01T11:00:00.000Z", "<p>late</p>")],
+]  # fmt: skip
+
+
+def test_mastodon_statuses_boosts_and_pages(write) -> None:  # type: ignore[no-untyped-def]
+    path = write("statuses.jsonl", lines(*MASTODON))
+    assert detected(path) == "mastodon"
+    case = open_case()
+    # seven statuses; the boosted status each boost carries is side information
+    assert ingest([path], case).summary() == "read 7 = ingested 7 + rejected 0 + duplicates 0"
+    got = posts(case)
+    assert got["1"] == {
+        "post_id": "1",
+        "account_id": "10",
+        "timestamp": dt.datetime(2024, 6, 1, 10, tzinfo=UTC),
+        "kind": "post",
+        "text": "Vote @bob #Vote\n\nhttps://news.example/a?utm_source=m",
+        "shared_post_id": None,
+        "shared_account_id": None,
+        "reply_to_post_id": None,
+        "reply_to_account_id": None,
+        "urls": ["https://news.example/a"],
+        "urls_original": ["https://news.example/a?utm_source=m"],  # whole, hidden parts too
+        "hashtags": ["vote"],
+        "mentions": ["11"],
+        "media": ["blurhash:LEHV6nWB2yk8pyo0adR*.7kCMdnj"],
+        "platform": "mastodon",
+        "lang": "en",
+        "engagement": 6,
+    }
+    boost = got["2"]
+    assert (boost["kind"], boost["shared_post_id"], boost["shared_account_id"], boost["text"]) == (
+        "share", "1", "10", None
+    )  # fmt: skip
+    reply = got["4"]
+    assert (reply["kind"], reply["reply_to_post_id"], reply["reply_to_account_id"]) == (
+        "reply", "1", "10"
+    )  # fmt: skip
+    assert reply["text"] == "politics\n\nAgreed"  # the content warning first
+    quote = got["5"]
+    assert (quote["kind"], quote["shared_post_id"], quote["shared_account_id"]) == (
+        "quote", "1", "10"
+    )  # fmt: skip
+    profiles = accounts(case)
+    assert (profiles["11"]["username"], profiles["13"]["kind"], profiles["10"]["description"]) == (
+        "bob@other.example", "group", "bio & more"
+    )  # fmt: skip
+    assert profiles["10"]["created_at"] == dt.datetime(2022, 11, 1, tzinfo=UTC)
+    shares = networks(case, ["share"], window=60, min_weight=1).edges.to_pylist()
+    assert [(e["source"], e["target"]) for e in shares] == [("11", "12")]
+    media = networks(case, ["media"], window=60, min_weight=1).edges.to_pylist()
+    assert [(e["source"], e["target"]) for e in media] == [("10", "14")]
+
+
+def test_mastodon_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
+    bad = dict(TOOT, id="9", tags="vote")
+    path = write("bad.jsonl", lines(TOOT, bad))
+    assert strict_error(path) == f"{path}, line 2, column 'tags', value 'vote': not a JSON array"
+    page = [TOOT, dict(TOOT, id="8", account="alice")]
+    path = write("page.jsonl", lines(TOOT, page))
+    assert strict_error(path, format="mastodon") == (
+        f"{path}, line 2, column '[1].account', value 'alice': not a JSON object"
+    )
+
+
 @pytest.mark.parametrize(
     ("fmt", "name", "content", "rows"),
     [
@@ -1938,6 +2053,7 @@ def test_youtube_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
         ("bluesky", "a.txt", lines(*JETSTREAM), 6),
         ("reddit", "a.txt", lines(*REDDIT[:3]), 3),
         ("youtube", "a.txt", lines(*YOUTUBE), 5),
+        ("mastodon", "a.txt", lines(*MASTODON), 7),
     ],
 )
 def test_format_option_names_every_reader(

@@ -265,6 +265,26 @@ _YOUTUBE: Final = (
 )  # fmt: skip
 
 
+_TOOTER: Final = {"id": "10", "acct": "a", "username": "a", "display_name": "A",
+                  "created_at": "2022-11-01T00:00:00.000Z", "note": "<p>x</p>",
+                  "followers_count": 1, "group": False}  # fmt: skip
+_TOOT: Final = {
+    "id": "1", "created_at": "2024-01-01T10:00:00.000Z", "account": _TOOTER,
+    "content": '<p>hi <a href="https://m.example/tags/x" class="mention hashtag">#<span>x</span>'
+               '</a> <a href="https://a.example/p"><span class="invisible">https://</span>'
+               "<span>a.example/p</span></a></p>",
+    "visibility": "public", "spoiler_text": "", "in_reply_to_id": None, "reblog": None,
+    "tags": [{"name": "x"}], "mentions": [], "language": "en", "reblogs_count": 1,
+    "media_attachments": [{"id": "m", "type": "image", "blurhash": "LEHV6nWB2yk8pyo0adR*.7kCMdnj"}],
+}  # fmt: skip
+_MASTODON: Final = (
+    _TOOT,
+    [dict(_TOOT, id="2", reblog=_TOOT, content="", tags=[], media_attachments=[]),
+     dict(_TOOT, id="3", in_reply_to_id="1", in_reply_to_account_id="10",
+          content="<p>yes<br>no</p>", spoiler_text="cw")],
+)  # fmt: skip
+
+
 def _seeds() -> dict[str, Seed]:
     seeds = [
         Seed("csv", "input.csv", "csv", "csv", _GENERIC_CSV.encode()),
@@ -338,6 +358,7 @@ def _seeds() -> dict[str, Seed]:
         Seed("bluesky", "jetstream.jsonl", "bluesky", "jsonl", _jsonl(*_BLUESKY)),
         Seed("reddit", "RC_2024-01.jsonl", "reddit", "jsonl", _jsonl(*_REDDIT)),
         Seed("youtube", "comments.jsonl", "youtube", "jsonl", _jsonl(*_YOUTUBE)),
+        Seed("mastodon", "statuses.jsonl", "mastodon", "jsonl", _jsonl(*_MASTODON)),
         Seed(
             "reddit-thread",
             "thread.json",

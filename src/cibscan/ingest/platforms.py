@@ -18,6 +18,7 @@ twarc2         :mod:`cibscan.ingest.twarc` (Twitter API v2 JSON lines)
 bluesky        :mod:`cibscan.ingest.bluesky` (Jetstream events, API post views)
 reddit         :mod:`cibscan.ingest.reddit` (Pushshift / Arctic Shift dumps, API things)
 youtube        :mod:`cibscan.ingest.youtube` (YouTube Data API comment threads)
+mastodon       :mod:`cibscan.ingest.mastodon` (Mastodon API statuses)
 =============  ==============================================================================
 """
 
@@ -31,6 +32,7 @@ from cibscan.ingest.coortweet import CoortweetFormat
 from cibscan.ingest.crowdtangle import CrowdtangleFormat
 from cibscan.ingest.io_archive import IoArchiveFormat
 from cibscan.ingest.ira import IraTweetsFormat
+from cibscan.ingest.mastodon import MastodonFormat
 from cibscan.ingest.readers import InputFormat
 from cibscan.ingest.reddit import RedditFormat
 from cibscan.ingest.telegram import TelegramFormat
@@ -51,4 +53,5 @@ FORMATS: Final[list[InputFormat]] = [
     BlueskyFormat(),
     RedditFormat(),
     YoutubeFormat(),
+    MastodonFormat(),
 ]
