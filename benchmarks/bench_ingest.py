@@ -266,12 +266,13 @@ def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
     half = rows // 2
     paths = []
     for part, (start, count, lists) in enumerate(((0, half, True), (half, rows - half, False))):
-        ext = {"parquet": "parquet", "bluesky": "jsonl", "reddit": "jsonl", "youtube": "jsonl"}
+        ext = {"parquet": "parquet", **dict.fromkeys(_LINES, "jsonl")}
         prefix = {
             "crowdtangle": "ct-posts",
             "bluesky": "bsky-events",
             "reddit": "reddit",
             "youtube": "youtube",
+            "mastodon": "mastodon",
         }.get(fmt, "posts")
         path = data_dir / f"{prefix}-{rows}-{'ab'[part]}.{ext.get(fmt, 'csv')}"
         if not path.exists():
@@ -305,8 +306,45 @@ def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
     return paths
 
 
+def _mastodon_sql(start: int, rows: int, accounts: int) -> str:
+    """The same posts as Mastodon statuses (format ``mastodon``), one JSON text per line.
+
+    Shares are boosts, each carrying a short boosted status; hashtags are ``tags``, mentions
+    ``mentions``, the text is HTML paragraphs.
+    """
+    posts = _posts_sql(start, rows, accounts, True, "parquet")
+    account = (
+        "{'id': account_id, 'username': account_id, 'acct': account_id, 'display_name':"
+        " account_id, 'created_at': '2022-11-01T00:00:00.000Z', 'followers_count': 1}"
+    )
+    status = (
+        "{'id': post_id, 'created_at': strftime(timestamp, '%Y-%m-%dT%H:%M:%S.000Z'),"
+        f" 'account': {account}, 'content': '<p>' || text || '</p>', 'visibility': 'public',"
+        " 'spoiler_text': '', 'in_reply_to_id': NULL, 'in_reply_to_account_id': NULL,"
+        " 'language': lang, 'reblogs_count': engagement, 'favourites_count': 0,"
+        " 'replies_count': 0,"
+        " 'tags': list_transform(hashtags, lambda t: {'name': t}),"
+        " 'mentions': list_transform(mentions, lambda m: {'id': m, 'acct': m}),"
+        " 'media_attachments': [], 'reblog': @REBLOG}"
+    )
+    boosted = (
+        "{'id': shared_post_id, 'created_at': '2024-01-01T00:00:00.000Z', 'account': {'id':"
+        " 'u0', 'acct': 'u0'}, 'content': '<p>original</p>', 'visibility': 'public'}"
+    )
+    line = (
+        f"CASE WHEN kind = 'share' THEN CAST(to_json({status.replace('@REBLOG', boosted)})"
+        f" AS VARCHAR) ELSE CAST(to_json({status.replace('@REBLOG', 'NULL')}) AS VARCHAR) END"
+    )
+    return f"SELECT {line} AS line FROM ({posts}) ORDER BY post_id"
+
+
 #: The formats written as JSON lines, and the SQL of their lines.
-_LINES: Final = {"bluesky": _bluesky_sql, "reddit": _reddit_sql, "youtube": _youtube_sql}
+_LINES: Final = {
+    "bluesky": _bluesky_sql,
+    "reddit": _reddit_sql,
+    "youtube": _youtube_sql,
+    "mastodon": _mastodon_sql,
+}
 
 
 def child(paths: list[str], case_path: str, memory_limit: str | None, threads: int | None) -> None:
@@ -384,7 +422,7 @@ def main() -> None:
     parser.add_argument(
         "--formats",
         default="parquet,csv",
-        help="comma-separated: parquet, csv, crowdtangle, bluesky, reddit, youtube",
+        help="comma-separated: parquet, csv, crowdtangle, bluesky, reddit, youtube, mastodon",
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--accounts", type=int, default=200_000)
