@@ -37,23 +37,62 @@ __all__ = ["MastodonFormat", "html_text", "map_mastodon_line"]
 
 _ENGAGEMENT: Final = ("reblogs_count", "favourites_count", "replies_count")
 _STATUS_KEYS: Final = ("id", "created_at", "account", "content", "visibility")
+#: Elements that start a line of their own when the HTML is read as text.
+_BLOCKS: Final = frozenset({"p", "li", "blockquote", "pre", "ul", "ol", "div",
+                            "h1", "h2", "h3", "h4", "h5", "h6"})  # fmt: skip
+#: What Akkoma writes for the id of a parent it does not know.
+_UNKNOWN_ID: Final = "_"
+#: Mastodon's picture for an account without one: shared by all of them, it ties nothing.
+_MISSING_AVATAR: Final = "/avatars/original/missing.png"
 
 
 class _Text(HTMLParser):
-    """The text of Mastodon's status HTML: paragraphs, line breaks and every text node."""
+    """The text of Mastodon's status HTML, and the addresses of its links.
 
-    def __init__(self) -> None:
+    Blocks start lines, ``<br>`` breaks them; a link's text is kept whole (Mastodon hides parts
+    of long addresses in spans); the ``href`` of every link that is no mention or hashtag is a
+    URL of the post. A ``quote-inline`` paragraph (the "RE: <link>" Mastodon writes for clients
+    without quotes) is left out when ``skip_quote_inline``.
+    """
+
+    def __init__(self, skip_quote_inline: bool = False) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.links: list[str] = []
+        self._skip_quote = skip_quote_inline
+        self._skipping = 0  # the depth inside a skipped element, 0 outside
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        classes = (dict(attrs).get("class") or "").split()
+        if self._skipping:
+            self._skipping += tag != "br"
+            return
+        if self._skip_quote and "quote-inline" in classes:
+            self._skipping = 1
+            return
         if tag == "br":
             self.parts.append("\n")
-        elif tag == "p" and self.parts:
-            self.parts.append("\n\n")
+        elif tag in _BLOCKS and self.parts and not self.parts[-1].endswith("\n"):
+            self.parts.append("\n\n" if tag == "p" else "\n")
+        if tag == "a" and "mention" not in classes and "hashtag" not in classes:
+            href = dict(attrs).get("href")
+            if href and href.startswith(("http://", "https://")):
+                self.links.append(href)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._skipping:
+            self._skipping -= 1
 
     def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def _read_html(content: str, *, skip_quote_inline: bool = False) -> _Text:
+    parser = _Text(skip_quote_inline)
+    parser.feed(content)
+    parser.close()
+    return parser
 
 
 def html_text(content: str) -> str:
@@ -66,37 +105,70 @@ def html_text(content: str) -> str:
     ...           '<span class="invisible">https://</span><span class="ellipsis">x.example/a</span>'
     ...           '<span class="invisible">/b</span></a> &amp; #<span>tag</span></p>')
     'Hi @bo\\n\\nsee https://x.example/a/b & #tag'
+    >>> html_text("<ul><li>one</li><li>two</li></ul>")
+    'one\\ntwo'
     """
-    parser = _Text()
-    parser.feed(content)
-    parser.close()
-    return "".join(parser.parts)
+    return "".join(_read_html(content).parts).strip("\n")
+
+
+def _id(value: Any, column: str) -> str | None:
+    """An id; Akkoma's ``"_"`` for an unknown one is none."""
+    found = ident(value, column)
+    return None if found == _UNKNOWN_ID else found
 
 
 def _account(account: Any, column: str, platform: str) -> dict[str, Any]:
     account = obj_at(account, column)
-    group = account.get("group")
     note = text_at(account.get("note"), f"{column}.note")
+    avatar = text_at(account.get("avatar"), f"{column}.avatar")
     return {
         "account_id": ident(account.get("id"), f"{column}.id"),
         # A group actor is a group; an account flagged as a bot is still a user's account.
-        "kind": "group" if group is True else "user",
+        "kind": "group" if account.get("group") is True else "user",
+        # name for the fetching server's own accounts, name@server for the others
         "username": text_at(account.get("acct"), f"{column}.acct"),
         "display_name": text_at(account.get("display_name"), f"{column}.display_name"),
-        "created_at": text_at(account.get("created_at"), f"{column}.created_at"),
+        # Not created_at: Mastodon gives it as a day (midnight) since 3.4, and for remote
+        # accounts often the day the fetching server first saw them.
         "followers": text_at(account.get("followers_count"), f"{column}.followers_count"),
         "description": html_text(note) if note else note,
-        "profile_image": text_at(account.get("avatar"), f"{column}.avatar"),
+        "profile_image": None if avatar and avatar.endswith(_MISSING_AVATAR) else avatar,
         "platform": platform,
     }
 
 
+def _quote(status: dict[str, Any], at: Any) -> tuple[str | None, dict[str, Any] | None]:
+    """The id of the status quoted, and the quoted status when the data carries it.
+
+    Mastodon 4.4: ``quote`` is ``{"state", "quoted_status"}``, or ``{"state",
+    "quoted_status_id"}`` (a shallow quote); Fedibird and Akkoma: ``quote`` is the quoted
+    status itself, beside ``quote_id``.
+    """
+    quote = status.get("quote")
+    if quote is None:
+        return _id(status.get("quote_id"), at("quote_id")), None
+    quote = obj_at(quote, at("quote"))
+    if "quoted_status" in quote or "state" in quote:
+        quoted = quote.get("quoted_status")
+        if quoted is None:
+            return _id(quote.get("quoted_status_id"), at("quote.quoted_status_id")), None
+        quoted = obj_at(quoted, at("quote.quoted_status"))
+        return _id(quoted.get("id"), at("quote.quoted_status.id")), quoted
+    return _id(quote.get("id"), at("quote.id")) or _id(
+        status.get("quote_id"), at("quote_id")
+    ), quote
+
+
 def _status(status: dict[str, Any], column: str, platform: str) -> dict[str, Any]:
-    """A posts record from a status that is not a boost."""
+    """A posts record from a status that is not a boost (the quoted status as ``_quoted``)."""
     at = (lambda name: f"{column}.{name}") if column else (lambda name: name)
+    quoted_id, quoted = _quote(status, at)
     content = text_at(status.get("content"), at("content"))
+    # A status deleted by its author comes back with its source "text" instead.
+    plain = text_at(status.get("text"), at("text")) if content is None else None
+    html = _read_html(content, skip_quote_inline=quoted_id is not None) if content else None
+    text = "".join(html.parts).strip("\n") if html else plain
     spoiler = text_at(status.get("spoiler_text"), at("spoiler_text"))
-    text = html_text(content) if content else None
     if spoiler:  # a content warning is shown before the text
         text = f"{spoiler}\n\n{text}" if text else spoiler
     tags = [
@@ -107,19 +179,8 @@ def _status(status: dict[str, Any], column: str, platform: str) -> dict[str, Any
         ident(obj_at(m, at(f"mentions[{i}]")).get("id"), at(f"mentions[{i}].id"))
         for i, m in enumerate(list_at(status.get("mentions"), at("mentions")))
     ]
-    media = []
-    for i, attachment in enumerate(
-        list_at(status.get("media_attachments"), at("media_attachments"))
-    ):
-        attachment = obj_at(attachment, at(f"media_attachments[{i}]"))
-        blurhash = text_at(attachment.get("blurhash"), at(f"media_attachments[{i}].blurhash"))
-        if blurhash:
-            media.append(f"blurhash:{blurhash}")
-    quote = obj_at(status.get("quote"), at("quote"))
-    quoted = obj_at(quote.get("quoted_status"), at("quote.quoted_status"))
-    quoted_id = ident(quoted.get("id"), at("quote.quoted_status.id"))
-    quoted_by = obj_at(quoted.get("account"), at("quote.quoted_status.account"))
-    replied = ident(status.get("in_reply_to_id"), at("in_reply_to_id"))
+    quoted_by = obj_at((quoted or {}).get("account"), at("quote.quoted_status.account"))
+    replied = _id(status.get("in_reply_to_id"), at("in_reply_to_id"))
     return {
         "post_id": ident(status.get("id"), at("id")),
         "account_id": ident(
@@ -131,29 +192,37 @@ def _status(status: dict[str, Any], column: str, platform: str) -> dict[str, Any
         "shared_post_id": quoted_id,
         "shared_account_id": ident(quoted_by.get("id"), at("quote.quoted_status.account.id")),
         "reply_to_post_id": replied,
-        "reply_to_account_id": ident(
+        "reply_to_account_id": _id(
             status.get("in_reply_to_account_id"), at("in_reply_to_account_id")
         ),
         "hashtags": [t for t in tags if t],
         "mentions": [m for m in mentions if m],
-        "media": media,
+        # The links of the HTML, a labelled one too; none given: the text's own.
+        "urls_original": html.links if html else None,
+        # An attachment's id and address are the server's own, and its blurhash (a few
+        # blocks of colour, recomputed by each server with its own tools) ties pictures that
+        # merely look alike (any two videos that start on a black frame): no media id.
+        "media": None,
         "platform": platform,
         "lang": text_at(status.get("language"), at("language")),
         "engagement": metric_sum(status, _ENGAGEMENT, column),
-        # The links come from the text: Mastodon makes its link card of one of them.
-        "urls_original": None,
+        "_quoted": quoted,
     }
 
 
 def _add_status(status: Any, column: str, rows: RowCollector, row: int, platform: str) -> None:
     status = obj_at(status, column or "status")
+    if "content" not in status and "reblog" not in status and "text" not in status:
+        kind = "a notification" if "type" in status and "status" in status else "no status"
+        raise MalformedFieldError(
+            f"{column}.content" if column else "content", None, f"{kind}: no content"
+        )
     account = _account(status.get("account"), f"{column}.account" if column else "account",
                        platform)  # fmt: skip
     boosted = status.get("reblog")
     if boosted is not None:
         inner = f"{column}.reblog" if column else "reblog"
         original = obj_at(boosted, inner)
-        side = _status(original, inner, platform)
         post = {
             "post_id": ident(status.get("id"), f"{column}.id" if column else "id"),
             "account_id": account["account_id"],
@@ -161,20 +230,40 @@ def _add_status(status: Any, column: str, rows: RowCollector, row: int, platform
                 status.get("created_at"), f"{column}.created_at" if column else "created_at"
             ),
             "kind": "share",
-            "shared_post_id": side["post_id"],
-            "shared_account_id": side["account_id"],
             "hashtags": [],
             "mentions": [],
-            "media": [],
+            "urls_original": [],
             "platform": platform,
         }
-        rows.post(side, row, embedded=True)
-        rows.account(_account(original.get("account"), f"{inner}.account", platform), row)
+        _side(original, inner, post, rows, row, platform)
     else:
         post = _status(status, column, platform)
+        quoted = post.pop("_quoted")
+        if quoted is not None:
+            inner = f"{column}.quote.quoted_status" if column else "quote.quoted_status"
+            _side(quoted, inner, None, rows, row, platform)
     rows.post(post, row)
     if account["account_id"]:
         rows.account(account, row)
+
+
+def _side(
+    status: dict[str, Any],
+    column: str,
+    sharing: dict[str, Any] | None,
+    rows: RowCollector,
+    row: int,
+    platform: str,
+) -> None:
+    """Add a boosted or quoted status as side information (and fill the boost that shares it)."""
+    side = _status(status, column, platform)
+    side.pop("_quoted")
+    if sharing is not None:
+        sharing["shared_post_id"] = side["post_id"]
+        sharing["shared_account_id"] = side["account_id"]
+    if side["post_id"]:
+        rows.post(side, row, embedded=True)
+        rows.account(_account(status.get("account"), f"{column}.account", platform), row)
 
 
 def map_mastodon_line(obj: dict[str, Any], row: int, rows: RowCollector, platform: str) -> None:
