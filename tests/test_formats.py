@@ -1531,6 +1531,8 @@ def test_bluesky_other_shapes_of_jetstream_and_api_pages(write) -> None:  # type
          "commit": {"operation": "create", "collection": "app.bsky.feed.post", "rkey": "3kc",
                     "record": {"$type": "app.bsky.feed.post", "text": "v2",
                                "createdAt": "2024-06-01T10:00:19Z"}}},
+        # a v2 error frame, as a collector may have written it, is no event
+        {"$type": "error", "error": "ConsumerTooSlow", "message": "slow down"},
         # a create without its record is nothing to read
         {"did": CAROL, "time_us": 1_717_236_030_000_000, "kind": "commit",
          "commit": {"operation": "create", "collection": "app.bsky.feed.post", "rkey": "3kz"}},

@@ -397,6 +397,8 @@ def map_bluesky_line(obj: dict[str, Any], row: int, rows: RowCollector, platform
     A page (``{"posts": [...]}`` of ``searchPosts``, ``{"feed": [...]}`` of ``getAuthorFeed``)
     gives one row per item, all numbered with the line.
     """
+    if obj.get("$type") in ("info", "error") and "payload" not in obj:
+        return  # Jetstream v2's advisories and error frames: no event
     if obj.get("$type") == "message" and "payload" in obj:
         obj = _v2_event(obj)
     if "did" in obj and ("kind" in obj or "type" in obj):
