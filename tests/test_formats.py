@@ -1841,7 +1841,7 @@ YOUTUBE = [
      "pageInfo": {"totalResults": 1, "resultsPerPage": 20},
      "items": [_yt_thread("Ug3", "vid2", _yt_comment(
          "Ug3", "UCd", "@dee", "2024-05-01T11:00:00Z", "",
-         textDisplay='Read <a href="https://news.example/a">news.example/a</a><br>&quot;now&quot;',
+         textDisplay='Read <a href="https://news.example/a">news.example/a</a><br/>&quot;now&quot;',
          textOriginal=None))]},
 ]  # fmt: skip
 
@@ -2059,6 +2059,11 @@ def test_mastodon_quotes_links_and_what_servers_write(write) -> None:  # type: i
     assert carol["text"] == "https://x.example/a\nnext"
     assert got["1"]["text"].startswith("Vote @bob")  # the quoted status, side information
     assert accounts(case)["16"]["profile_image"] is None  # Mastodon's picture for none
+    context = {"ancestors": [TOOT], "descendants": [statuses[0]]}
+    path = write("context.jsonl", lines(context))
+    assert detected(path) == "mastodon"
+    case = open_case()
+    assert ingest([path], case).summary() == "read 2 = ingested 2 + rejected 0 + duplicates 0"
     notification = {"id": "99", "type": "mention", "created_at": "2024-06-01T10:00:00Z",
                     "account": ALICE_T, "status": TOOT}  # fmt: skip
     path = write("notes.jsonl", lines(TOOT, notification))

@@ -1,9 +1,10 @@
 """Mastodon statuses as the Mastodon API gives them, as JSON lines.
 
-Each line is a ``Status`` entity (``/api/v1/timelines/...``, ``/api/v1/accounts/:id/statuses``,
-search results), or a JSON array of them as one page of such an answer (every status a row,
-numbered with the line). A boost is a status whose ``reblog`` is the boosted status: the boost
-is the row, the boosted status side information.
+Each line is a ``Status`` entity (timelines, ``/api/v1/accounts/:id/statuses``), a JSON array of
+them as one page of such an answer, or a status's context (``{"ancestors", "descendants"}``):
+every status a row, numbered with the line. A search answer and notifications are not statuses.
+A boost is a status whose ``reblog`` is the boosted status: the boost is the row, the boosted
+status side information.
 
 Identifiers are those of the server the data was fetched from: a status's ``id``, an account's
 ``id``, and the ``in_reply_to_id``, ``in_reply_to_account_id`` and mention ids that refer to
@@ -37,6 +38,7 @@ __all__ = ["MastodonFormat", "html_text", "map_mastodon_line"]
 
 _ENGAGEMENT: Final = ("reblogs_count", "favourites_count", "replies_count")
 _STATUS_KEYS: Final = ("id", "created_at", "account", "content", "visibility")
+_CONTEXT: Final = frozenset({"ancestors", "descendants"})
 #: Elements that start a line of their own when the HTML is read as text.
 _BLOCKS: Final = frozenset({"p", "li", "blockquote", "pre", "ul", "ol", "div",
                             "h1", "h2", "h3", "h4", "h5", "h6"})  # fmt: skip
@@ -267,7 +269,8 @@ def _side(
 
 
 def map_mastodon_line(obj: dict[str, Any], row: int, rows: RowCollector, platform: str) -> None:
-    """Map one JSON line: a status, or an array of statuses (one page of an API answer).
+    """Map one JSON line: a status, an array of statuses (one page of an API answer), or a
+    status's context (``{"ancestors": [...], "descendants": [...]}``).
 
     The statuses of a line are gathered apart and added only when the whole line maps, so a
     malformed field rejects the line and keeps nothing of it.
@@ -276,6 +279,10 @@ def map_mastodon_line(obj: dict[str, Any], row: int, rows: RowCollector, platfor
     if ARRAY in obj:
         for i, status in enumerate(list_at(obj[ARRAY], "")):
             _add_status(status, f"[{i}]", line, row, platform)
+    elif _CONTEXT.intersection(obj) and "id" not in obj:  # a status's context
+        for key in ("ancestors", "descendants"):
+            for i, status in enumerate(list_at(obj.get(key), key)):
+                _add_status(status, f"{key}[{i}]", line, row, platform)
     elif all(k in obj for k in ("id", "account")):
         _add_status(obj, "", line, row, platform)
     else:
@@ -311,6 +318,9 @@ class MastodonFormat:
         if ARRAY in obj:
             items = obj[ARRAY]
             return bool(items) and _is_status(items[0])
+        if _CONTEXT.intersection(obj) and "id" not in obj:
+            items = [*(obj.get("ancestors") or []), *(obj.get("descendants") or [])]
+            return bool(items) and isinstance(items, list) and _is_status(items[0])
         return _is_status(obj)
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:

@@ -57,7 +57,7 @@ def _display_text(snippet: dict[str, Any], column: str) -> str | None:
         return None
     # textDisplay is HTML: links as <a href="...">, line breaks as <br>.
     shown = re.sub(r'<a\s[^>]*href="([^"]*)"[^>]*>.*?</a>', r"\1", shown, flags=re.S)
-    shown = shown.replace("<br>", "\n")
+    shown = re.sub(r"<br\s*/?>", "\n", shown)
     return html.unescape(_TAG.sub("", shown))
 
 
