@@ -1,9 +1,10 @@
 """A case read through a platform format gives the same evidence as the case itself.
 
 The synthetic office scenario is written as Bluesky Jetstream events (posts, reposts, replies
-and quotes as records; hashtags, links and mentions as facets; media as image blobs), and as
-Mastodon statuses (HTML content with linked URLs, boosts, replies, shallow quotes), and
-investigated beside its generic Parquet file. Every co-action edge of every default signal,
+and quotes as records; hashtags, links and mentions as facets; media as image blobs), as
+Mastodon statuses (HTML content with linked URLs, boosts, replies, shallow quotes) and as a
+Reddit dump (self posts, crossposts, comments), and investigated beside its generic Parquet
+file. Every co-action edge of every default signal,
 with its weight, gaps and significance, must be the same, account for account (DIDs are the
 case's ids with ``did:plc:`` before them). The networks flagged must be nearly so: the group
 test splits the items in halves by a hash of their ids, which differ between the two (a post
@@ -200,3 +201,52 @@ def test_mastodon_copy_of_a_case_gives_the_same_co_actions(tmp_path: Path) -> No
     generic = _edges(tmp_path / "generic")
     assert len({e[2] for e in generic}) >= 4
     assert _edges(tmp_path / "mastodon") == generic
+
+
+def _reddit(posts: list[dict[str, Any]]) -> str:
+    """The posts as a Pushshift dump: self posts, crossposts, and replies as comments."""
+    kinds = {p["post_id"]: p["kind"] for p in posts}
+
+    def fullname(post_id: str) -> str:
+        return ("t1_" if kinds.get(post_id) == "reply" else "t3_") + post_id
+
+    lines = []
+    for p in posts:
+        common = {"id": p["post_id"], "author": p["account_id"],
+                  "created_utc": p["timestamp"].timestamp(), "subreddit": "news",
+                  "score": p["engagement"]}  # fmt: skip
+        if p["kind"] == "reply":
+            parent = fullname(p["reply_to_post_id"])
+            record = common | {"body": p["text"] or "", "parent_id": parent, "link_id": "t3_x"}
+        else:
+            record = common | {"title": p["text"] or "", "selftext": "", "is_self": True,
+                               "num_comments": 0}  # fmt: skip
+            if p["kind"] == "share":
+                record |= {"crosspost_parent": fullname(p["shared_post_id"]), "title": ""}
+        lines.append(json.dumps(record))
+    return "\n".join(lines) + "\n"
+
+
+def test_reddit_copy_of_a_case_gives_the_same_co_actions(tmp_path: Path) -> None:
+    scenario = generate("office", seed=4, config=SynthConfig(accounts=600, days=3, posts=15_000))
+    files = write_scenario(scenario, tmp_path / "case")
+    table = pq.read_table(next(f for f in files if f.name == "posts.parquet"))
+    posts = table.sort_by([("timestamp", "ascending"), ("post_id", "ascending")]).to_pylist()
+    # What Reddit carries: no quotes (a quote is a post), no media, no language, no lists of
+    # its own (hashtags and links come from the text), mentions only as u/name.
+    for post in posts:
+        post |= {"media": [], "lang": None, "platform": "reddit", "mentions": [],
+                 "hashtags": None, "urls": None, "urls_original": None}  # fmt: skip
+        if post["kind"] == "quote":
+            post |= {"kind": "post", "shared_post_id": None, "shared_account_id": None}
+        if post["kind"] == "share":
+            post |= {"text": None, "hashtags": [], "urls": [], "urls_original": []}
+    parquet = tmp_path / "posts.parquet"
+    pq.write_table(pa.Table.from_pylist(posts, schema=table.schema), parquet)
+    dump = tmp_path / "RS.jsonl"
+    dump.write_text(_reddit(posts), encoding="utf-8")
+    investigate([parquet], tmp_path / "generic", cache=False)
+    investigate([dump], tmp_path / "reddit", cache=False)
+    generic = _edges(tmp_path / "generic")
+    assert len({e[2] for e in generic}) >= 4
+    assert _edges(tmp_path / "reddit") == generic
