@@ -1462,6 +1462,16 @@ def test_bluesky_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
     assert strict_error(path) == (
         f"{path}, line 2, column 'facets', value 'tags': not a JSON array"
     )
+    # A page whose second post is malformed is rejected whole: its first post is not kept.
+    good = _post_view(ALICE, "alice.bsky.social", "3kg", "fine", "2024-06-01T10:00:00Z")
+    broken = _post_view(BOB, "bob.bsky.social", "3kx", "bad", "2024-06-01T10:00:00Z")
+    broken["record"]["facets"] = "tags"
+    case = open_case()
+    page = write("page.jsonl", lines(JETSTREAM[0], {"posts": [good, broken]}))
+    report = ingest([page], case, IngestConfig(on_error="skip"))
+    assert report.summary() == "read 2 = ingested 1 + rejected 1 + duplicates 0"
+    assert sorted(posts(case)) == [ALICE_POST]
+    assert sorted(accounts(case)) == [ALICE]  # nor the page's authors
     stranger = write("stranger.jsonl", lines(JETSTREAM[0], {"uri": "at://x/y/z", "text": "?"}))
     assert strict_error(stranger) == (
         f"{stranger}, line 2, column 'uri', value 'at://x/y/z': neither a Jetstream event nor a"

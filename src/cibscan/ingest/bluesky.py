@@ -40,6 +40,7 @@ from cibscan.ingest.twitter_json import (
     first_json_object,
     ident,
     list_at,
+    long_first_line,
     metric_sum,
     obj_at,
     read_mapped_lines,
@@ -333,8 +334,13 @@ def _jetstream(obj: dict[str, Any], row: int, rows: RowCollector, platform: str)
         rows.account(_account(did, platform), row)
 
 
-def _post_view(view: Any, row: int, rows: RowCollector, platform: str, column: str) -> str | None:
-    """Add the post of a post view (field names prefixed ``column`` in messages); its URI."""
+def _post_view(
+    view: Any, row: int, rows: RowCollector, platform: str, column: str, *, embedded: bool = False
+) -> str | None:
+    """Add the post of a post view (field names prefixed ``column`` in messages); its URI.
+
+    ``embedded``: the post is side information (the post of a repost in a feed).
+    """
     view = obj_at(view, column.rstrip(".") or "post")
     author = _view_account(view.get("author"), f"{column}author", platform)
     uri = text_at(view.get("uri"), f"{column}uri")
@@ -344,7 +350,7 @@ def _post_view(view: Any, row: int, rows: RowCollector, platform: str, column: s
     post["timestamp"] = post_time(
         record.get("createdAt"), view.get("indexedAt"), f"{column}record.createdAt"
     )
-    rows.post(post, row)
+    rows.post(post, row, embedded=embedded)
     if author["account_id"]:
         rows.account(author, row)
     return uri
@@ -359,15 +365,10 @@ def _feed_post(item: Any, row: int, rows: RowCollector, platform: str, column: s
         return
     # The feed shows the repost of a post: the row is the repost; the post itself is someone
     # else's, side information.
-    side = RowCollector(rows.batch_rows)
-    uri = _post_view(item.get("post"), row, side, platform, f"{column}post.")
+    uri = _post_view(item.get("post"), row, rows, platform, f"{column}post.", embedded=True)
     by = _view_account(reason.get("by"), f"{column}reason.by", platform)
     repost_uri = text_at(reason.get("uri"), f"{column}reason.uri")
     stamp = text_at(reason.get("indexedAt"), f"{column}reason.indexedAt")
-    for post in side.posts:
-        rows.post(post, row, embedded=True)
-    for record, _ in side.accounts.values():
-        rows.account(record, row)
     rows.post(
         {
             # Without the repost's own URI (older API versions), one repost of a post per
@@ -457,8 +458,8 @@ class BlueskyFormat:
         obj = first_json_object(sample)
         if obj is not None:
             return _bluesky_object(obj)
-        text = sample.text.strip()  # a first line longer than the sample
-        return "\n" not in text and bool(_JETSTREAM_START.match(text)) and '"time_us"' in text[:300]
+        text = long_first_line(sample)
+        return text is not None and bool(_JETSTREAM_START.match(text)) and '"time_us"' in text[:300]
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
         rows = RowCollector(options.batch_rows)

@@ -27,6 +27,7 @@ from cibscan.ingest.twitter_json import (
     RowCollector,
     first_json_object,
     is_v1_tweet,
+    long_first_line,
     map_v1_tweet,
     map_v2_item,
     read_mapped_lines,
@@ -149,10 +150,10 @@ class CntJsonFormat:
         if obj is not None:
             return is_v1_tweet(obj) and "created_at" in obj
         # A first line longer than the sample: look for the v1.1 keys in what we have.
-        text = sample.text.strip()
+        text = long_first_line(sample)
         return (
-            text.startswith("{")
-            and "\n" not in text
+            text is not None
+            and text.startswith("{")
             and all(key in text for key in ('"id_str"', '"screen_name"', '"created_at"'))
         )
 

@@ -14,7 +14,8 @@ them. The text is the ``content`` HTML as a reader sees it (paragraphs, line bre
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Final
@@ -25,6 +26,7 @@ from cibscan.ingest.twitter_json import (
     ARRAY,
     MalformedFieldError,
     RowCollector,
+    field_name,
     first_json_object,
     ident,
     list_at,
@@ -139,7 +141,9 @@ def _account(account: Any, column: str, platform: str) -> dict[str, Any]:
     }
 
 
-def _quote(status: dict[str, Any], at: Any) -> tuple[str | None, dict[str, Any] | None]:
+def _quote(
+    status: dict[str, Any], at: Callable[[str], str]
+) -> tuple[str | None, dict[str, Any] | None]:
     """The id of the status quoted, and the quoted status when the data carries it.
 
     Mastodon 4.4: ``quote`` is ``{"state", "quoted_status"}``, or ``{"state",
@@ -163,7 +167,7 @@ def _quote(status: dict[str, Any], at: Any) -> tuple[str | None, dict[str, Any] 
 
 def _status(status: dict[str, Any], column: str, platform: str) -> dict[str, Any]:
     """A posts record from a status that is not a boost (the quoted status as ``_quoted``)."""
-    at = (lambda name: f"{column}.{name}") if column else (lambda name: name)
+    at = functools.partial(field_name, column)
     quoted_id, quoted = _quote(status, at)
     content = text_at(status.get("content"), at("content"))
     # A status deleted by its author comes back with its source "text" instead.
@@ -216,21 +220,17 @@ def _add_status(status: Any, column: str, rows: RowCollector, row: int, platform
     status = obj_at(status, column or "status")
     if "content" not in status and "reblog" not in status and "text" not in status:
         kind = "a notification" if "type" in status and "status" in status else "no status"
-        raise MalformedFieldError(
-            f"{column}.content" if column else "content", None, f"{kind}: no content"
-        )
-    account = _account(status.get("account"), f"{column}.account" if column else "account",
+        raise MalformedFieldError(field_name(column, "content"), None, f"{kind}: no content")
+    account = _account(status.get("account"), field_name(column, "account"),
                        platform)  # fmt: skip
     boosted = status.get("reblog")
     if boosted is not None:
-        inner = f"{column}.reblog" if column else "reblog"
+        inner = field_name(column, "reblog")
         original = obj_at(boosted, inner)
         post = {
-            "post_id": ident(status.get("id"), f"{column}.id" if column else "id"),
+            "post_id": ident(status.get("id"), field_name(column, "id")),
             "account_id": account["account_id"],
-            "timestamp": text_at(
-                status.get("created_at"), f"{column}.created_at" if column else "created_at"
-            ),
+            "timestamp": text_at(status.get("created_at"), field_name(column, "created_at")),
             "kind": "share",
             "hashtags": [],
             "mentions": [],
@@ -242,7 +242,7 @@ def _add_status(status: Any, column: str, rows: RowCollector, row: int, platform
         post = _status(status, column, platform)
         quoted = post.pop("_quoted")
         if quoted is not None:
-            inner = f"{column}.quote.quoted_status" if column else "quote.quoted_status"
+            inner = field_name(column, "quote.quoted_status")
             _side(quoted, inner, None, rows, row, platform)
     rows.post(post, row)
     if account["account_id"]:
@@ -271,28 +271,18 @@ def _side(
 def map_mastodon_line(obj: dict[str, Any], row: int, rows: RowCollector, platform: str) -> None:
     """Map one JSON line: a status, an array of statuses (one page of an API answer), or a
     status's context (``{"ancestors": [...], "descendants": [...]}``).
-
-    The statuses of a line are gathered apart and added only when the whole line maps, so a
-    malformed field rejects the line and keeps nothing of it.
     """
-    line = RowCollector(rows.batch_rows)
     if ARRAY in obj:
         for i, status in enumerate(list_at(obj[ARRAY], "")):
-            _add_status(status, f"[{i}]", line, row, platform)
+            _add_status(status, f"[{i}]", rows, row, platform)
     elif _CONTEXT.intersection(obj) and "id" not in obj:  # a status's context
         for key in ("ancestors", "descendants"):
             for i, status in enumerate(list_at(obj.get(key), key)):
-                _add_status(status, f"{key}[{i}]", line, row, platform)
+                _add_status(status, f"{key}[{i}]", rows, row, platform)
     elif all(k in obj for k in ("id", "account")):
-        _add_status(obj, "", line, row, platform)
+        _add_status(obj, "", rows, row, platform)
     else:
         raise MalformedFieldError("id", obj.get("id"), "not a Mastodon status")
-    for post in line.posts:
-        rows.post(post, row)
-    for post in line.side_posts:
-        rows.post(post, row, embedded=True)
-    for record, _ in line.accounts.values():
-        rows.account(record, row)
 
 
 def _is_status(obj: Any) -> bool:

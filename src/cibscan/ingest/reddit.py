@@ -34,6 +34,7 @@ from cibscan.ingest.twitter_json import (
     first_json_object,
     ident,
     list_at,
+    long_first_line,
     metric_sum,
     obj_at,
     read_mapped_lines,
@@ -215,8 +216,8 @@ def map_reddit_line(
     """Map one JSON line: a flat submission or comment, a thing, or a ``Listing`` of things.
 
     Returns the rejects of its ``[deleted]`` authors (a listing's other children are kept); a
-    malformed field raises :class:`~cibscan.ingest.twitter_json.MalformedFieldError` before
-    anything of the line is kept.
+    malformed field raises :class:`~cibscan.ingest.twitter_json.MalformedFieldError` (and
+    :func:`~cibscan.ingest.twitter_json.read_mapped_lines` keeps nothing of the line).
     """
     kind = obj.get("kind")
     things: list[tuple[dict[str, Any], str | None]] = []
@@ -232,15 +233,14 @@ def map_reddit_line(
         _thing(obj, "", things)
     else:
         things.append((obj, None))
-    mapped: list[_Mapped] = []
     rejects: list[ParseReject] = []
     for thing, thing_kind in things:
         try:
-            mapped.append(map_thing(thing, thing_kind, platform))
+            post, account = map_thing(thing, thing_kind, platform)
         except DeletedAuthorError as deleted:
             reason = "deleted author: the account or the post was deleted, no author to tie it to"
             rejects.append(ParseReject("posts", row, "author", str(deleted), reason))
-    for post, account in mapped:
+            continue
         rows.post(post, row)
         if account is not None:
             rows.account(account, row)
@@ -279,8 +279,8 @@ class RedditFormat:
         obj = first_json_object(sample, arrays=True)
         if obj is None:
             # A page longer than the sample: judge from its start.
-            text = sample.text.strip()
-            return "\n" not in text and bool(_PAGE_START.match(text)) and '"subreddit"' in text
+            text = long_first_line(sample)
+            return text is not None and bool(_PAGE_START.match(text)) and '"subreddit"' in text
         try:
             return _reddit_object(obj)
         except MalformedFieldError:

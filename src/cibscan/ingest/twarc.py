@@ -12,6 +12,7 @@ from cibscan.ingest.source import Sample
 from cibscan.ingest.twitter_json import (
     RowCollector,
     first_json_object,
+    long_first_line,
     map_v2_item,
     read_mapped_lines,
 )
@@ -51,8 +52,8 @@ class Twarc2Format:
             # A flattened tweet: v2 field names (author_id), no v1.1 ones (id_str).
             return _v2_tweet(obj) and any(k in obj for k in ("created_at", "author", "__twarc"))
         # Pages of 100 tweets are longer than the sample: judge from the start of the line.
-        text = sample.text.strip()  # a first line longer than the sample
-        return "\n" not in text and bool(_PAGE_START.match(text)) and '"author_id"' in text
+        text = long_first_line(sample)
+        return text is not None and bool(_PAGE_START.match(text)) and '"author_id"' in text
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
         rows = RowCollector(options.batch_rows)

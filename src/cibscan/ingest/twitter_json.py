@@ -37,8 +37,10 @@ __all__ = [
     "JsonLine",
     "MalformedFieldError",
     "RowCollector",
+    "field_name",
     "first_json_object",
     "iter_json_lines",
+    "long_first_line",
     "map_v1_tweet",
     "map_v2_item",
     "read_mapped_lines",
@@ -142,6 +144,28 @@ def first_json_object(sample: Sample, *, arrays: bool = False) -> dict[str, Any]
     return None
 
 
+def field_name(column: str, name: str) -> str:
+    """The name of field ``name`` of the object named ``column`` ("" for the line itself).
+
+    Examples
+    --------
+    >>> field_name("", "id"), field_name("items[2]", "snippet.id")
+    ('id', 'items[2].snippet.id')
+    """
+    return f"{column}.{name}" if column else name
+
+
+def long_first_line(sample: Sample) -> str | None:
+    """The sample's text when it is the start of one first line longer than the sample.
+
+    A JSON-lines format is told from its first line; when that line is longer than the sample
+    (a page of a hundred posts), only its start can tell. A document written with an indent
+    has line ends within the sample, and is no such line.
+    """
+    text = sample.text.strip()
+    return None if "\n" in text else text
+
+
 #: Maps one JSON line into a :class:`RowCollector`; may return rejects of parts of the line.
 LineMapper = Callable[[dict[str, Any], int, "RowCollector", str], Iterable[ParseReject] | None]
 
@@ -158,7 +182,8 @@ def read_mapped_lines(
     """Stream a JSON-lines file through ``mapper``: raw batches and rejects, in file order.
 
     A line that is not JSON, or one whose mapping raises :class:`MalformedFieldError`, is a
-    reject of its own; the rows read before a reject are staged first, so that strict mode
+    reject of its own, and nothing the mapper added for it is kept (a line of several posts
+    is rejected whole); the rows read before a reject are staged first, so that strict mode
     reports the first bad line of the file. ``arrays``: as for :func:`iter_json_lines`.
     """
     for line in iter_json_lines(path, options, arrays=arrays):
@@ -166,9 +191,11 @@ def read_mapped_lines(
             yield from rows.flush()
             yield line
             continue
+        mark = rows.checkpoint()
         try:
             rejects = mapper(line.obj, line.number, rows, platform)
         except MalformedFieldError as bad:
+            rows.rollback(mark)
             yield from rows.flush()
             yield ParseReject("posts", line.number, bad.column, bad.value, bad.reason)
             continue
@@ -200,6 +227,27 @@ class RowCollector:
     #: Raw columns that a reader gives beside the canonical ones on its (real) posts, such as
     #: :data:`~cibscan.ingest.load.ATTACHED_URL`.
     extra_post_columns: tuple[str, ...] = ()
+    #: The accounts changed since :meth:`checkpoint`, with what they were (``None``: absent).
+    _undo: list[tuple[str, tuple[dict[str, Any], int] | None]] = field(
+        default_factory=list, repr=False
+    )
+
+    def checkpoint(self) -> tuple[int, int]:
+        """Mark the collector's state, for :meth:`rollback` (a line that turns out malformed)."""
+        self._undo.clear()
+        return len(self.posts), len(self.side_posts)
+
+    def rollback(self, mark: tuple[int, int]) -> None:
+        """Forget what was added since :meth:`checkpoint` returned ``mark``."""
+        posts, side_posts = mark
+        del self.posts[posts:], self.post_rows[posts:]
+        del self.side_posts[side_posts:], self.side_post_rows[side_posts:]
+        for key, before in reversed(self._undo):
+            if before is None:
+                del self.accounts[key]
+            else:
+                self.accounts[key] = before
+        self._undo.clear()
 
     def post(self, record: dict[str, Any], row: int, *, embedded: bool = False) -> None:
         """Add a post record; ``embedded`` for side information."""
@@ -215,6 +263,7 @@ class RowCollector:
         key = record.get("account_id")
         if key:
             seen = self.accounts.get(key)
+            self._undo.append((key, seen))
             if seen is not None:
                 # The load stage's rule for side information (latest non-null value of each
                 # field), applied within the batch: one record per account per batch bounds the
@@ -243,6 +292,7 @@ class RowCollector:
         self.posts, self.post_rows = [], []
         self.side_posts, self.side_post_rows = [], []
         self.accounts = {}
+        self._undo.clear()
 
 
 # -- field access that reports shapes precisely -----------------------------------------------

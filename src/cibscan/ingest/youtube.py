@@ -24,9 +24,11 @@ from cibscan.ingest.source import Sample
 from cibscan.ingest.twitter_json import (
     MalformedFieldError,
     RowCollector,
+    field_name,
     first_json_object,
     ident,
     list_at,
+    long_first_line,
     metric_sum,
     obj_at,
     read_mapped_lines,
@@ -42,17 +44,12 @@ _TAG: Final = re.compile(r"<[^>]*>")
 _PAGE_START: Final = re.compile(r'\s*\{\s*"kind"\s*:\s*"youtube#comment')
 
 
-def _at(column: str, name: str) -> str:
-    """The name of field ``name`` of the object named ``column`` ("" for the line)."""
-    return f"{column}.{name}" if column else name
-
-
 def _display_text(snippet: dict[str, Any], column: str) -> str | None:
     """The comment's text: ``textOriginal``, else ``textDisplay`` without its HTML."""
-    original = text_at(snippet.get("textOriginal"), _at(column, "textOriginal"))
+    original = text_at(snippet.get("textOriginal"), field_name(column, "textOriginal"))
     if original is not None:
         return original
-    shown = text_at(snippet.get("textDisplay"), _at(column, "textDisplay"))
+    shown = text_at(snippet.get("textDisplay"), field_name(column, "textDisplay"))
     if shown is None:
         return None
     # textDisplay is HTML: links as <a href="...">, line breaks as <br>.
@@ -66,7 +63,7 @@ def _comment(
 ) -> None:
     """Add one comment; ``target`` is what a top-level comment replies to (its video or post)."""
     comment = obj_at(comment, column or "comment")
-    at = _at(column, "snippet")
+    at = field_name(column, "snippet")
     snippet = obj_at(comment.get("snippet"), at)
     author = obj_at(snippet.get("authorChannelId"), f"{at}.authorChannelId")
     account = ident(author.get("value"), f"{at}.authorChannelId.value")
@@ -77,7 +74,7 @@ def _comment(
     handle = name if name and name.startswith("@") else None
     rows.post(
         {
-            "post_id": ident(comment.get("id"), _at(column, "id")),
+            "post_id": ident(comment.get("id"), field_name(column, "id")),
             "account_id": account,
             "timestamp": text_at(snippet.get("publishedAt"), f"{at}.publishedAt"),
             "kind": "reply" if replied else "post",
@@ -116,37 +113,28 @@ def _item(item: Any, column: str, rows: RowCollector, row: int, platform: str) -
     item = obj_at(item, column or "item")
     kind = item.get("kind")
     if kind == THREAD:
-        at = _at(column, "snippet")
+        at = field_name(column, "snippet")
         snippet = obj_at(item.get("snippet"), at)
         target = _target(snippet, at)
         top = f"{at}.topLevelComment"
         _comment(snippet.get("topLevelComment"), top, rows, row, platform, target)
-        shipped = obj_at(item.get("replies"), _at(column, "replies")).get("comments")
-        for i, reply in enumerate(list_at(shipped, _at(column, "replies.comments"))):
-            _comment(reply, _at(column, f"replies.comments[{i}]"), rows, row, platform, None)
+        shipped = obj_at(item.get("replies"), field_name(column, "replies")).get("comments")
+        for i, reply in enumerate(list_at(shipped, field_name(column, "replies.comments"))):
+            _comment(reply, field_name(column, f"replies.comments[{i}]"), rows, row, platform, None)
     elif kind == COMMENT:
         _comment(item, column, rows, row, platform, None)
     else:
         reason = "not a YouTube comment thread or comment"
-        raise MalformedFieldError(_at(column, "kind"), kind, reason)
+        raise MalformedFieldError(field_name(column, "kind"), kind, reason)
 
 
 def map_youtube_line(obj: dict[str, Any], row: int, rows: RowCollector, platform: str) -> None:
-    """Map one JSON line: a comment thread, a comment, or a response page of either.
-
-    The comments of a line are gathered apart and added only when the whole line maps, so a
-    malformed field rejects the line and keeps nothing of it.
-    """
-    line = RowCollector(rows.batch_rows)
+    """Map one JSON line: a comment thread, a comment, or a response page of either."""
     if obj.get("kind") in _PAGES:
         for i, item in enumerate(list_at(obj.get("items"), "items")):
-            _item(item, f"items[{i}]", line, row, platform)
+            _item(item, f"items[{i}]", rows, row, platform)
     else:
-        _item(obj, "", line, row, platform)
-    for post in line.posts:
-        rows.post(post, row)
-    for record, _ in line.accounts.values():
-        rows.account(record, row)
+        _item(obj, "", rows, row, platform)
 
 
 class YoutubeFormat:
@@ -159,8 +147,8 @@ class YoutubeFormat:
     def sniff(self, sample: Sample) -> bool:
         obj = first_json_object(sample)
         if obj is None:  # a first line longer than the sample: judge from its start
-            text = sample.text.strip()
-            return "\n" not in text and bool(_PAGE_START.match(text))
+            text = long_first_line(sample)
+            return text is not None and bool(_PAGE_START.match(text))
         return obj.get("kind") in (THREAD, COMMENT, *_PAGES)
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
