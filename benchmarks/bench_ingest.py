@@ -347,16 +347,19 @@ _LINES: Final = {
 }
 
 
-def child(paths: list[str], case_path: str, memory_limit: str | None, threads: int | None) -> None:
+def child(
+    paths: list[str], case_path: str, memory_limit: str | None, threads: int | None, tz: str
+) -> None:
     """Run one ingest in this (fresh) process and print its figures as JSON."""
     import cibscan
+    from cibscan.config import IngestConfig
     from cibscan.ingest import ingest
 
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     case = cibscan.open_case(case_path, memory_limit=memory_limit, threads=threads)
     with case:
-        report = ingest(paths, case)
+        report = ingest(paths, case, IngestConfig(tz=tz))
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     # Not ru_maxrss: a child inherits its parent's peak through fork and exec (the parent
@@ -380,12 +383,12 @@ def child(paths: list[str], case_path: str, memory_limit: str | None, threads: i
 
 
 def measure(
-    paths: list[Path], work: Path, memory_limit: str | None, threads: int | None
+    paths: list[Path], work: Path, memory_limit: str | None, threads: int | None, tz: str = "UTC"
 ) -> dict[str, Any]:
     case_path = work / "bench-case.duckdb"
     for leftover in (case_path, case_path.with_suffix(".duckdb.wal")):
         leftover.unlink(missing_ok=True)
-    cmd = [sys.executable, __file__, "--child", "--case", str(case_path)]
+    cmd = [sys.executable, __file__, "--child", "--case", str(case_path), "--tz", tz]
     if memory_limit:
         cmd += ["--memory-limit", memory_limit]
     if threads:
@@ -433,6 +436,11 @@ def main() -> None:
         help="DuckDB memory_limit of the case store ('' for DuckDB's default)",
     )
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--tz",
+        default="UTC",
+        help="--tz of the ingest (a zone with clock changes checks skipped and repeated times)",
+    )
     parser.add_argument("--clean", action="store_true", help="delete the data afterwards")
     parser.add_argument("--out", type=Path, default=None, help="Markdown file for the table")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -440,7 +448,7 @@ def main() -> None:
     parser.add_argument("--paths", nargs="*", default=[], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.paths, args.case, args.memory_limit or None, args.threads)
+        child(args.paths, args.case, args.memory_limit or None, args.threads, args.tz)
         return
 
     sizes = (
@@ -455,7 +463,8 @@ def main() -> None:
             paths = generate(args.data, rows, fmt, args.accounts)
             print(f"# {fmt} {rows:,} rows ready ({time.perf_counter() - t0:.0f} s)", flush=True)
             runs = [
-                measure(paths, args.data, args.memory_limit, args.threads) for _ in range(args.runs)
+                measure(paths, args.data, args.memory_limit, args.threads, args.tz)
+                for _ in range(args.runs)
             ]
             for run in runs:
                 if run["rows"] != rows or run["ingested"] != rows:
