@@ -260,6 +260,23 @@ def _youtube_sql(start: int, rows: int, accounts: int) -> str:
     return f"SELECT CAST(to_json({thread}) AS VARCHAR) AS line FROM ({posts}) ORDER BY post_id"
 
 
+def _tiktok_sql(start: int, rows: int, accounts: int) -> str:
+    """The same posts as TikTok Research API videos (format ``tiktok``), one per line.
+
+    Each video has one of ``rows / 20`` sounds and the counts of the Research API.
+    """
+    posts = _posts_sql(start, rows, accounts, False, "parquet")
+    sounds = max(rows // 20, 1)
+    video = (
+        "{'id': CAST(post_id AS VARCHAR), 'create_time': epoch(timestamp)::BIGINT,"
+        " 'username': 'u' || account_id, 'region_code': 'KE', 'video_description': text,"
+        f" 'music_id': 7000000000000000000 + hash(post_id) % {sounds},"
+        " 'like_count': engagement, 'comment_count': 0, 'share_count': 0, 'view_count': 100,"
+        " 'hashtag_names': []::VARCHAR[], 'effect_ids': ['0']}"
+    )
+    return f"SELECT CAST(to_json({video}) AS VARCHAR) AS line FROM ({posts}) ORDER BY post_id"
+
+
 def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
     """Write the two files of a data set (if missing) and return their paths."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -273,6 +290,7 @@ def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
             "reddit": "reddit",
             "youtube": "youtube",
             "mastodon": "mastodon",
+            "tiktok": "tiktok",
         }.get(fmt, "posts")
         path = data_dir / f"{prefix}-{rows}-{'ab'[part]}.{ext.get(fmt, 'csv')}"
         if not path.exists():
@@ -344,6 +362,7 @@ _LINES: Final = {
     "reddit": _reddit_sql,
     "youtube": _youtube_sql,
     "mastodon": _mastodon_sql,
+    "tiktok": _tiktok_sql,
 }
 
 
@@ -425,7 +444,9 @@ def main() -> None:
     parser.add_argument(
         "--formats",
         default="parquet,csv",
-        help="comma-separated: parquet, csv, crowdtangle, bluesky, reddit, youtube, mastodon",
+        help=(
+            "comma-separated: parquet, csv, crowdtangle, bluesky, reddit, youtube, mastodon, tiktok"
+        ),
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--accounts", type=int, default=200_000)

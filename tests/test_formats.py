@@ -1149,7 +1149,9 @@ def telegram_chat(chat_id: int = 777, chat_type: str = "public_channel") -> dict
     }
 
 
-@pytest.mark.parametrize("fmt", ["twarc2", "cnt-json", "bluesky", "reddit", "youtube", "mastodon"])
+@pytest.mark.parametrize(
+    "fmt", ["twarc2", "cnt-json", "bluesky", "reddit", "youtube", "mastodon", "tiktok"]
+)
 def test_pretty_printed_json_is_not_taken_for_json_lines(write, fmt: str) -> None:  # type: ignore[no-untyped-def]
     # A format of JSON lines is told from its first line; a document written with an indent
     # has no such line, and detection must not read it as one (every line would be rejected).
@@ -1160,10 +1162,11 @@ def test_pretty_printed_json_is_not_taken_for_json_lines(write, fmt: str) -> Non
         "reddit": REDDIT[0],
         "youtube": YOUTUBE[3],
         "mastodon": TOOT,
+        "tiktok": TIKTOK[0],
     }[fmt]
     assert detected(write("one.jsonl", lines(first))) == fmt
     assert detected(write("pretty.json", json.dumps(first, indent=2))) not in (
-        "twarc2", "cnt-json", "bluesky", "reddit", "youtube", "mastodon"
+        "twarc2", "cnt-json", "bluesky", "reddit", "youtube", "mastodon", "tiktok"
     )  # fmt: skip
 
 
@@ -2091,6 +2094,189 @@ def test_mastodon_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
     )
 
 
+# -- tiktok: TikTok Research API videos, Zeeschuimer items -------------------------------------
+
+
+def _tt_video(vid: int, user: str, when: int, text: str, **extra: Any) -> dict[str, Any]:
+    return {"id": vid, "create_time": when, "username": user, "region_code": "KE",
+            "video_description": text, "music_id": 7159460238003800066, "like_count": 3,
+            "comment_count": 1, "share_count": 1, "view_count": 500, "favorites_count": 9,
+            "hashtag_names": ["vote", "kenya"], "effect_ids": ["0"]} | extra  # fmt: skip
+
+
+def _tt_page(*videos: dict[str, Any], key: str = "videos") -> dict[str, Any]:
+    return {"data": {key: list(videos), "cursor": 100, "has_more": True,
+                     "search_id": "7201388525814961198"},
+            "error": {"code": "ok", "message": "", "log_id": "2023011302"}}  # fmt: skip
+
+
+def _tt_web(vid: str, user: str, when: Any, text: str, **extra: Any) -> dict[str, Any]:
+    item = {"id": vid, "createTime": when, "desc": text,
+            "author": {"id": "68", "uniqueId": user, "nickname": user.title(),
+                       "signature": "news daily", "avatarThumb": f"https://p16.example/{user}"},
+            "authorStats": {"followerCount": 120},
+            "music": {"id": "7320768240639134510", "title": "original sound", "original": True},
+            "challenges": [{"id": "1", "title": "vote"}],
+            "textExtra": [{"start": 0, "end": 5, "type": 1, "hashtagName": "vote"},
+                          {"start": 6, "end": 10, "type": 0, "userUniqueId": "bob.ke"}],
+            "stats": {"diggCount": 4, "shareCount": 2, "commentCount": 1, "playCount": 900},
+            "duetInfo": {"duetFromId": "0"}, "locationCreated": "KE"}  # fmt: skip
+    return item | extra
+
+
+def _zeeschuimer(item: dict[str, Any], platform: str = "tiktok.com") -> dict[str, Any]:
+    return {"nav_index": "1:1", "item_id": item.get("id", item.get("cid")),
+            "timestamp_collected": 1704500000000, "source_platform": platform,
+            "source_platform_url": "https://www.tiktok.com/", "source_url": "https://x.example",
+            "user_agent": "Mozilla/5.0", "data": item}  # fmt: skip
+
+
+TIKTOK = [
+    _tt_page(
+        _tt_video(7320768151782853934, "ann.ke", 1704499182, "Vote now #Vote #kenya @bob.ke"),
+        _tt_video(7320768151782853935, "bob.ke", 1704499200, "same message",
+                  video_mention_list=["@cy_ke", "Prime Time"]),
+    ),
+    _tt_video(7320768151782853936, "cy_ke", 1704499230, "again", music_id=0),
+    [_tt_video(7320768151782853937, "ann.ke", 1704503000, "", hashtag_names=[])],
+    _zeeschuimer(_tt_web("7320768151782853940", "dee", "1704499210", "#vote @bob.ke")),
+    _zeeschuimer(
+        {"cid": "7320800000000000001", "aweme_id": "7320768151782853934", "reply_id": "0",
+         "text": "agreed", "create_time": 1704499300, "digg_count": 2,
+         "user": {"unique_id": "eve", "nickname": "Eve"}},
+        "tiktok-comments",
+    ),
+    _tt_web("7320768151782853941", "dee", 1704499260, "duet this",
+            duetInfo={"duetFromId": "7320768151782853934"}, textExtra=[]),
+]  # fmt: skip
+
+
+def test_tiktok_research_pages_videos_and_web_items(write) -> None:  # type: ignore[no-untyped-def]
+    path = write("videos.jsonl", lines(*TIKTOK))
+    assert detected(path) == "tiktok"
+    case = open_case()
+    assert ingest([path], case).summary() == "read 7 = ingested 7 + rejected 0 + duplicates 0"
+    got = posts(case)
+    first = got["7320768151782853934"]  # an id above 2**53, kept exactly
+    assert first | {"timestamp": None} == {
+        "post_id": "7320768151782853934",
+        "account_id": "ann.ke",
+        "timestamp": None,
+        "kind": "post",
+        "text": "Vote now #Vote #kenya @bob.ke",
+        "shared_post_id": None,
+        "shared_account_id": None,
+        "reply_to_post_id": None,
+        "reply_to_account_id": None,
+        "urls": [],
+        "urls_original": [],
+        "hashtags": ["vote", "kenya"],  # from the description, in the order typed
+        "mentions": ["bob.ke"],
+        "media": ["music:7159460238003800066"],  # the sound
+        "platform": "tiktok",
+        "lang": None,
+        "engagement": 5,  # likes, comments and shares; not views or saves
+    }
+    assert first["timestamp"] == dt.datetime(2024, 1, 5, 23, 59, 42, tzinfo=UTC)
+    second = got["7320768151782853935"]
+    # no tags in the text: the API's hashtag_names; tagged users that look like handles
+    assert (second["hashtags"], second["mentions"]) == (["vote", "kenya"], ["cy_ke"])
+    assert got["7320768151782853936"]["media"] == []  # music id 0: no sound
+    assert got["7320768151782853937"]["hashtags"] == []  # a video in an array line
+    web = got["7320768151782853940"]
+    assert (web["account_id"], web["hashtags"], web["mentions"], web["engagement"]) == (
+        "dee", ["vote"], ["bob.ke"], 7
+    )  # fmt: skip
+    assert web["media"] == ["music:7320768240639134510"]
+    assert web["timestamp"] == dt.datetime(2024, 1, 6, 0, 0, 10, tzinfo=UTC)  # a string time
+    comment = got["7320800000000000001"]
+    assert (comment["kind"], comment["reply_to_post_id"], comment["account_id"]) == (
+        "reply", "7320768151782853934", "eve"
+    )  # fmt: skip
+    duet = got["7320768151782853941"]
+    assert (duet["kind"], duet["shared_post_id"], duet["hashtags"]) == (
+        "quote", "7320768151782853934", ["vote"]  # no textExtra: the challenges
+    )  # fmt: skip
+    people = accounts(case)
+    assert {k: (v["kind"], v["username"], v["location"]) for k, v in people.items()} == {
+        "ann.ke": ("user", "ann.ke", "KE"), "bob.ke": ("user", "bob.ke", "KE"),
+        "cy_ke": ("user", "cy_ke", "KE"), "dee": ("user", "dee", None),
+        "eve": ("user", "eve", None),
+    }  # fmt: skip
+    assert (people["dee"]["display_name"], people["dee"]["followers"]) == ("Dee", 120)
+    # ann, bob and dee post on one sound within 30 s; cy's video has none
+    edges = networks(case, ["media"], window=30, min_weight=1).edges.to_pylist()
+    assert [(e["source"], e["target"]) for e in edges] == [("ann.ke", "bob.ke")]
+
+
+def test_tiktok_comments_errors_and_other_responses(write) -> None:  # type: ignore[no-untyped-def]
+    comments = {"data": {"comments": [
+        {"id": 7385291383449439520, "video_id": 7385291383449439519, "text": "wow",
+         "like_count": 1, "parent_comment_id": 7385291383449439519, "create_time": 1719500000},
+        {"id": 7385291383449439521, "video_id": 7385291383449439519, "text": "",
+         "like_count": 0, "parent_comment_id": 7385291383449439519, "create_time": 1719500001},
+    ], "cursor": 2, "has_more": False}, "error": {"code": "ok", "message": ""}}  # fmt: skip
+    error = {"error": {"code": "rate_limit_exceeded", "message": "daily quota used",
+                       "log_id": "1"}}  # fmt: skip
+    followers = {"data": {"user_followers": [{"display_name": "Fay", "username": "fay"}],
+                          "cursor": 1, "has_more": False}, "error": {"code": "ok"}}  # fmt: skip
+    liked = _tt_page(_tt_video(7320768151782853999, "gus", 1704499182, "x"),
+                     key="user_liked_videos")  # fmt: skip
+    path = write("mixed.jsonl", lines(TIKTOK[1], comments, error, followers, liked))
+    case = open_case()
+    report = ingest([path], case, IngestConfig(on_error="skip"))
+    # two videos (the liked one is its creator's post); two comments and an error rejected
+    assert report.summary() == "read 5 = ingested 2 + rejected 3 + duplicates 0"
+    got = case.con.execute('SELECT "row", "column", reason FROM rejects ORDER BY ALL').fetchall()
+    assert [g[:2] for g in got] == [
+        (2, "data.comments[0]"),
+        (2, "data.comments[1]"),
+        (3, "error.code"),
+    ]
+    assert "no author" in got[0][2]
+    assert got[2][2] == "an error response of the TikTok API: daily quota used"
+    assert accounts(case)["fay"]["display_name"] == "Fay"  # a followers page: side information
+    assert strict_error(path) == (
+        f"{path}, line 2, column 'data.comments[0]', value '7385291383449439520': a Research API"
+        " comment has no author (TikTok removes it), so it cannot be tied to an account"
+    )
+    # other platforms of a Zeeschuimer export, and unknown responses, are named
+    insta = dict(_zeeschuimer(_tt_web("1", "x", 1, "y")), source_platform="instagram.com")
+    path = write("insta.jsonl", lines(TIKTOK[1], insta))
+    assert strict_error(path) == (
+        f"{path}, line 2, column 'source_platform', value 'instagram.com': not a TikTok item"
+    )
+    playlist = {"data": {"playlist_id": 1, "playlist_name": "p"}, "error": {"code": "ok"}}
+    path = write("playlist.jsonl", lines(TIKTOK[1], playlist))
+    assert strict_error(path).startswith(
+        f"{path}, line 2, column 'data', value '[\"playlist_id\", \"playlist_name\"]': not a"
+        " response of videos, comments or users"
+    )
+    bad = _tt_video(7320768151782853938, "ann.ke", 1704499182, "x", like_count=1.5)
+    path = write("bad.jsonl", lines(TIKTOK[1], _tt_page(TIKTOK[1], bad)))
+    assert strict_error(path) == (
+        f"{path}, line 2, column 'data.videos[1].like_count', value '1.5': not an integer"
+    )
+
+
+def test_tiktok_4cat_csv_reads_as_a_mapped_generic_csv(write) -> None:  # type: ignore[no-untyped-def]
+    # 4CAT's CSV export of TikTok videos is no format of its own (docs/formats.md): the
+    # generic CSV reader with a column map reads it.
+    path = write("4cat.csv", (
+        "id,thread_id,author,author_full,body,timestamp,unix_timestamp,music_id,likes,hashtags\n"
+        "7320768151782853934,7320768151782853934,ann.ke,Ann,Vote #vote,2024-01-05 23:59:42,"
+        "1704499182,7159460238003800066,3,vote\n"
+    ))  # fmt: skip
+    case = open_case()
+    columns = {"id": "post_id", "author": "account_id", "unix_timestamp": "timestamp",
+               "body": "text", "likes": "engagement"}  # fmt: skip
+    report = ingest([path], case, IngestConfig(column_map=columns))
+    assert report.summary() == "read 1 = ingested 1 + rejected 0 + duplicates 0"
+    got = posts(case)["7320768151782853934"]
+    assert (got["account_id"], got["hashtags"], got["engagement"]) == ("ann.ke", ["vote"], 3)
+    assert got["timestamp"] == dt.datetime(2024, 1, 5, 23, 59, 42, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     ("fmt", "name", "content", "rows"),
     [
@@ -2106,6 +2292,7 @@ def test_mastodon_bad_lines(write) -> None:  # type: ignore[no-untyped-def]
         ("reddit", "a.txt", lines(*REDDIT[:3]), 3),
         ("youtube", "a.txt", lines(*YOUTUBE), 5),
         ("mastodon", "a.txt", lines(*MASTODON), 7),
+        ("tiktok", "a.txt", lines(*TIKTOK), 7),
     ],
 )
 def test_format_option_names_every_reader(

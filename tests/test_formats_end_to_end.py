@@ -250,3 +250,59 @@ def test_reddit_copy_of_a_case_gives_the_same_co_actions(tmp_path: Path) -> None
     generic = _edges(tmp_path / "generic")
     assert len({e[2] for e in generic}) >= 4
     assert _edges(tmp_path / "reddit") == generic
+
+
+def _tiktok(posts: list[dict[str, Any]]) -> str:
+    """The posts as Research API pages of 100 videos, and replies as Zeeschuimer comments."""
+    videos, lines = [], []
+    for p in posts:
+        when = int(p["timestamp"].timestamp())
+        if p["kind"] == "reply":
+            comment = {
+                "cid": p["post_id"],
+                "aweme_id": "v0",
+                "reply_id": p["reply_to_post_id"],
+                "text": p["text"] or "",
+                "create_time": when,
+                "digg_count": p["engagement"],
+                "user": {"unique_id": p["account_id"]},
+            }
+            lines.append({"source_platform": "tiktok-comments", "data": comment})
+            continue
+        videos.append({"id": p["post_id"], "create_time": when, "username": p["account_id"],
+                       "video_description": p["text"], "like_count": p["engagement"],
+                       "music_id": p["media"][0].removeprefix("music:") if p["media"] else None,
+                       "hashtag_names": []})  # fmt: skip
+    pages = [{"data": {"videos": videos[i : i + 100], "has_more": True}, "error": {"code": "ok"}}
+             for i in range(0, len(videos), 100)]  # fmt: skip
+    return "".join(json.dumps(o) + "\n" for o in [*pages, *lines])
+
+
+def test_tiktok_copy_of_a_case_gives_the_same_co_actions(tmp_path: Path) -> None:
+    scenario = generate("office", seed=5, config=SynthConfig(accounts=600, days=3, posts=15_000))
+    files = write_scenario(scenario, tmp_path / "case")
+    table = pq.read_table(next(f for f in files if f.name == "posts.parquet"))
+    posts = table.sort_by([("timestamp", "ascending"), ("post_id", "ascending")]).to_pylist()
+    # What TikTok carries: no reposts (the Research API has none), no quotes, one sound per
+    # video as its media, no language, hashtags, mentions and links from the text.
+    posts = [p for p in posts if p["kind"] != "share"]
+    for post in posts:
+        post |= {"lang": None, "platform": "tiktok", "hashtags": None, "mentions": None,
+                 "urls": None, "urls_original": None}  # fmt: skip
+        post["media"] = (
+            [f"music:{post['media'][0]}"] if post["media"] and post["kind"] != "reply" else []
+        )
+        if post["kind"] == "quote":
+            post |= {"kind": "post", "shared_post_id": None, "shared_account_id": None}
+    parquet = tmp_path / "posts.parquet"
+    pq.write_table(pa.Table.from_pylist(posts, schema=table.schema), parquet)
+    dump = tmp_path / "tiktok.jsonl"
+    dump.write_text(_tiktok(posts), encoding="utf-8")
+    investigate([parquet], tmp_path / "generic", cache=False)
+    investigate([dump], tmp_path / "tiktok", cache=False)
+    generic = _edges(tmp_path / "generic")
+    assert {"media", "reply", "text"} <= {e[2] for e in generic}
+    assert _edges(tmp_path / "tiktok") == generic
+    flagged, flagged_tiktok = _members(tmp_path / "generic"), _members(tmp_path / "tiktok")
+    assert len(flagged) >= 50
+    assert len(flagged & flagged_tiktok) >= 0.9 * len(flagged | flagged_tiktok)

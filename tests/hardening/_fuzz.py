@@ -284,6 +284,22 @@ _MASTODON: Final = (
           content="<p>yes<br>no</p>", spoiler_text="cw")],
 )  # fmt: skip
 
+_TIKTOK: Final = (
+    {"data": {"videos": [
+        {"id": 7320768151782853934, "create_time": 1704499182, "username": "ann.ke",
+         "region_code": "KE", "video_description": "vote #x @bob.ke", "music_id": 7159460238,
+         "like_count": 3, "hashtag_names": ["x"], "video_mention_list": ["@cy"]}],
+        "has_more": False}, "error": {"code": "ok", "message": ""}},
+    {"source_platform": "tiktok.com", "data": {
+        "id": "7320768151782853940", "createTime": "1704499210", "desc": "#x",
+        "author": {"uniqueId": "dee", "nickname": "Dee"}, "music": {"id": "7159460238"},
+        "textExtra": [{"type": 1, "hashtagName": "x"}], "stats": {"diggCount": 1},
+        "duetInfo": {"duetFromId": "7320768151782853934"}}},
+    {"source_platform": "tiktok-comments", "data": {
+        "cid": "73208", "aweme_id": "7320768151782853934", "reply_id": "0", "text": "ok",
+        "create_time": 1704499300, "user": {"unique_id": "eve"}}},
+)  # fmt: skip
+
 
 def _seeds() -> dict[str, Seed]:
     seeds = [
@@ -359,6 +375,7 @@ def _seeds() -> dict[str, Seed]:
         Seed("reddit", "RC_2024-01.jsonl", "reddit", "jsonl", _jsonl(*_REDDIT)),
         Seed("youtube", "comments.jsonl", "youtube", "jsonl", _jsonl(*_YOUTUBE)),
         Seed("mastodon", "statuses.jsonl", "mastodon", "jsonl", _jsonl(*_MASTODON)),
+        Seed("tiktok", "videos.jsonl", "tiktok", "jsonl", _jsonl(*_TIKTOK)),
         Seed(
             "reddit-thread",
             "thread.json",

@@ -19,6 +19,7 @@ bluesky        :mod:`cibscan.ingest.bluesky` (Jetstream events, API post views)
 reddit         :mod:`cibscan.ingest.reddit` (Pushshift / Arctic Shift dumps, API things)
 youtube        :mod:`cibscan.ingest.youtube` (YouTube Data API comment threads)
 mastodon       :mod:`cibscan.ingest.mastodon` (Mastodon API statuses)
+tiktok         :mod:`cibscan.ingest.tiktok` (Research API videos, Zeeschuimer items)
 =============  ==============================================================================
 """
 
@@ -36,6 +37,7 @@ from cibscan.ingest.mastodon import MastodonFormat
 from cibscan.ingest.readers import InputFormat
 from cibscan.ingest.reddit import RedditFormat
 from cibscan.ingest.telegram import TelegramFormat
+from cibscan.ingest.tiktok import TiktokFormat
 from cibscan.ingest.twarc import Twarc2Format
 from cibscan.ingest.youtube import YoutubeFormat
 
@@ -54,4 +56,5 @@ FORMATS: Final[list[InputFormat]] = [
     RedditFormat(),
     YoutubeFormat(),
     MastodonFormat(),
+    TiktokFormat(),
 ]
