@@ -3,8 +3,9 @@
 The synthetic office scenario is written as Bluesky Jetstream events (posts, reposts, replies
 and quotes as records; hashtags, links and mentions as facets; media as image blobs), as
 Mastodon statuses (HTML content with linked URLs, boosts, replies, shallow quotes) and as a
-Reddit dump (self posts, crossposts, comments), and investigated beside its generic Parquet
-file. Every co-action edge of every default signal,
+Reddit dump (self posts, crossposts, comments), and as TikTok Research API pages with
+Zeeschuimer comments (sounds as media), and investigated beside its generic Parquet file. A
+last test checks that TikTok's trending sounds, as media, make no network of an organic crowd. Every co-action edge of every default signal,
 with its weight, gaps and significance, must be the same, account for account (DIDs are the
 case's ids with ``did:plc:`` before them). The networks flagged must be nearly so: the group
 test splits the items in halves by a hash of their ids, which differ between the two (a post
@@ -16,6 +17,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -306,3 +308,46 @@ def test_tiktok_copy_of_a_case_gives_the_same_co_actions(tmp_path: Path) -> None
     flagged, flagged_tiktok = _members(tmp_path / "generic"), _members(tmp_path / "tiktok")
     assert len(flagged) >= 50
     assert len(flagged & flagged_tiktok) >= 0.9 * len(flagged | flagged_tiktok)
+
+
+def test_tiktok_trending_sounds_do_not_make_a_network(tmp_path: Path) -> None:
+    # Sounds are the media of TikTok videos (docs/formats.md). An organic crowd posts on a few
+    # hundred sounds of heavy-tailed popularity (the top sound on a fifth of all videos, about
+    # one a minute), with the same few trending hashtags: thousands of accounts co-use a sound
+    # within the window by chance. Twelve operators post in 15 bursts, each burst within 30 s
+    # on a sound of its own. The operators, and only they, must be flagged.
+    rng = random.Random(3)
+    start = 1704067200
+    words = ["the", "a", "to", "of", "and", "in", "is", "it", "you", "that", "he", "was"]
+    tags = ["fyp", "foryou", "viral", "funny", "love", "dance", "food", "music", "trend", "cat"]
+    sounds = range(7000000000000000000, 7000000000000000100)
+    weights = [1 / (i + 1) for i in range(len(sounds))]
+    hours = [1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 5, 6, 6, 6, 6, 6, 7, 8, 9, 9, 8, 6, 4, 2]
+    videos = []
+    for account in range(10_000):
+        for _ in range(min(int(rng.paretovariate(1.2)), 200)):
+            when = start + rng.randrange(7) * 86400 + rng.choices(range(24), hours)[0] * 3600
+            text = " ".join(rng.choices(words, k=8) + ["#" + t for t in rng.sample(tags, 3)])
+            sound = rng.choices(sounds, weights)[0]
+            videos.append({"username": f"user{account}", "create_time": when + rng.randrange(3600),
+                           "video_description": text, "music_id": sound})  # fmt: skip
+    for burst in range(15):
+        when = start + rng.randrange(7 * 86400)
+        for op in range(12):
+            text = " ".join(rng.choices(words, k=8)) + " #vote #candidatex"
+            sound = 7100000000000000000 + burst
+            videos.append({"username": f"op{op}", "create_time": when + rng.randrange(30),
+                           "video_description": text, "music_id": sound})  # fmt: skip
+    rng.shuffle(videos)
+    for i, video in enumerate(videos):
+        video |= {"id": 7300000000000000000 + i, "like_count": 1, "region_code": "US"}
+    pages = tmp_path / "videos.jsonl"
+    with pages.open("w", encoding="utf-8") as out:
+        for i in range(0, len(videos), 100):
+            page = {"data": {"videos": videos[i : i + 100]}, "error": {"code": "ok"}}
+            out.write(json.dumps(page) + "\n")
+    investigate([pages], tmp_path / "out", cache=False)
+    edges = _edges(tmp_path / "out")
+    organic = [e for e in edges if e[2] == "media" and not e[0].startswith("op")]
+    assert len(organic) >= 1_000  # chance co-uses of trending sounds are there
+    assert _members(tmp_path / "out") == {f"op{op}" for op in range(12)}
