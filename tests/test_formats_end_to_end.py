@@ -2,14 +2,15 @@
 
 The synthetic office scenario is written as Bluesky Jetstream events (posts, reposts, replies
 and quotes as records; hashtags, links and mentions as facets; media as image blobs), as
-Mastodon statuses (HTML content with linked URLs, boosts, replies, shallow quotes) and as a
-Reddit dump (self posts, crossposts, comments), and as TikTok Research API pages with
-Zeeschuimer comments (sounds as media), and investigated beside its generic Parquet file. A
-last test checks that TikTok's trending sounds, as media, make no network of an organic crowd. Every co-action edge of every default signal,
-with its weight, gaps and significance, must be the same, account for account (DIDs are the
-case's ids with ``did:plc:`` before them). The networks flagged must be nearly so: the group
-test splits the items in halves by a hash of their ids, which differ between the two (a post
-id against its ``at://`` URI), so a few borderline members may fall either way.
+Mastodon statuses (HTML content with linked URLs, boosts, replies, shallow quotes), as a Reddit
+dump (self posts, crossposts, comments) and as TikTok Research API pages with Zeeschuimer
+comments (sounds as media), and investigated beside its generic Parquet file. Every co-action
+edge of every default signal, with its weight, gaps and significance, must be the same, account
+for account (DIDs are the case's ids with ``did:plc:`` before them). The networks flagged must
+be nearly so: the group test splits the items in halves by a hash of their ids, which differ
+between the two (a post id against its ``at://`` URI), so a few borderline members may fall
+either way. A last test checks that TikTok's trending sounds, as media, make no network of an
+organic crowd.
 """
 
 from __future__ import annotations
