@@ -2259,13 +2259,87 @@ def test_tiktok_comments_errors_and_other_responses(write) -> None:  # type: ign
     )
 
 
+def test_tiktok_tags_mentions_captions_and_counts(write) -> None:  # type: ignore[no-untyped-def]
+    glued = _tt_video(1, "ann", 1704499182, "i love #fy#cat#fyp  #b ##dogs",
+                      hashtag_names=["dogs", "fyp", "b", "cat", "fy"])  # fmt: skip
+    unasked = _tt_video(2, "bob\u0000", 1704499182, "thanks @josé and @cy.ke.", music_id=None)
+    del unasked["hashtag_names"]
+    tagged = _tt_video(3, "cy", 1704499182, "with @Maria Lopez", video_mention_list=["dee.k"])
+    duet = _tt_video(4, "dee", 1704499182, "#duet with @ann #cats",
+                     hashtag_names=["duet", "cats"])  # fmt: skip
+    web = _tt_web("5", "eve", 1704499182, "go #fy#cat", statsV2={
+        "diggCount": "3412345", "shareCount": "53211", "commentCount": "44301"},
+        textExtra=[{"start": 6, "type": 1, "hashtagName": "cat"},
+                   {"start": 3, "type": 1, "hashtagName": "fy"}])  # fmt: skip
+    stitch = _tt_web("6", "fay", 1704499182, "#stitch with @bob", textExtra=[], challenges=[
+        {"title": "stitch"}])  # fmt: skip
+    comment = {"cid": "7", "aweme_id": "5", "reply_id": "0", "text": "@ann.ke yes",
+               "create_time": 1704499300, "user": {"unique_id": "gus"}}  # fmt: skip
+    path = write("v.jsonl", lines(_tt_page(glued, unasked, tagged, duet), web, stitch,
+                                  _zeeschuimer(comment, "tiktok-comments")))  # fmt: skip
+    case = open_case()
+    ingest([path], case)
+    got = {k: (v["text"], v["hashtags"], v["mentions"]) for k, v in posts(case).items()}
+    assert got == {
+        # the API's set of tags, glued ones too, in the order typed
+        "1": ("i love #fy#cat#fyp  #b ##dogs", ["fy", "cat", "fyp", "b", "dogs"], []),
+        # no hashtag_names asked for: the text's; a name going on in other letters is none
+        "2": ("thanks @josé and @cy.ke.", [], ["cy.ke"]),
+        # tagged users, when asked for, rather than the description's display names
+        "3": ("with @Maria Lopez", ["vote", "kenya"], ["dee.k"]),
+        # TikTok's duet caption is no text of the author's, nor its tag; the account stays
+        "4": ("#cats", ["cats"], ["ann"]),
+        "5": ("go #fy#cat", ["fy", "cat"], []),  # textExtra, in offset order
+        "6": (None, [], ["bob"]),
+        "7": ("@ann.ke yes", [], ["ann.ke"]),  # a comment's name keeps its dots
+    }
+    assert posts(case)["5"]["engagement"] == 3412345 + 53211 + 44301  # statsV2: exact
+    assert posts(case)["2"]["account_id"] == "bob"  # NUL characters dropped, as 4CAT does
+
+
+def test_tiktok_detection_of_every_line_shape(write) -> None:  # type: ignore[no-untyped-def]
+    video = _tt_video(7320768151782853934, "ann.ke", 1704499182, "x " * 400)
+    # A page longer than the sample, with the keys in the order TikTok writes them
+    page = {"data": {"search_id": "7354367454467855403", "has_more": True, "cursor": 200,
+                     "videos": [video] * 100}, "error": {"code": "ok"}}  # fmt: skip
+    assert detected(write("page.jsonl", lines(page))) == "tiktok"
+    error_first = {"error": {"code": "ok", "message": "", "log_id": "1"}, "data": page["data"]}
+    assert detected(write("page2.jsonl", lines(error_first))) == "tiktok"
+    assert detected(write("list.jsonl", json.dumps([video] * 100) + "\n")) == "tiktok"
+    web = _tt_web("1", "dee", 1, "y " * 400)
+    assert detected(write("web.jsonl", json.dumps([web] * 100) + "\n")) == "tiktok"
+    # Short lines of every shape
+    quota = {"error": {"code": "rate_limit_exceeded", "message": "quota", "log_id": "2"}}
+    comment = {"id": 73861113, "video_id": 7386, "text": "hi", "like_count": 0,
+               "parent_comment_id": 7386, "create_time": 1719500000}  # fmt: skip
+    for first in ({"data": {"videos": [video]}}, quota, [web], comment,
+                  {"cid": "7", "aweme_id": "5", "reply_id": "0", "create_time": 1}):  # fmt: skip
+        assert detected(write("one.jsonl", lines(first, video))) == "tiktok", first
+    # A bare comment is rejected for its missing author, in arrays one by one
+    path = write("comments.jsonl", lines(video, [comment, dict(comment, id=73861114)]))
+    case = open_case()
+    report = ingest([path], case, IngestConfig(on_error="skip"))
+    assert report.summary() == "read 3 = ingested 1 + rejected 2 + duplicates 0"
+    assert case.con.execute('SELECT "column", value FROM rejects ORDER BY 2').fetchall() == [
+        ("[0]", "73861113"), ("[1]", "73861114")
+    ]  # fmt: skip
+    # A page whose error is not an object keeps its videos; data null is an error response
+    odd = {"data": {"videos": [video]}, "error": "Unauthorized"}
+    null = {"data": None, "error": {"code": "access_token_invalid", "message": "bad token"}}
+    path = write("odd.jsonl", lines(odd, null))
+    assert strict_error(path) == (
+        f"{path}, line 2, column 'error.code', value 'access_token_invalid': an error response"
+        " of the TikTok API: bad token"
+    )
+
+
 def test_tiktok_4cat_csv_reads_as_a_mapped_generic_csv(write) -> None:  # type: ignore[no-untyped-def]
     # 4CAT's CSV export of TikTok videos is no format of its own (docs/formats.md): the
     # generic CSV reader with a column map reads it.
     path = write("4cat.csv", (
         "id,thread_id,author,author_full,body,timestamp,unix_timestamp,music_id,likes,hashtags\n"
         "7320768151782853934,7320768151782853934,ann.ke,Ann,Vote #vote,2024-01-05 23:59:42,"
-        "1704499182,7159460238003800066,3,vote\n"
+        '1704499182,7159460238003800066,3,"vote,kenya"\n'
     ))  # fmt: skip
     case = open_case()
     columns = {"id": "post_id", "author": "account_id", "unix_timestamp": "timestamp",
@@ -2273,7 +2347,10 @@ def test_tiktok_4cat_csv_reads_as_a_mapped_generic_csv(write) -> None:  # type: 
     report = ingest([path], case, IngestConfig(column_map=columns))
     assert report.summary() == "read 1 = ingested 1 + rejected 0 + duplicates 0"
     got = posts(case)["7320768151782853934"]
-    assert (got["account_id"], got["hashtags"], got["engagement"]) == ("ann.ke", ["vote"], 3)
+    # 4CAT joins tags with commas: commas separate hashtags (and mentions) as spaces do
+    assert (got["account_id"], got["hashtags"], got["engagement"]) == (
+        "ann.ke", ["vote", "kenya"], 3
+    )  # fmt: skip
     assert got["timestamp"] == dt.datetime(2024, 1, 5, 23, 59, 42, tzinfo=UTC)
 
 

@@ -272,10 +272,11 @@ def _tiktok(posts: list[dict[str, Any]]) -> str:
             }
             lines.append({"source_platform": "tiktok-comments", "data": comment})
             continue
+        sound = p["media"][0].removeprefix("music:") if p["media"] else None
+        # no hashtag_names: the tags come from the description, as the generic file's do
         videos.append({"id": p["post_id"], "create_time": when, "username": p["account_id"],
                        "video_description": p["text"], "like_count": p["engagement"],
-                       "music_id": p["media"][0].removeprefix("music:") if p["media"] else None,
-                       "hashtag_names": []})  # fmt: skip
+                       "music_id": sound})  # fmt: skip
     pages = [{"data": {"videos": videos[i : i + 100], "has_more": True}, "error": {"code": "ok"}}
              for i in range(0, len(videos), 100)]  # fmt: skip
     return "".join(json.dumps(o) + "\n" for o in [*pages, *lines])

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from cibscan.config import DateOrder
 from cibscan.errors import BadInputError
-from cibscan.ingest.readers import ParseReject, RawBatch
+from cibscan.ingest.readers import COMMA_LISTS, ParseReject, RawBatch
 from cibscan.ingest.urls import normalise_url, normalise_url_layers, normalise_urls_sql
 from cibscan.schema import KEYS, LIST_COLUMNS, REQUIRED_COLUMNS, TABLES
 
@@ -491,11 +491,12 @@ class TableLoader:
         if typ.endswith("[]"):
             return f"CAST({raw} AS VARCHAR[])", None
         s = f"({_stripped(f'CAST({raw} AS VARCHAR)')})"
+        separators = "[\\s,]+" if name in COMMA_LISTS else "\\s+"
         expr = (
             f"(CASE WHEN {s} IS NULL THEN NULL WHEN starts_with({s}, '[') THEN "
             f"(CASE WHEN json_valid({s}) AND json_type(CAST({s} AS JSON)) = 'ARRAY' "
             f"THEN TRY_CAST(CAST({s} AS JSON) AS VARCHAR[]) END) "
-            f"ELSE list_filter(string_split_regex({s}, '\\s+'), lambda x: x <> '') END)"
+            f"ELSE list_filter(string_split_regex({s}, {_lit(separators)}), lambda x: x <> '') END)"
         )
         bad = f"(starts_with({s}, '[') AND {_q('t_' + name)} IS NULL)"
         return expr, bad

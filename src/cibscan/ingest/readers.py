@@ -713,7 +713,12 @@ def _unmark(
     return pa.array(values, pa.string()), sorted(found.items())
 
 
-def _list_value(value: Any) -> list[str] | None:
+#: List columns whose values never hold a comma, so that commas separate them as spaces do
+#: (4CAT and other tools join hashtags with commas).
+COMMA_LISTS: Final = frozenset({"hashtags", "mentions"})
+
+
+def _list_value(value: Any, name: str = "") -> list[str] | None:
     if value is None:
         return None
     if isinstance(value, list):
@@ -725,6 +730,8 @@ def _list_value(value: Any) -> list[str] | None:
         if not isinstance(parsed, list):
             raise ValueError("not a JSON array")
         return [v if isinstance(v, str) else (json_scalar(v) or "") for v in parsed]
+    if name in COMMA_LISTS and "," in stripped:
+        return [v for v in re.split(r"[\s,]+", stripped) if v]
     return stripped.split()
 
 
@@ -858,7 +865,7 @@ class JsonlFormat:
                 continue
             if name in LIST_COLUMNS:
                 try:
-                    record[name] = _list_value(value)
+                    record[name] = _list_value(value, name)
                 except (ValueError, RecursionError):
                     reason = "not a list, a JSON array or space-separated text"
                     return ParseReject(table, number, name, json_scalar(value), reason)

@@ -54,12 +54,15 @@ _VIDEO_LISTS: Final = (
     "pinned_videos_list",
 )
 _FOLLOW_LISTS: Final = ("user_followers", "user_following")
-#: Fields only a Research API video has (one is enough, beside id, time and author).
+#: Fields only a Research API video has (one is enough, beside id and time).
 _VIDEO_KEYS: Final = (
+    "username",
     "video_description",
     "music_id",
     "region_code",
     "hashtag_names",
+    "like_count",
+    "comment_count",
     "view_count",
     "share_count",
     "voice_to_text",
@@ -72,19 +75,79 @@ _PLATFORMS: Final = ("tiktok.com", "tiktok-comments")
 #: A tagged username as TikTok allows them (letters, digits, ``_`` and ``.``, no final ``.``),
 #: ``@`` optional.
 _HANDLE: Final = re.compile(r"@?([A-Za-z0-9_.]{1,23}[A-Za-z0-9_])")
-#: An ``@username`` in a text; the generic pattern stops at the dots TikTok names may hold.
-_MENTION: Final = re.compile(r"(?<![\w.@])@([A-Za-z0-9_.]{0,23}[A-Za-z0-9_])")
+#: An ``@username`` in a text; the generic pattern stops at the dots TikTok names may hold. A
+#: name that goes on in letters TikTok does not allow (``@josé``) is no username.
+_MENTION: Final = re.compile(r"(?<![\w.@])@([A-Za-z0-9_.]{0,23}[A-Za-z0-9_])(?![\w])")
+_LISTS: Final = "|".join((*_VIDEO_LISTS, "comments"))
+#: The start of a line longer than the sample: a response page (its ``data`` may name its
+#: cursor and search id before the list, and ``error`` may come first), or Zeeschuimer's
+#: envelope.
 _PAGE_START: Final = re.compile(
-    r'\s*[\[{]\s*(?:"data"\s*:\s*\{\s*"(?:' + "|".join(_VIDEO_LISTS) + r'|comments)"\s*:'
-    r'|"nav_index"[^{]{0,300}"source_platform"\s*:\s*"tiktok)'
+    r'\s*\{\s*(?:"error"\s*:\s*\{[^{}]*\}\s*,\s*)?"data"\s*:\s*\{[^\[\]{}]{0,400}?"(?:'
+    + _LISTS
+    + r')"\s*:\s*\['
+    r'|\s*\{[^{}]{0,600}?"source_platform"\s*:\s*"tiktok(?:\.com|-comments)"'
 )
+#: The start of a long array line: Research API videos, web items or comments.
+_ARRAY_START: Final = re.compile(r"\s*\[\s*\{")
 _NO_AUTHOR: Final = (
     "a Research API comment has no author (TikTok removes it), so it cannot be tied to an account"
 )
 
 
+#: The caption TikTok writes for a duet or stitch (``#duet with @name``; Spanish ``#dúo con``),
+#: which most users keep: no text of their own.
+_AUTO_CAPTION: Final = re.compile(r"\s*#(duet|stitch|dúo)(?: with| con) @\S+\s*", re.IGNORECASE)
+
+
+def _own_text(description: str | None) -> tuple[str | None, str | None]:
+    """The description without the caption TikTok pre-fills for a duet or stitch, and that
+    caption's tag (``None`` when there is none).
+
+    As text the caption would be the same "copy" in every duet, and its tag a trend of the
+    platform's making; the account it names stays a mention.
+
+    Examples
+    --------
+    >>> _own_text("#duet with @ann.ke so true #vote")
+    ('so true #vote', 'duet')
+    """
+    if description is None or not description.lstrip().startswith("#"):
+        return description, None
+    found = _AUTO_CAPTION.match(description)
+    if found is None:
+        return description, None
+    return description[found.end() :] or None, found[1].casefold()
+
+
+def _username(value: Any, column: str) -> str | None:
+    """A username; NUL characters (in some of the Research API's) are dropped, as 4CAT does."""
+    name = text_at(value, column)
+    return name.replace("\x00", "") if name and "\x00" in name else name
+
+
 def _text_mentions(text: str | None) -> list[str]:
     return _MENTION.findall(text) if text and "@" in text else []
+
+
+def _in_typed_order(tags: list[str], text: str | None) -> list[str]:
+    """``tags`` in the order the text first gives them as ``#tag`` (glued tags too, which the
+    generic pattern does not take), the tags the text lacks after them.
+
+    Examples
+    --------
+    >>> _in_typed_order(["cat", "fy", "fyp"], "love #fy#cat#fyp")
+    ['fy', 'cat', 'fyp']
+    """
+    if not text or "#" not in text:
+        return tags
+    folded = text.casefold()
+
+    def position(tag: str) -> int:
+        found = re.search("#" + re.escape(tag.casefold()) + r"(?!\w)", folded)
+        return found.start() if found else len(folded)
+
+    return sorted(tags, key=position)
 
 
 def _media(music: str | None) -> list[str]:
@@ -95,30 +158,34 @@ def _research_video(video: Any, column: str, rows: RowCollector, row: int, platf
     """Add one Research API video and its author."""
     video = obj_at(video, column or "video")
     description = text_at(video.get("video_description"), field_name(column, "video_description"))
-    hashtags: list[Any] | None = None
-    if description is None or "#" not in description:
-        # The description's tags are in the order typed; hashtag_names is a set.
-        names = video.get("hashtag_names")
-        hashtags = (
-            list_at(names, field_name(column, "hashtag_names")) if names is not None else None
-        )
-    # The description's @names, then the users tagged in the video (whose form the API does
-    # not document: values that look like a username, with or without the @).
-    tagged = list_at(video.get("video_mention_list"), field_name(column, "video_mention_list"))
-    mentions = _text_mentions(description)
-    mentions += [m[1] for t in tagged if isinstance(t, str) and (m := _HANDLE.fullmatch(t))]
-    mentions = list(dict.fromkeys(mentions))
+    text, caption_tag = _own_text(description)
+    names = video.get("hashtag_names")
+    hashtags: list[str] | None = None  # not asked for: the text's tags
+    if names is not None:
+        # Every tag, glued ones too, as a set: put in the order the description types them.
+        listed = list_at(names, field_name(column, "hashtag_names"))
+        tags = [t for t in listed if isinstance(t, str) and t and t.casefold() != caption_tag]
+        hashtags = _in_typed_order(tags, text)
+    tagged = video.get("video_mention_list")
+    if tagged is not None:
+        # The users tagged; the API does not document their form: values that look like a
+        # username, with or without the @ (a description's @name may be a display name).
+        tagged = list_at(tagged, field_name(column, "video_mention_list"))
+        found = [m[1] for t in tagged if isinstance(t, str) and (m := _HANDLE.fullmatch(t))]
+        mentions = list(dict.fromkeys(found))
+    else:
+        mentions = _text_mentions(description)
     video_id = ident(video.get("id"), field_name(column, "id"))
     if video_id is None:  # the documentation's example, and old saves, say video_id
         video_id = ident(video.get("video_id"), field_name(column, "video_id"))
-    author = text_at(video.get("username"), field_name(column, "username"))
+    author = _username(video.get("username"), field_name(column, "username"))
     rows.post(
         {
             "post_id": video_id,
             "account_id": author,
             "timestamp": text_at(video.get("create_time"), field_name(column, "create_time")),
             "kind": "post",
-            "text": description,
+            "text": text,
             "hashtags": hashtags,
             "mentions": mentions,
             "media": _media(ident(video.get("music_id"), field_name(column, "music_id"))),
@@ -144,67 +211,73 @@ def _web_video(
     profile: dict[str, Any] = {}
     if isinstance(author, dict):  # the API's item: the author's profile
         profile = author
-        author = text_at(author.get("uniqueId"), field_name(column, "author.uniqueId"))
+        author = _username(author.get("uniqueId"), field_name(column, "author.uniqueId"))
     else:  # the page's embedded item: the handle
-        author = text_at(author, field_name(column, "author"))
+        author = _username(author, field_name(column, "author"))
     description = text_at(item.get("desc"), field_name(column, "desc"))
-    tags: list[str] = []
-    mentions: list[str] = []
+    text, caption_tag = _own_text(description)
+    tags: list[tuple[int, str]] = []
+    mentions: list[str] | None = None
     extras = list_at(item.get("textExtra"), field_name(column, "textExtra"))
-    if extras:  # the description's tags and tagged users, with the users' handles
+    if extras:  # the description's tags and tagged users, at their offsets, users as handles
+        mentions = []
         for i, extra in enumerate(extras):
             at = field_name(column, f"textExtra[{i}]")
             extra = obj_at(extra, at)
             kind = extra.get("type")
-            value = text_at(
-                extra.get("hashtagName" if kind == 1 else "userUniqueId"),
-                f"{at}.hashtagName" if kind == 1 else f"{at}.userUniqueId",
-            )
-            if value and kind in (0, 1):
-                (tags if kind == 1 else mentions).append(value)
-    else:
-        for i, challenge in enumerate(
-            list_at(item.get("challenges"), field_name(column, "challenges"))
-        ):
+            if kind == 1:
+                tag = text_at(extra.get("hashtagName"), f"{at}.hashtagName")
+                start = extra.get("start")
+                if tag and tag.casefold() != caption_tag:
+                    tags.append((start if isinstance(start, int) else len(tags), tag))
+            elif kind == 0:
+                user = _username(extra.get("userUniqueId"), f"{at}.userUniqueId")
+                if user:
+                    mentions.append(user)
+    hashtags: list[str] | None = [t for _, t in sorted(tags, key=lambda t: t[0])] or None
+    if hashtags is None:
+        challenges = list_at(item.get("challenges"), field_name(column, "challenges"))
+        titles = []
+        for i, challenge in enumerate(challenges):
             at = field_name(column, f"challenges[{i}]")
             title = text_at(obj_at(challenge, at).get("title"), f"{at}.title")
-            if title:
-                tags.append(title)
-    # The description's tags are in the order typed; these are the fallback.
-    hashtags = None if description and "#" in description else tags
-    if not extras:
+            if title and title.casefold() != caption_tag:
+                titles.append(title)
+        # Without either list: the text's tags.
+        hashtags = _in_typed_order(titles, text) if titles else None
+    if mentions is None:
         mentions = _text_mentions(description)
     music = obj_at(item.get("music"), field_name(column, "music"))
     duet = obj_at(item.get("duetInfo"), field_name(column, "duetInfo"))
     original = ident(duet.get("duetFromId"), field_name(column, "duetInfo.duetFromId"))
     if original == "0":
         original = None
-    stats = obj_at(item.get("stats"), field_name(column, "stats"))
     rows.post(
         {
             "post_id": ident(item.get("id"), field_name(column, "id")),
             "account_id": author,
             "timestamp": text_at(item.get("createTime"), field_name(column, "createTime")),
             "kind": "quote" if original else "post",
-            "text": description,
+            "text": text,
             "shared_post_id": original,
             "hashtags": hashtags,
             "mentions": mentions,
             "media": _media(ident(music.get("id"), field_name(column, "music.id"))),
             "platform": platform,
-            "engagement": metric_sum(stats, _WEB_ENGAGEMENT, field_name(column, "stats")),
+            "engagement": _web_engagement(item, column),
         },
         row,
     )
     if author:
         followers = obj_at(item.get("authorStats"), field_name(column, "authorStats"))
-        name = profile.get("nickname", item.get("nickname"))
+        name_at = "author.nickname" if "nickname" in profile else "nickname"
+        name = text_at(profile.get("nickname", item.get("nickname")), field_name(column, name_at))
         rows.account(
             {
                 "account_id": author,
                 "kind": "user",
                 "username": author,
-                "display_name": text_at(name, field_name(column, "author.nickname")),
+                "display_name": name,
                 "description": text_at(
                     profile.get("signature"), field_name(column, "author.signature")
                 ),
@@ -220,12 +293,29 @@ def _web_video(
         )
 
 
+def _web_engagement(item: dict[str, Any], column: str) -> str | None:
+    """Likes, comments and shares of a web item: ``statsV2`` (exact counts, as strings) when
+    present, else ``stats`` (rounded for large counts: 3400000)."""
+    exact = item.get("statsV2")
+    if isinstance(exact, dict):
+        counts = {}
+        for key in _WEB_ENGAGEMENT:
+            value = exact.get(key)
+            if isinstance(value, str) and value.isascii() and value.isdigit():
+                value = int(value)
+            counts[key] = value
+        return metric_sum(counts, _WEB_ENGAGEMENT, field_name(column, "statsV2"))
+    stats = obj_at(item.get("stats"), field_name(column, "stats"))
+    return metric_sum(stats, _WEB_ENGAGEMENT, field_name(column, "stats"))
+
+
 def _web_comment(
     item: dict[str, Any], column: str, rows: RowCollector, row: int, platform: str
 ) -> None:
     """Add one comment of the web app (Zeeschuimer's ``tiktok-comments``): it has an author."""
     user = obj_at(item.get("user"), field_name(column, "user"))
-    author = text_at(user.get("unique_id"), field_name(column, "user.unique_id"))
+    author = _username(user.get("unique_id"), field_name(column, "user.unique_id"))
+    text = text_at(item.get("text"), field_name(column, "text"))
     target = None
     for key in ("reply_to_reply_id", "reply_id", "aweme_id"):  # the closest parent first
         target = ident(item.get(key), field_name(column, key))
@@ -238,8 +328,9 @@ def _web_comment(
             "account_id": author,
             "timestamp": text_at(item.get("create_time"), field_name(column, "create_time")),
             "kind": "reply" if target else "post",
-            "text": text_at(item.get("text"), field_name(column, "text")),
+            "text": text,
             "reply_to_post_id": target,
+            "mentions": _text_mentions(text),
             "platform": platform,
             "engagement": metric_sum(item, ("digg_count",), column),
         },
@@ -270,6 +361,23 @@ def _is_web_comment(obj: dict[str, Any]) -> bool:
     return "cid" in obj and "aweme_id" in obj and "create_time" in obj
 
 
+def _is_research_comment(obj: dict[str, Any]) -> bool:
+    return "parent_comment_id" in obj and "video_id" in obj and "create_time" in obj
+
+
+def _is_error(obj: dict[str, Any]) -> bool:
+    """An error response of the API: an ``error`` object with its ``code`` and no data."""
+    error = obj.get("error")
+    return isinstance(error, dict) and "code" in error and obj.get("data") is None
+
+
+def _comment_reject(comment: Any, column: str, row: int) -> ParseReject:
+    """The reject of a Research API comment: it has no author."""
+    comment = obj_at(comment, column or "comment")
+    value = ident(comment.get("id"), field_name(column, "id"))
+    return ParseReject("posts", row, column or "id", value, _NO_AUTHOR)
+
+
 def _page(page: dict[str, Any], row: int, rows: RowCollector, platform: str) -> list[ParseReject]:
     """A Research API response page: its videos, its comments' rejects, or its error."""
     data = obj_at(page.get("data"), "data")
@@ -283,9 +391,7 @@ def _page(page: dict[str, Any], row: int, rows: RowCollector, platform: str) -> 
     if "comments" in data:
         found = True
         for i, comment in enumerate(list_at(data["comments"], "data.comments")):
-            comment = obj_at(comment, f"data.comments[{i}]")
-            value = ident(comment.get("id"), f"data.comments[{i}].id")
-            rejects.append(ParseReject("posts", row, f"data.comments[{i}]", value, _NO_AUTHOR))
+            rejects.append(_comment_reject(comment, f"data.comments[{i}]", row))
     for key in _FOLLOW_LISTS:  # usernames and display names, no time: side information
         if key in data:
             found = True
@@ -314,9 +420,9 @@ def _page(page: dict[str, Any], row: int, rows: RowCollector, platform: str) -> 
             row,
         )
         found = True
-    error = obj_at(page.get("error"), "error")
-    code = text_at(error.get("code"), "error.code")
     if not found:
+        error = obj_at(page.get("error"), "error")
+        code = text_at(error.get("code"), "error.code")
         if code not in (None, "ok"):
             message = text_at(error.get("message"), "error.message")
             reason = f"an error response of the TikTok API: {message}"
@@ -326,8 +432,11 @@ def _page(page: dict[str, Any], row: int, rows: RowCollector, platform: str) -> 
     return rejects
 
 
-def _item(obj: Any, column: str, rows: RowCollector, row: int, platform: str) -> None:
+def _item(obj: Any, column: str, rows: RowCollector, row: int, platform: str) -> ParseReject | None:
+    """Add one video or web comment; a Research API comment is a reject of its own."""
     obj = obj_at(obj, column or "item")
+    if _is_research_comment(obj):  # before videos: a comment has an id, a time, likes
+        return _comment_reject(obj, column, row)
     if _is_research_video(obj):
         _research_video(obj, column, rows, row, platform)
     elif _is_web_comment(obj):
@@ -336,6 +445,7 @@ def _item(obj: Any, column: str, rows: RowCollector, row: int, platform: str) ->
         _web_video(obj, column, rows, row, platform)
     else:
         raise MalformedFieldError(column or "id", obj.get("id"), "not a TikTok video or comment")
+    return None
 
 
 def map_tiktok_line(
@@ -343,33 +453,54 @@ def map_tiktok_line(
 ) -> list[ParseReject]:
     """Map one JSON line: a Research API page, video or array of videos, or a web item."""
     if ARRAY in obj:
-        for i, video in enumerate(list_at(obj[ARRAY], "")):
-            _item(video, f"[{i}]", rows, row, platform)
-        return []
+        found = [
+            _item(v, f"[{i}]", rows, row, platform) for i, v in enumerate(list_at(obj[ARRAY], ""))
+        ]
+        return [r for r in found if r is not None]
     if "source_platform" in obj:  # Zeeschuimer's envelope
         source = text_at(obj.get("source_platform"), "source_platform")
         if source not in _PLATFORMS:
             raise MalformedFieldError("source_platform", source, "not a TikTok item")
-        _item(obj.get("data"), "data", rows, row, platform)
-        return []
-    if isinstance(obj.get("data"), dict) or (
-        "error" in obj and "data" not in obj and isinstance(obj.get("error"), dict)
-    ):
+        reject = _item(obj.get("data"), "data", rows, row, platform)
+        return [reject] if reject else []
+    if isinstance(obj.get("data"), dict) or _is_error(obj):
         return _page(obj, row, rows, platform)
-    _item(obj, "", rows, row, platform)
-    return []
+    reject = _item(obj, "", rows, row, platform)
+    return [reject] if reject else []
+
+
+def _is_item(obj: Any) -> bool:
+    return isinstance(obj, dict) and (
+        _is_research_video(obj)
+        or _is_web_item(obj)
+        or _is_web_comment(obj)
+        or _is_research_comment(obj)
+    )
 
 
 def _tiktok_object(obj: dict[str, Any]) -> bool:
     if ARRAY in obj:
-        items = obj[ARRAY]
-        return bool(items) and isinstance(items[0], dict) and _is_research_video(items[0])
+        return bool(obj[ARRAY]) and _is_item(obj[ARRAY][0])
     if "source_platform" in obj:
         return obj.get("source_platform") in _PLATFORMS and isinstance(obj.get("data"), dict)
     data = obj.get("data")
-    if isinstance(data, dict) and isinstance(obj.get("error"), dict):
+    if isinstance(data, dict):
         return any(k in data for k in (*_VIDEO_LISTS, "comments"))
-    return _is_research_video(obj) or _is_web_item(obj) or _is_web_comment(obj)
+    if _is_error(obj):
+        error = obj["error"]
+        return "log_id" in error and "message" in error  # the fields of TikTok's errors
+    return _is_item(obj)
+
+
+def _long_line_is_tiktok(text: str) -> bool:
+    """Whether the start of a line longer than the sample is TikTok's: a page or envelope, or
+    an array whose first item has the keys of a video or comment (all before its end)."""
+    if _PAGE_START.match(text):
+        return True
+    if not _ARRAY_START.match(text):
+        return False
+    keys = set(re.findall(r'"(\w+)"\s*:', text[: text.find("}") + 1 or None]))
+    return _is_item(dict.fromkeys(keys))
 
 
 class TiktokFormat:
@@ -383,7 +514,7 @@ class TiktokFormat:
         obj = first_json_object(sample, arrays=True)
         if obj is None:  # a first line longer than the sample: judge from its start
             text = long_first_line(sample)
-            return text is not None and bool(_PAGE_START.match(text))
+            return text is not None and _long_line_is_tiktok(text)
         return _tiktok_object(obj)
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
