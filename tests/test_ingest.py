@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -236,6 +237,24 @@ def test_list_columns_json_or_space_separated(write) -> None:  # type: ignore[no
         ["x", "y"],
         ["h1", "h2"],
     )
+
+
+@pytest.mark.parametrize("ext", ["csv", "jsonl"])
+def test_hashtags_and_mentions_split_on_commas_too(write, ext: str) -> None:  # type: ignore[no-untyped-def]
+    # Neither ever holds a comma (4CAT joins them with commas); a URL or media id may.
+    record = {"post_id": "1", "account_id": "a", "timestamp": "2024-01-01T10:00:00Z",
+              "hashtags": "vote,Kenya #x", "mentions": "ann, bob",
+              "urls_original": "https://a.example/p?q=1,2", "media": "m,1"}  # fmt: skip
+    if ext == "csv":
+        text = ",".join(record) + "\n" + ",".join(f'"{v}"' for v in record.values()) + "\n"
+    else:
+        text = json.dumps(record) + "\n"
+    case = open_case()
+    ingest([write(f"p.{ext}", text)], case)
+    got = case.con.execute("SELECT hashtags, mentions, urls_original, media FROM posts")
+    assert got.fetchone() == (
+        ["vote", "kenya", "x"], ["ann", "bob"], ["https://a.example/p?q=1,2"], ["m,1"]
+    )  # fmt: skip
 
 
 def test_column_map_and_jsonl(write) -> None:  # type: ignore[no-untyped-def]
