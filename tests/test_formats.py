@@ -2354,6 +2354,118 @@ def test_tiktok_4cat_csv_reads_as_a_mapped_generic_csv(write) -> None:  # type: 
     assert got["timestamp"] == dt.datetime(2024, 1, 5, 23, 59, 42, tzinfo=UTC)
 
 
+# -- mcl: Meta Content Library CSV -------------------------------------------------------------
+
+MCL_FACEBOOK_HEADER = (
+    "activities,content_type,creation_time,id,is_branded_content,lang,link_attachment.caption,"
+    "link_attachment.description,link_attachment.link,link_attachment.name,match_type,mcl_url,"
+    "modified_time,multimedia,post_owner.type,post_owner.id,post_owner.name,post_owner.username,"
+    "shared_post_id,statistics.angry_count,statistics.care_count,statistics.comment_count,"
+    "statistics.haha_count,statistics.like_count,statistics.love_count,"
+    "statistics.reaction_count,statistics.sad_count,statistics.share_count,statistics.views,"
+    "statistics.views_date_last_refreshed,statistics.wow_count,surface.type,surface.id,"
+    "surface.name,surface.username,text"
+)
+
+
+def _mcl_fb(pid: str, owner: str, when: str, text: str, *, shared: str = "", link: str = "",
+            surface: tuple[str, str, str] = ("", "", ""), reactions: str = "10",
+            kind: str = "page") -> str:  # fmt: skip
+    cells = ["[]", "reshares" if shared else "status", when, pid, "false", "en", "", "", link,
+             "", "[]", f"https://www.facebook.com/transparency/mcl/{pid}", when, "[]", kind,
+             owner, owner.title(), owner.lower(), shared, "0", "0", "2", "0", "8", "2",
+             reactions, "0", "1", "", "", "0", *surface, "", text]  # fmt: skip
+    return ",".join(f'"{c}"' for c in cells) + "\n"
+
+
+MCL_FACEBOOK = (
+    MCL_FACEBOOK_HEADER + "\n"
+    + _mcl_fb("7123456789012345", "1098765432109876", "2024-03-05T14:02:11+0000",
+              "Vote #Smith https://x.example/a", link="https://news.example/story")
+    + _mcl_fb("7123456789012346", "1098765432109877", "2024-03-05T14:02:40+0000", "",
+              shared="7000000000000001", surface=("GROUP", "555000111", "Smith fans"),
+              kind="profile")
+    + _mcl_fb("7123456789012347", "1098765432109878", "2024-03-05T14:02:50+0000", "",
+              shared="7000000000000001", kind="Pages")
+)  # fmt: skip
+MCL_INSTAGRAM = (
+    "content_type,creation_time,hashtags,id,is_branded_content,lang,match_type,mcl_url,"
+    "modified_time,multimedia,post_owner.type,post_owner.id,post_owner.name,post_owner.username,"
+    "statistics.comment_count,statistics.like_count,statistics.views,"
+    "statistics.views_date_last_refreshed,text\n"
+    'photos,2024-03-05T14:02:11+0000,"[""vote"", ""smith""]",17900000000000001,false,en,[],'
+    "https://www.instagram.com/mcl/1,2024-03-05T14:02:11+0000,[],business,17841400000000001,"
+    'Smith News,smith.news,3,40,,,"Vote today #vote #smith"\n'
+)
+
+
+def test_mcl_facebook_posts(write) -> None:  # type: ignore[no-untyped-def]
+    path = write("mcl.csv", MCL_FACEBOOK)
+    assert detected(path) == "mcl"
+    case = open_case()
+    assert ingest([path], case).summary() == "read 3 = ingested 3 + rejected 0 + duplicates 0"
+    got = posts(case)
+    first = got["7123456789012345"]
+    assert first | {"timestamp": None} == {
+        "post_id": "7123456789012345",
+        "account_id": "1098765432109876",  # the owner
+        "timestamp": None,
+        "kind": "post",
+        "text": "Vote #Smith https://x.example/a",
+        "shared_post_id": None,
+        "shared_account_id": None,
+        "reply_to_post_id": None,
+        "reply_to_account_id": None,
+        "urls": ["https://news.example/story", "https://x.example/a"],  # the link first
+        "urls_original": ["https://news.example/story", "https://x.example/a"],
+        "hashtags": ["smith"],
+        "mentions": [],
+        "media": [],
+        "platform": "facebook",
+        "lang": "en",
+        "engagement": 13,  # reactions, comments and shares
+    }
+    assert first["timestamp"] == dt.datetime(2024, 3, 5, 14, 2, 11, tzinfo=UTC)
+    reshare = got["7123456789012346"]
+    assert (reshare["kind"], reshare["shared_post_id"], reshare["text"]) == (
+        "share", "7000000000000001", None
+    )  # fmt: skip
+    people = accounts(case)
+    assert {k: (v["kind"], v["username"], v["display_name"]) for k, v in people.items()} == {
+        "1098765432109876": ("page", "1098765432109876", "1098765432109876"),
+        "1098765432109877": ("user", "1098765432109877", "1098765432109877"),
+        "1098765432109878": ("page", "1098765432109878", "1098765432109878"),
+        "555000111": ("group", None, "Smith fans"),  # the surface, as side information
+    }
+    # two owners reshare one post 10 s apart
+    edges = networks(case, ["share"], window=60, min_weight=1).edges.to_pylist()
+    assert [(e["source"], e["target"]) for e in edges] == [("1098765432109877", "1098765432109878")]
+
+
+def test_mcl_instagram_and_bad_rows(write) -> None:  # type: ignore[no-untyped-def]
+    path = write("ig.csv", MCL_INSTAGRAM)
+    assert detected(path) == "mcl"
+    case = open_case()
+    ingest([path], case)
+    post = posts(case)["17900000000000001"]
+    assert (post["platform"], post["hashtags"], post["engagement"], post["account_id"]) == (
+        "instagram", ["vote", "smith"], 43, "17841400000000001"
+    )  # fmt: skip
+    assert accounts(case)["17841400000000001"]["kind"] == "user"  # a business account
+    # A spreadsheet rounded an id: the row is rejected, naming it
+    rounded = MCL_INSTAGRAM.replace(",17900000000000001,", ",1.79E+16,")
+    path = write("rounded.csv", rounded)
+    assert strict_error(path) == (
+        f"{path}, row 2, column 'id', value '1.79E+16': an id in scientific notation: a"
+        " spreadsheet rounded it, its digits are lost"
+    )
+    # The data dictionary's spelling of the owner's fields is read too
+    dictionary = MCL_INSTAGRAM.replace("post_owner.", "post_owner.data.")
+    case = open_case()
+    ingest([write("dd.csv", dictionary)], case)
+    assert posts(case)["17900000000000001"]["account_id"] == "17841400000000001"
+
+
 @pytest.mark.parametrize(
     ("fmt", "name", "content", "rows"),
     [
@@ -2370,6 +2482,7 @@ def test_tiktok_4cat_csv_reads_as_a_mapped_generic_csv(write) -> None:  # type: 
         ("youtube", "a.txt", lines(*YOUTUBE), 5),
         ("mastodon", "a.txt", lines(*MASTODON), 7),
         ("tiktok", "a.txt", lines(*TIKTOK), 7),
+        ("mcl", "a.txt", MCL_FACEBOOK, 3),
     ],
 )
 def test_format_option_names_every_reader(

@@ -300,6 +300,15 @@ _TIKTOK: Final = (
         "create_time": 1704499300, "user": {"unique_id": "eve"}}},
 )  # fmt: skip
 
+_MCL: Final = (
+    "id,creation_time,text,post_owner.type,post_owner.id,post_owner.name,shared_post_id,"
+    "link_attachment.link,statistics.reaction_count,statistics.comment_count,"
+    "statistics.share_count,surface.type,surface.id,surface.name,mcl_url\n"
+    "71234,2024-03-05T14:02:11+0000,Vote #x,page,10987,Smith,,https://a.example/p,5,1,0,"
+    "group,555,Fans,https://m.example/1\n"
+    "71235,2024-03-05T14:02:40+0000,,profile,10988,Ann,7000,,1,0,0,,,,https://m.example/2\n"
+)
+
 
 def _seeds() -> dict[str, Seed]:
     seeds = [
@@ -371,6 +380,7 @@ def _seeds() -> dict[str, Seed]:
             (DATA / "crowdtangle_pages.csv").read_bytes(),
         ),
         Seed("cnt-csv", "cnt.csv", "cnt-csv", "csv", (DATA / "cnt.csv").read_bytes()),
+        Seed("mcl", "mcl.csv", "mcl", "csv", _MCL.encode()),
         Seed("bluesky", "jetstream.jsonl", "bluesky", "jsonl", _jsonl(*_BLUESKY)),
         Seed("reddit", "RC_2024-01.jsonl", "reddit", "jsonl", _jsonl(*_REDDIT)),
         Seed("youtube", "comments.jsonl", "youtube", "jsonl", _jsonl(*_YOUTUBE)),

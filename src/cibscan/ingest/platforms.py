@@ -12,6 +12,7 @@ cnt-csv        :mod:`cibscan.ingest.cnt`
 io-archive     :mod:`cibscan.ingest.io_archive`
 ira-tweets     :mod:`cibscan.ingest.ira` (FiveThirtyEight's IRA tweets)
 crowdtangle    :mod:`cibscan.ingest.crowdtangle`
+mcl            :mod:`cibscan.ingest.mcl` (Meta Content Library CSV, Facebook and Instagram)
 telegram       :mod:`cibscan.ingest.telegram`
 cnt-json       :mod:`cibscan.ingest.cnt` (Twitter API v1.1 JSON lines)
 twarc2         :mod:`cibscan.ingest.twarc` (Twitter API v2 JSON lines)
@@ -34,6 +35,7 @@ from cibscan.ingest.crowdtangle import CrowdtangleFormat
 from cibscan.ingest.io_archive import IoArchiveFormat
 from cibscan.ingest.ira import IraTweetsFormat
 from cibscan.ingest.mastodon import MastodonFormat
+from cibscan.ingest.mcl import MclFormat
 from cibscan.ingest.readers import InputFormat
 from cibscan.ingest.reddit import RedditFormat
 from cibscan.ingest.telegram import TelegramFormat
@@ -49,6 +51,7 @@ FORMATS: Final[list[InputFormat]] = [
     IoArchiveFormat(),
     IraTweetsFormat(),
     CrowdtangleFormat(),
+    MclFormat(),
     TelegramFormat(),
     CntJsonFormat(),
     Twarc2Format(),
