@@ -31,10 +31,10 @@ from cibscan.ingest.io_archive import sum_counts
 from cibscan.ingest.load import ATTACHED_URL
 from cibscan.ingest.readers import (
     CsvFormat,
-    ParseReject,
     RawBatch,
     ReadItem,
     ReadOptions,
+    batch_then_rejects,
     read_csv_records,
     rejects_after_batches,
     require_columns,
@@ -344,13 +344,7 @@ def _posts_batch(item: RawBatch, time_column: str, facebook: bool, tz: str) -> I
         for index, (name, _stripped) in bad_counts.items():
             original = column("_" + name)[index].as_py()  # as written, separators and all
             rejects.setdefault(index, (name, original, "not an integer count"))
-    rows = batch.column("_row")
-    out = pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
-    if rejects:
-        out = out.filter(pa.array([i not in rejects for i in range(n)]))
-    yield RawBatch(item.table, out)
-    for index, (name, value, reason) in sorted(rejects.items()):
-        yield ParseReject(item.table, rows[index].as_py(), name, value, reason)
+    yield from batch_then_rejects(item.table, arrays, rejects)
 
 
 def _accounts_batch(item: RawBatch, kind: str, facebook: bool, tz: str) -> RawBatch:

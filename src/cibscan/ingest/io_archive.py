@@ -16,10 +16,10 @@ import pyarrow.compute as pc
 
 from cibscan.ingest.readers import (
     CsvFormat,
-    ParseReject,
     RawBatch,
     ReadItem,
     ReadOptions,
+    batch_then_rejects,
     read_csv_records,
     rejects_after_batches,
     require_columns,
@@ -174,16 +174,16 @@ def _posts_batch(batch: pa.RecordBatch, table: str) -> Iterator[ReadItem]:
     if engagement is not None:
         arrays.append(engagement)
         out_names.append("engagement")
-    rows = batch.column("_row")
-    out = pa.RecordBatch.from_arrays([*arrays, rows], names=[*out_names, "_row"])
-    if rejects:
-        out = out.filter(pa.array([i not in rejects for i in range(n)]))
-    # The batch before its rejects: strict mode stops at the first reject, and a bad value in
-    # an earlier row of the batch must still be the one reported.
-    yield RawBatch(table, out)
-    for index, (name, value) in sorted(rejects.items()):
-        reason = "not true or false" if name == "is_retweet" else "not an integer count"
-        yield ParseReject(table, rows[index].as_py(), name, value, reason)
+    columns = dict(zip(out_names, arrays, strict=True)) | {"_row": batch.column("_row")}
+    reasons = {
+        index: (
+            name,
+            value,
+            "not true or false" if name == "is_retweet" else "not an integer count",
+        )
+        for index, (name, value) in rejects.items()
+    }
+    yield from batch_then_rejects(table, columns, reasons)
 
 
 class IoArchiveFormat:

@@ -32,10 +32,10 @@ import pyarrow.compute as pc
 from cibscan.errors import BadInputError
 from cibscan.ingest.readers import (
     CsvFormat,
-    ParseReject,
     RawBatch,
     ReadItem,
     ReadOptions,
+    batch_then_rejects,
     read_csv_records,
     rejects_after_batches,
     require_columns,
@@ -201,15 +201,7 @@ def _posts_batch(batch: pa.RecordBatch, table: str) -> Iterator[ReadItem]:
         out["urls_original"] = urls  # [] when the row has none: the t.co links are not links
     if "platform" in names:
         out["platform"] = batch.column("platform")
-    rows = batch.column("_row")
-    result = pa.RecordBatch.from_arrays([*out.values(), rows], names=[*out, "_row"])
-    if rejects:
-        result = result.filter(pa.array([i not in rejects for i in range(n)]))
-    # The batch before its rejects: strict mode stops at the first reject, and a bad value in
-    # an earlier row of the batch must still be the one reported.
-    yield RawBatch(table, result)
-    for index, (name, value, reason) in sorted(rejects.items()):
-        yield ParseReject(table, rows[index].as_py(), name, value, reason)
+    yield from batch_then_rejects(table, {**out, "_row": batch.column("_row")}, rejects)
 
 
 def _profiles(item: RawBatch) -> RawBatch:

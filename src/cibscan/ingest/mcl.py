@@ -27,10 +27,10 @@ from cibscan.ingest.io_archive import sum_counts
 from cibscan.ingest.load import ATTACHED_URL
 from cibscan.ingest.readers import (
     CsvFormat,
-    ParseReject,
     RawBatch,
     ReadItem,
     ReadOptions,
+    batch_then_rejects,
     read_csv_records,
     rejects_after_batches,
     require_columns,
@@ -144,8 +144,7 @@ def _posts_batch(
     """Kind, engagement, and the rows whose ids a spreadsheet rounded (rejected)."""
     batch = item.data
     names = batch.schema.names
-    n = batch.num_rows
-    rejects: dict[int, tuple[str, str, str]] = {}
+    rejects: dict[int, tuple[str, str | None, str]] = {}
     for column in _ID_COLUMNS:
         if column not in names:
             continue
@@ -169,13 +168,7 @@ def _posts_batch(
         arrays["engagement"] = engagement
     for index, (name, value) in bad_counts.items():
         rejects.setdefault(index, (f"statistics.{name}", value, "not an integer count"))
-    rows = batch.column("_row")
-    out = pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
-    if rejects:
-        out = out.filter(pa.array([i not in rejects for i in range(n)]))
-    yield RawBatch(item.table, out)
-    for index, (name, value, reason) in sorted(rejects.items()):
-        yield ParseReject(item.table, rows[index].as_py(), name, value, reason)
+    yield from batch_then_rejects(item.table, arrays, rejects)
 
 
 def _kind(value: str | None) -> str | None:

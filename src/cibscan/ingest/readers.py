@@ -467,6 +467,25 @@ def rejects_after_batches(
     yield from sorted(pending, key=lambda r: r.row)
 
 
+def batch_then_rejects(
+    table: str, arrays: Mapping[str, pa.Array], rejects: Mapping[int, tuple[str, str | None, str]]
+) -> Iterator[ReadItem]:
+    """A format's batch without its rejected rows, then their rejects in row order.
+
+    ``arrays`` are the batch's columns, ``_row`` among them; ``rejects`` maps a row's index in
+    the batch to (column, value, reason). The batch comes before its rejects: strict mode stops
+    at the first reject, and a bad value in an earlier row of the batch must be the one
+    reported.
+    """
+    out = pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
+    if rejects:
+        out = out.filter(pa.array([i not in rejects for i in range(out.num_rows)]))
+    yield RawBatch(table, out)
+    rows = arrays["_row"]
+    for index, (name, value, reason) in sorted(rejects.items()):
+        yield ParseReject(table, rows[index].as_py(), name, value, reason)
+
+
 def read_csv_records(
     path: Path,
     names: list[str],
