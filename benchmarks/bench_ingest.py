@@ -151,6 +151,28 @@ def _crowdtangle_sql(start: int, rows: int, accounts: int, with_links: bool) -> 
     """
 
 
+def _mcl_sql(start: int, rows: int, accounts: int) -> str:
+    """The same posts as a Meta Content Library CSV of Facebook posts (format ``mcl``).
+
+    Shares are reshares (``shared_post_id``); every post has its owner and a surface (the
+    owner's own Page), its reaction, comment and share counts.
+    """
+    posts = _posts_sql(start, rows, accounts, False, "csv")
+    return f"""
+        SELECT 'status' AS content_type,
+               strftime(CAST(timestamp AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S+0000') AS creation_time,
+               post_id AS id, 'en' AS lang, NULL AS "link_attachment.link",
+               'https://mcl.example/' || post_id AS mcl_url, 'page' AS "post_owner.type",
+               substr(account_id, 2) AS "post_owner.id", 'Page ' || account_id AS "post_owner.name",
+               account_id AS "post_owner.username", shared_post_id,
+               engagement AS "statistics.reaction_count", 0 AS "statistics.comment_count",
+               0 AS "statistics.share_count", 'page' AS "surface.type",
+               substr(account_id, 2) AS "surface.id", 'Page ' || account_id AS "surface.name",
+               CASE WHEN kind = 'share' THEN NULL ELSE text END AS text
+        FROM ({posts})
+    """
+
+
 def _bluesky_sql(start: int, rows: int, accounts: int) -> str:
     """The same posts as Jetstream events (format ``bluesky``), one JSON text per line.
 
@@ -286,6 +308,7 @@ def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
         ext = {"parquet": "parquet", **dict.fromkeys(_LINES, "jsonl")}
         prefix = {
             "crowdtangle": "ct-posts",
+            "mcl": "mcl-posts",
             "bluesky": "bsky-events",
             "reddit": "reddit",
             "youtube": "youtube",
@@ -315,6 +338,8 @@ def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
             select = (
                 _crowdtangle_sql(start, count, accounts, lists)
                 if fmt == "crowdtangle"
+                else _mcl_sql(start, count, accounts)
+                if fmt == "mcl"
                 else _posts_sql(start, count, accounts, lists, fmt)
             )
             con.execute(f"COPY ({select}) TO '{tmp}' ({options})")
