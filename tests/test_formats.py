@@ -2333,6 +2333,37 @@ def test_tiktok_detection_of_every_line_shape(write) -> None:  # type: ignore[no
     )
 
 
+def test_mcl_as_pandas_and_r_write_it(write) -> None:  # type: ignore[no-untyped-def]
+    # pandas writes lists with Python's quotes and ids of a column with a gap as floats; R and
+    # pandas write NA / nan for empty cells. A file of both platforms is told row by row.
+    header = ("id,creation_time,text,post_owner.type,post_owner.id,shared_post_id,"
+              "link_attachment.link,hashtags,statistics.reaction_count,statistics.like_count,"
+              "statistics.comment_count,surface.id\n")  # fmt: skip
+    rows = (
+        "71,2024-03-05T14:02:11+0000,hi #a,page,10,NA,NA,NA,5,NA,1,NA\n"
+        "72,2024-03-05T14:02:12+0000,yo,page,11,nan,nan,nan,5,,1,nan\n"
+        "73,2024-03-05T14:02:13+0000,ig,business,12,,,\"['vote', 'smith']\",,7,2,\n"
+        "74,2024-03-05T14:02:14+0000,x,page,1098765432109876.0,,,,1,,0,\n"
+    )
+    path = write("pandas.csv", header + rows)
+    assert detected(path) == "mcl"
+    case = open_case()
+    report = ingest([path], case, IngestConfig(on_error="skip"))
+    assert report.summary() == "read 4 = ingested 3 + rejected 1 + duplicates 0"
+    got = {k: (v["kind"], v["shared_post_id"], v["urls"], v["hashtags"], v["platform"],
+               v["engagement"]) for k, v in posts(case).items()}  # fmt: skip
+    assert got == {
+        "71": ("post", None, [], ["a"], "facebook", 6),  # NA is no reshare and no link
+        "72": ("post", None, [], [], "facebook", 6),
+        "73": ("post", None, [], ["vote", "smith"], "instagram", 9),  # likes and comments
+    }
+    assert "NA" not in accounts(case) and "nan" not in accounts(case)
+    assert case.con.execute('SELECT "column", value, reason FROM rejects').fetchall() == [
+        ("post_owner.id", "1098765432109876.0",
+         "an id written as a number (a spreadsheet's or pandas'): its digits may be lost")
+    ]  # fmt: skip
+
+
 def test_tiktok_4cat_csv_reads_as_a_mapped_generic_csv(write) -> None:  # type: ignore[no-untyped-def]
     # 4CAT's CSV export of TikTok videos is no format of its own (docs/formats.md): the
     # generic CSV reader with a column map reads it.
@@ -2456,8 +2487,8 @@ def test_mcl_instagram_and_bad_rows(write) -> None:  # type: ignore[no-untyped-d
     rounded = MCL_INSTAGRAM.replace(",17900000000000001,", ",1.79E+16,")
     path = write("rounded.csv", rounded)
     assert strict_error(path) == (
-        f"{path}, row 2, column 'id', value '1.79E+16': an id in scientific notation: a"
-        " spreadsheet rounded it, its digits are lost"
+        f"{path}, row 2, column 'id', value '1.79E+16': an id written as a number (a"
+        " spreadsheet's or pandas'): its digits may be lost"
     )
     # The data dictionary's spelling of the owner's fields is read too
     dictionary = MCL_INSTAGRAM.replace("post_owner.", "post_owner.data.")

@@ -16,6 +16,8 @@ a rounded number (``7.12346E+15``) rejects its row. docs/formats.md has the fiel
 
 from __future__ import annotations
 
+import ast
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -47,8 +49,7 @@ _FACEBOOK_MARKS: Final = ("statistics.reaction_count", "shared_post_id")
 _FACEBOOK_PREFIXES: Final = ("surface.", *_LINK)
 #: Acts on a post: Facebook's reactions (likes among them), comments and shares; Instagram's
 #: likes and comments. Views are not acts, as for impressions.
-_FACEBOOK_COUNTS: Final = ("reaction_count", "comment_count", "share_count")
-_INSTAGRAM_COUNTS: Final = ("like_count", "comment_count")
+_COUNTS: Final = ("reaction_count", "like_count", "comment_count", "share_count")
 #: ``post_owner.type`` / ``surface.type`` -> account kind (compared in lower case, plurals too).
 _KINDS: Final = {
     "page": "page",
@@ -59,8 +60,14 @@ _KINDS: Final = {
     "creator": "user",
     "personal": "user",
 }
-#: An id a spreadsheet rewrote as a number in scientific notation: its digits are gone.
-_ROUNDED_ID: Final = r"^\s*[0-9](?:[.,][0-9]+)?[eE][+]?[0-9]+\s*$"
+#: An id written as a number (a spreadsheet's ``7.12346E+15``, pandas' ``1098765432109876.0``):
+#: its digits may be gone.
+_ROUNDED_ID: Final = r"^\s*[0-9]+(?:[.,][0-9]*)?(?:[eE][+]?[0-9]+)?\s*$"
+_DIGITS: Final = r"^\s*[0-9]+\s*$"
+#: What R (``NA``) and pandas (``nan``, ``None``, ``<NA>``) write for an empty cell.
+_MISSING: Final = ("NA", "nan", "NaN", "None", "null", "<NA>")
+#: Owner types of Instagram accounts: their rows are Instagram's in a mixed file.
+_INSTAGRAM_TYPES: Final = ("business", "creator", "personal")
 _ID_COLUMNS: Final = ("post_id", "account_id", "shared_post_id")
 
 
@@ -95,7 +102,6 @@ class MclFormat:
             names, ["id", "creation_time", owner_id], path, "a Meta Content Library file"
         )
         facebook = _is_facebook(names)
-        counts = _FACEBOOK_COUNTS if "statistics.reaction_count" in names else _INSTAGRAM_COUNTS
         posts: dict[str, str] = {
             "id": "post_id",
             owner_id: "account_id",
@@ -104,8 +110,11 @@ class MclFormat:
             "lang": "lang",
             "shared_post_id": "shared_post_id",
             "hashtags": "hashtags",
-            **{f"statistics.{c}": f"_{c}" for c in counts},
+            **{f"statistics.{c}": f"_{c}" for c in _COUNTS},
         }
+        owner_type = _owner_column(names, "type")
+        if owner_type and not options.platform:
+            posts[owner_type] = "_owner_type"
         link = next((p + "link" for p in _LINK if p + "link" in names), None)
         if link:
             posts[link] = "_link"
@@ -133,41 +142,89 @@ class MclFormat:
         names_by_canonical = {v: k for k, v in posts.items()}
         yield from rejects_after_batches(
             items,
-            lambda item: _posts_batch(item, counts, names_by_canonical),
+            lambda item: _posts_batch(item, names_by_canonical),
             _accounts_batch,
         )
 
 
-def _posts_batch(
-    item: RawBatch, counts: tuple[str, ...], source: dict[str, str]
-) -> Iterator[ReadItem]:
-    """Kind, engagement, and the rows whose ids a spreadsheet rounded (rejected)."""
+def _missing_as_null(column: pa.Array) -> pa.Array:
+    """``NA``, ``nan`` and the like (R's and pandas' empty cells) as nulls."""
+    trimmed = pc.utf8_trim_whitespace(column)
+    return pc.if_else(pc.is_in(trimmed, pa.array(_MISSING)), pa.scalar(None, pa.string()), column)
+
+
+def _python_lists(column: pa.Array) -> pa.Array:
+    """Lists pandas wrote with Python's quotes (``['vote', 'smith']``) as JSON arrays."""
+    values = column.to_pylist()
+    for i, value in enumerate(values):
+        if value and value.lstrip().startswith("[") and "'" in value:
+            try:
+                parsed = ast.literal_eval(value.strip())
+            except (ValueError, SyntaxError, RecursionError, MemoryError):
+                continue  # left as it is: the load stage rejects it, naming it
+            if isinstance(parsed, list) and all(isinstance(v, str) for v in parsed):
+                values[i] = json.dumps(parsed, ensure_ascii=False)
+    return pa.array(values, pa.string())
+
+
+def _posts_batch(item: RawBatch, source: dict[str, str]) -> Iterator[ReadItem]:
+    """Kind, platform, engagement, and the rows whose ids were written as numbers (rejected)."""
     batch = item.data
     names = batch.schema.names
+    columns = {
+        c: batch.column(c) if c in ("text", "_row") else _missing_as_null(batch.column(c))
+        for c in names
+    }
     rejects: dict[int, tuple[str, str | None, str]] = {}
     for column in _ID_COLUMNS:
         if column not in names:
             continue
-        values = batch.column(column)
+        values = columns[column]
         rounded = pc.fill_null(pc.match_substring_regex(values, _ROUNDED_ID), False)
-        for index in pc.indices_nonzero(rounded).to_pylist():
-            reason = "an id in scientific notation: a spreadsheet rounded it, its digits are lost"
+        digits = pc.fill_null(pc.match_substring_regex(values, _DIGITS), True)
+        for index in pc.indices_nonzero(pc.invert(digits)).to_pylist():
+            reason = (
+                "an id written as a number (a spreadsheet's or pandas'): its digits may be lost"
+                if rounded[index].as_py()
+                else "not a Content Library id (digits)"
+            )
             rejects.setdefault(index, (source[column], values[index].as_py(), reason))
     arrays: dict[str, pa.Array] = {
-        c: batch.column(c) for c in names if not c.startswith("_") or c == "_row"
+        c: columns[c] for c in names if not c.startswith("_") or c == "_row"
     }
+    if "hashtags" in names:
+        arrays["hashtags"] = _python_lists(columns["hashtags"])
     if "_link" in names:  # the load stage adds the text's URLs after it
-        arrays[ATTACHED_URL] = batch.column("_link")
+        arrays[ATTACHED_URL] = columns["_link"]
     if "shared_post_id" in names:
         shared = pc.fill_null(
-            pc.not_equal(pc.utf8_trim_whitespace(batch.column("shared_post_id")), ""), False
+            pc.not_equal(pc.utf8_trim_whitespace(columns["shared_post_id"]), ""), False
         )
         arrays["kind"] = pc.if_else(shared, pa.scalar("share"), pa.scalar("post"))
-    engagement, bad_counts = sum_counts(batch, [f"_{c}" for c in counts])
-    if engagement is not None:
-        arrays["engagement"] = engagement
-    for index, (name, value) in bad_counts.items():
-        rejects.setdefault(index, (f"statistics.{name}", value, "not an integer count"))
+    if "_owner_type" in names:  # a mixed file: Instagram's accounts make Instagram's rows
+        typed = pc.utf8_lower(pc.utf8_trim_whitespace(columns["_owner_type"]))
+        instagram = pc.fill_null(pc.is_in(typed, pa.array(_INSTAGRAM_TYPES)), False)
+        arrays["platform"] = pc.if_else(instagram, pa.scalar("instagram"), arrays["platform"])
+    # Facebook's reactions (likes among them), else Instagram's likes; comments; shares.
+    counted = (
+        {
+            "_reaction_count": pc.coalesce(
+                *(columns[c] for c in ("_reaction_count", "_like_count") if c in names)
+            )
+        }
+        if "_reaction_count" in names or "_like_count" in names
+        else {}
+    )
+    counted |= {c: columns[c] for c in ("_comment_count", "_share_count") if c in names}
+    if counted:
+        summed = pa.RecordBatch.from_arrays(list(counted.values()), names=list(counted))
+        engagement, bad_counts = sum_counts(summed, list(counted))
+        if engagement is not None:
+            arrays["engagement"] = engagement
+        for index, (name, value) in bad_counts.items():
+            if name == "reaction_count" and "_reaction_count" not in names:
+                name = "like_count"
+            rejects.setdefault(index, (f"statistics.{name}", value, "not an integer count"))
     yield from batch_then_rejects(item.table, arrays, rejects)
 
 
@@ -182,7 +239,9 @@ def _accounts_batch(item: RawBatch) -> RawBatch:
     """An owner or surface: its kind from its type (``page``, ``profile``, ``group``, ...)."""
     batch = item.data
     names = batch.schema.names
-    arrays: dict[str, pa.Array] = {c: batch.column(c) for c in names if not c.startswith("_")}
+    arrays: dict[str, pa.Array] = {
+        c: _missing_as_null(batch.column(c)) for c in names if not c.startswith("_")
+    }
     arrays["_row"] = batch.column("_row")
     if "_type" in names:
         typed = pc.utf8_lower(pc.utf8_trim_whitespace(batch.column("_type"))).to_pylist()
