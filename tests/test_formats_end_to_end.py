@@ -105,11 +105,37 @@ def _edges(folder: Path, prefix: str = "") -> list[tuple[Any, ...]]:
     return sorted(edges)
 
 
-def test_bluesky_copy_of_a_case_gives_the_same_networks(tmp_path: Path) -> None:
-    scenario = generate("office", seed=2, config=SynthConfig(accounts=600, days=3, posts=15_000))
-    files = write_scenario(scenario, tmp_path / "case")
+def _case(tmp_path: Path, seed: int) -> tuple[pa.Schema, list[dict[str, Any]]]:
+    """The office scenario's posts in time order, and the schema of its Parquet file."""
+    config = SynthConfig(accounts=600, days=3, posts=15_000)
+    files = write_scenario(generate("office", seed=seed, config=config), tmp_path / "case")
     table = pq.read_table(next(f for f in files if f.name == "posts.parquet"))
     posts = table.sort_by([("timestamp", "ascending"), ("post_id", "ascending")]).to_pylist()
+    return table.schema, posts
+
+
+def _investigate_both(
+    tmp_path: Path, schema: pa.Schema, posts: list[dict[str, Any]], name: str, dump: str
+) -> tuple[Path, Path]:
+    """Investigate the posts as a generic Parquet file and as the platform's file ``name``."""
+    parquet = tmp_path / "posts.parquet"
+    pq.write_table(pa.Table.from_pylist(posts, schema=schema), parquet)
+    platform = tmp_path / name
+    platform.write_text(dump, encoding="utf-8")
+    investigate([parquet], tmp_path / "generic", cache=False)
+    investigate([platform], tmp_path / "platform", cache=False)
+    return tmp_path / "generic", tmp_path / "platform"
+
+
+def _assert_same_flagged(generic: Path, platform: Path, prefix: str = "") -> None:
+    """The operation is found in both, nearly member for member (see the module's note)."""
+    flagged, flagged_platform = _members(generic), _members(platform, prefix)
+    assert len(flagged) >= 50
+    assert len(flagged & flagged_platform) >= 0.9 * len(flagged | flagged_platform)
+
+
+def test_bluesky_copy_of_a_case_gives_the_same_networks(tmp_path: Path) -> None:
+    schema, posts = _case(tmp_path, 2)
     # A repost of Bluesky carries no content of its own (a retweet's text repeats the
     # original's), and Jetstream no engagement counts: the generic case gets the same.
     for post in posts:
@@ -117,21 +143,13 @@ def test_bluesky_copy_of_a_case_gives_the_same_networks(tmp_path: Path) -> None:
         if post["kind"] == "share":
             post |= {"text": None, "lang": None, "urls": [], "urls_original": [],
                      "hashtags": [], "mentions": [], "media": []}  # fmt: skip
-    parquet = tmp_path / "posts.parquet"
-    pq.write_table(pa.Table.from_pylist(posts, schema=table.schema), parquet)
-    events = tmp_path / "jetstream.jsonl"
-    events.write_text(_jetstream(posts), encoding="utf-8")
-    investigate([parquet], tmp_path / "generic", cache=False)
-    investigate([events], tmp_path / "bluesky", cache=False)
-    generic = _edges(tmp_path / "generic")
-    assert len({e[2] for e in generic}) >= 4  # share, link, text, ... : the signals take part
-    assert _edges(tmp_path / "bluesky", "did:plc:") == generic
-    flagged, flagged_bluesky = (
-        _members(tmp_path / "generic"),
-        _members(tmp_path / "bluesky", "did:plc:"),
+    generic, bluesky = _investigate_both(
+        tmp_path, schema, posts, "jetstream.jsonl", _jetstream(posts)
     )
-    assert len(flagged) >= 50  # the scenario's operation is found
-    assert len(flagged & flagged_bluesky) >= 0.9 * len(flagged | flagged_bluesky)
+    edges = _edges(generic)
+    assert len({e[2] for e in edges}) >= 4  # share, link, text, ... : the signals take part
+    assert _edges(bluesky, "did:plc:") == edges
+    _assert_same_flagged(generic, bluesky, "did:plc:")
 
 
 def _mastodon(posts: list[dict[str, Any]]) -> str:
@@ -179,10 +197,7 @@ def _mastodon(posts: list[dict[str, Any]]) -> str:
 
 
 def test_mastodon_copy_of_a_case_gives_the_same_co_actions(tmp_path: Path) -> None:
-    scenario = generate("office", seed=3, config=SynthConfig(accounts=600, days=3, posts=15_000))
-    files = write_scenario(scenario, tmp_path / "case")
-    table = pq.read_table(next(f for f in files if f.name == "posts.parquet"))
-    posts = table.sort_by([("timestamp", "ascending"), ("post_id", "ascending")]).to_pylist()
+    schema, posts = _case(tmp_path, 3)
     # What a status can carry: a boost no content of its own (and only of a boosted status the
     # data has), no media id (docs), mentions lower-cased as the load stage keeps them.
     known = {p["post_id"] for p in posts}
@@ -195,15 +210,10 @@ def test_mastodon_copy_of_a_case_gives_the_same_co_actions(tmp_path: Path) -> No
             post |= {"text": None, "lang": None, "urls": [], "urls_original": [],
                      "hashtags": [], "mentions": [], "engagement": post["engagement"]}  # fmt: skip
         kept.append(post)
-    parquet = tmp_path / "posts.parquet"
-    pq.write_table(pa.Table.from_pylist(kept, schema=table.schema), parquet)
-    statuses = tmp_path / "statuses.jsonl"
-    statuses.write_text(_mastodon(kept), encoding="utf-8")
-    investigate([parquet], tmp_path / "generic", cache=False)
-    investigate([statuses], tmp_path / "mastodon", cache=False)
-    generic = _edges(tmp_path / "generic")
-    assert len({e[2] for e in generic}) >= 4
-    assert _edges(tmp_path / "mastodon") == generic
+    generic, mastodon = _investigate_both(tmp_path, schema, kept, "statuses.jsonl", _mastodon(kept))
+    edges = _edges(generic)
+    assert len({e[2] for e in edges}) >= 4
+    assert _edges(mastodon) == edges
 
 
 def _reddit(posts: list[dict[str, Any]]) -> str:
@@ -231,10 +241,7 @@ def _reddit(posts: list[dict[str, Any]]) -> str:
 
 
 def test_reddit_copy_of_a_case_gives_the_same_co_actions(tmp_path: Path) -> None:
-    scenario = generate("office", seed=4, config=SynthConfig(accounts=600, days=3, posts=15_000))
-    files = write_scenario(scenario, tmp_path / "case")
-    table = pq.read_table(next(f for f in files if f.name == "posts.parquet"))
-    posts = table.sort_by([("timestamp", "ascending"), ("post_id", "ascending")]).to_pylist()
+    schema, posts = _case(tmp_path, 4)
     # What Reddit carries: no quotes (a quote is a post), no media, no language, no lists of
     # its own (hashtags and links come from the text), mentions only as u/name.
     for post in posts:
@@ -244,15 +251,10 @@ def test_reddit_copy_of_a_case_gives_the_same_co_actions(tmp_path: Path) -> None
             post |= {"kind": "post", "shared_post_id": None, "shared_account_id": None}
         if post["kind"] == "share":
             post |= {"text": None, "hashtags": [], "urls": [], "urls_original": []}
-    parquet = tmp_path / "posts.parquet"
-    pq.write_table(pa.Table.from_pylist(posts, schema=table.schema), parquet)
-    dump = tmp_path / "RS.jsonl"
-    dump.write_text(_reddit(posts), encoding="utf-8")
-    investigate([parquet], tmp_path / "generic", cache=False)
-    investigate([dump], tmp_path / "reddit", cache=False)
-    generic = _edges(tmp_path / "generic")
-    assert len({e[2] for e in generic}) >= 4
-    assert _edges(tmp_path / "reddit") == generic
+    generic, reddit = _investigate_both(tmp_path, schema, posts, "RS.jsonl", _reddit(posts))
+    edges = _edges(generic)
+    assert len({e[2] for e in edges}) >= 4
+    assert _edges(reddit) == edges
 
 
 def _tiktok(posts: list[dict[str, Any]]) -> str:
@@ -283,10 +285,7 @@ def _tiktok(posts: list[dict[str, Any]]) -> str:
 
 
 def test_tiktok_copy_of_a_case_gives_the_same_co_actions(tmp_path: Path) -> None:
-    scenario = generate("office", seed=5, config=SynthConfig(accounts=600, days=3, posts=15_000))
-    files = write_scenario(scenario, tmp_path / "case")
-    table = pq.read_table(next(f for f in files if f.name == "posts.parquet"))
-    posts = table.sort_by([("timestamp", "ascending"), ("post_id", "ascending")]).to_pylist()
+    schema, posts = _case(tmp_path, 5)
     # What TikTok carries: no reposts (the Research API has none), no quotes, one sound per
     # video as its media, no language, hashtags, mentions and links from the text.
     posts = [p for p in posts if p["kind"] != "share"]
@@ -298,18 +297,11 @@ def test_tiktok_copy_of_a_case_gives_the_same_co_actions(tmp_path: Path) -> None
         )
         if post["kind"] == "quote":
             post |= {"kind": "post", "shared_post_id": None, "shared_account_id": None}
-    parquet = tmp_path / "posts.parquet"
-    pq.write_table(pa.Table.from_pylist(posts, schema=table.schema), parquet)
-    dump = tmp_path / "tiktok.jsonl"
-    dump.write_text(_tiktok(posts), encoding="utf-8")
-    investigate([parquet], tmp_path / "generic", cache=False)
-    investigate([dump], tmp_path / "tiktok", cache=False)
-    generic = _edges(tmp_path / "generic")
-    assert {"media", "reply", "text"} <= {e[2] for e in generic}
-    assert _edges(tmp_path / "tiktok") == generic
-    flagged, flagged_tiktok = _members(tmp_path / "generic"), _members(tmp_path / "tiktok")
-    assert len(flagged) >= 50
-    assert len(flagged & flagged_tiktok) >= 0.9 * len(flagged | flagged_tiktok)
+    generic, tiktok = _investigate_both(tmp_path, schema, posts, "tiktok.jsonl", _tiktok(posts))
+    edges = _edges(generic)
+    assert {"media", "reply", "text"} <= {e[2] for e in edges}
+    assert _edges(tiktok) == edges
+    _assert_same_flagged(generic, tiktok)
 
 
 def test_tiktok_trending_sounds_do_not_make_a_network(tmp_path: Path) -> None:

@@ -154,16 +154,24 @@ def _missing_as_null(column: pa.Array) -> pa.Array:
 
 
 def _python_lists(column: pa.Array) -> pa.Array:
-    """Lists pandas wrote with Python's quotes (``['vote', 'smith']``) as JSON arrays."""
+    """Lists pandas wrote with Python's quotes (``['vote', 'smith']``) as JSON arrays.
+
+    Only the cells that start with ``[`` and hold a ``'`` are parsed, one by one; the others
+    (JSON arrays, plain lists, empty cells) are left as they are without leaving Arrow.
+    """
+    trimmed = pc.utf8_ltrim_whitespace(column)
+    quoted = pc.and_(pc.starts_with(trimmed, "["), pc.match_substring(trimmed, "'"))
+    indices = pc.indices_nonzero(pc.fill_null(quoted, False)).to_pylist()
+    if not indices:
+        return column
     values = column.to_pylist()
-    for i, value in enumerate(values):
-        if value and value.lstrip().startswith("[") and "'" in value:
-            try:
-                parsed = ast.literal_eval(value.strip())
-            except (ValueError, SyntaxError, RecursionError, MemoryError):
-                continue  # left as it is: the load stage rejects it, naming it
-            if isinstance(parsed, list) and all(isinstance(v, str) for v in parsed):
-                values[i] = json.dumps(parsed, ensure_ascii=False)
+    for i in indices:
+        try:
+            parsed = ast.literal_eval(values[i].strip())
+        except (ValueError, SyntaxError, RecursionError, MemoryError):
+            continue  # left as it is: the load stage rejects it, naming it
+        if isinstance(parsed, list) and all(isinstance(v, str) for v in parsed):
+            values[i] = json.dumps(parsed, ensure_ascii=False)
     return pa.array(values, pa.string())
 
 

@@ -154,6 +154,14 @@ def _media(music: str | None) -> list[str]:
     return [f"music:{music}"] if music and music != "0" else []
 
 
+def _user(
+    rows: RowCollector, row: int, name: str | None, platform: str, **fields: str | None
+) -> None:
+    """Add a TikTok account: its username is its id (none: the collector drops it)."""
+    record = {"account_id": name, "kind": "user", "username": name, "platform": platform}
+    rows.account(record | fields, row)
+
+
 def _research_video(video: Any, column: str, rows: RowCollector, row: int, platform: str) -> None:
     """Add one Research API video and its author."""
     video = obj_at(video, column or "video")
@@ -196,11 +204,7 @@ def _research_video(video: Any, column: str, rows: RowCollector, row: int, platf
     )
     if author:
         region = text_at(video.get("region_code"), field_name(column, "region_code"))
-        rows.account(
-            {"account_id": author, "kind": "user", "username": author, "location": region,
-             "platform": platform},
-            row,
-        )  # fmt: skip
+        _user(rows, row, author, platform, location=region)
 
 
 def _web_video(
@@ -272,24 +276,17 @@ def _web_video(
         followers = obj_at(item.get("authorStats"), field_name(column, "authorStats"))
         name_at = "author.nickname" if "nickname" in profile else "nickname"
         name = text_at(profile.get("nickname", item.get("nickname")), field_name(column, name_at))
-        rows.account(
-            {
-                "account_id": author,
-                "kind": "user",
-                "username": author,
-                "display_name": name,
-                "description": text_at(
-                    profile.get("signature"), field_name(column, "author.signature")
-                ),
-                "profile_image": text_at(
-                    profile.get("avatarThumb"), field_name(column, "author.avatarThumb")
-                ),
-                "followers": metric_sum(
-                    followers, ("followerCount",), field_name(column, "authorStats")
-                ),
-                "platform": platform,
-            },
+        _user(
+            rows,
             row,
+            author,
+            platform,
+            display_name=name,
+            description=text_at(profile.get("signature"), field_name(column, "author.signature")),
+            profile_image=text_at(
+                profile.get("avatarThumb"), field_name(column, "author.avatarThumb")
+            ),
+            followers=metric_sum(followers, ("followerCount",), field_name(column, "authorStats")),
         )
 
 
@@ -338,11 +335,7 @@ def _web_comment(
     )
     if author:
         name = text_at(user.get("nickname"), field_name(column, "user.nickname"))
-        rows.account(
-            {"account_id": author, "kind": "user", "username": author, "display_name": name,
-             "platform": platform},
-            row,
-        )  # fmt: skip
+        _user(rows, row, author, platform, display_name=name)
 
 
 def _is_research_video(obj: dict[str, Any]) -> bool:
@@ -399,25 +392,19 @@ def _page(page: dict[str, Any], row: int, rows: RowCollector, platform: str) -> 
                 at = f"data.{key}[{i}]"
                 user = obj_at(user, at)
                 name = text_at(user.get("username"), f"{at}.username")
-                rows.account(
-                    {"account_id": name, "kind": "user", "username": name, "platform": platform,
-                     "display_name": text_at(user.get("display_name"), f"{at}.display_name")},
-                    row,
-                )  # fmt: skip
+                display = text_at(user.get("display_name"), f"{at}.display_name")
+                _user(rows, row, name, platform, display_name=display)
     if not found and "username" in data:  # user info: a profile, when it names its user
         name = text_at(data.get("username"), "data.username")
-        rows.account(
-            {
-                "account_id": name,
-                "kind": "user",
-                "username": name,
-                "display_name": text_at(data.get("display_name"), "data.display_name"),
-                "description": text_at(data.get("bio_description"), "data.bio_description"),
-                "profile_image": text_at(data.get("avatar_url"), "data.avatar_url"),
-                "followers": metric_sum(data, ("follower_count",), "data"),
-                "platform": platform,
-            },
+        _user(
+            rows,
             row,
+            name,
+            platform,
+            display_name=text_at(data.get("display_name"), "data.display_name"),
+            description=text_at(data.get("bio_description"), "data.bio_description"),
+            profile_image=text_at(data.get("avatar_url"), "data.avatar_url"),
+            followers=metric_sum(data, ("follower_count",), "data"),
         )
         found = True
     if not found:
