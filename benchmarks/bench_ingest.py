@@ -470,7 +470,8 @@ def main() -> None:
         "--formats",
         default="parquet,csv",
         help=(
-            "comma-separated: parquet, csv, crowdtangle, bluesky, reddit, youtube, mastodon, tiktok"
+            "comma-separated: parquet, csv, crowdtangle, bluesky, reddit, youtube, mastodon, "
+            "tiktok, mcl"
         ),
     )
     parser.add_argument("--runs", type=int, default=3)

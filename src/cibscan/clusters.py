@@ -16,7 +16,7 @@ import leidenalg
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["ClusterConfig", "Clustering", "cluster_accounts", "communities"]
+__all__ = ["ClusterConfig", "Clustering", "cluster_accounts", "communities", "structural_order"]
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,77 @@ class Clustering:
     graph_edges: pa.Table
 
 
-def _leiden(graph: ig.Graph, cfg: ClusterConfig) -> list[int]:
-    """Community of each node: seeded Leiden, modularity with ``cfg.resolution``."""
+def _mix(values: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser, element-wise: a well-spread 64-bit hash of each value."""
+    x = values.astype(np.uint64, copy=True)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def structural_order(
+    n: int, src: np.ndarray, tgt: np.ndarray, weight: np.ndarray, rounds: int = 6
+) -> np.ndarray:
+    """Nodes in an order given by the graph's structure, not by the accounts' names.
+
+    Seeded Leiden visits nodes in their order, so a graph numbered by account name gives
+    other communities when the accounts are renamed (pseudonyms, handles for ids, another
+    export's ids). Numbered in this order instead, a renamed graph is the same graph, and
+    Leiden's seeded run the same run. Each node's colour is refined Weisfeiler-Lehman style
+    (``rounds`` times: its colour and the multiset of its neighbours' colours and edge weights,
+    hashed, the multiset by a wrapping sum); nodes sort by final colour, and only nodes that
+    colour refinement cannot tell apart (in practice interchangeable ones) keep their order by
+    name.
+
+    Parameters
+    ----------
+    n
+        Number of nodes, numbered ``0..n-1`` in name order.
+    src, tgt
+        The undirected edges' ends.
+    weight
+        Edge weights (float64; compared bit for bit).
+    rounds
+        Rounds of colour refinement.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``order[k]``: the node at position ``k``.
+    """
+    src = np.asarray(src, dtype=np.int64)
+    tgt = np.asarray(tgt, dtype=np.int64)
+    bits = _mix(np.ascontiguousarray(weight, dtype=np.float64).view(np.uint64))
+    colour = np.zeros(n, dtype=np.uint64)
+    for _ in range(rounds):
+        inbox = np.zeros(n, dtype=np.uint64)
+        np.add.at(inbox, tgt, _mix(colour[src] ^ bits))  # uint64 sums wrap: a multiset hash
+        np.add.at(inbox, src, _mix(colour[tgt] ^ bits))
+        colour = _mix(_mix(colour) ^ inbox)
+    return np.lexsort((np.arange(n), colour))
+
+
+def _leiden(
+    n: int, src: np.ndarray, tgt: np.ndarray, weight: np.ndarray, cfg: ClusterConfig
+) -> tuple[np.ndarray, ig.Graph, np.ndarray]:
+    """Community of each node: seeded Leiden, modularity with ``cfg.resolution``.
+
+    The graph is numbered in :func:`structural_order` and its edges sorted, so renaming the
+    accounts renames the communities and changes nothing else. Returns the membership of each
+    node (in the caller's numbering), the graph, and ``position`` (the graph's vertex of each
+    of the caller's nodes).
+    """
+    order = structural_order(n, src, tgt, weight)
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    a, b = position[np.asarray(src, dtype=np.int64)], position[np.asarray(tgt, dtype=np.int64)]
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    edge_order = np.lexsort((high, low))
+    graph = ig.Graph(n=n, edges=np.column_stack([low, high])[edge_order].tolist(), directed=False)
+    graph.es["weight"] = np.asarray(weight, dtype=float)[edge_order].tolist()
     partition = leidenalg.find_partition(
         graph,
         leidenalg.RBConfigurationVertexPartition,
@@ -75,7 +144,8 @@ def _leiden(graph: ig.Graph, cfg: ClusterConfig) -> list[int]:
         seed=cfg.seed,
         n_iterations=cfg.iterations,
     )
-    return list(partition.membership)
+    membership = np.asarray(partition.membership, dtype=np.int64)[position]
+    return membership, graph, position
 
 
 def cluster_accounts(fused: pa.Table, config: ClusterConfig | None = None) -> Clustering:
@@ -116,17 +186,14 @@ def cluster_accounts(fused: pa.Table, config: ClusterConfig | None = None) -> Cl
     names = sorted(set(sources) | set(targets))
     index = {name: i for i, name in enumerate(names)}
     surprise = sig.column("surprise").to_numpy(zero_copy_only=False).astype(float)
-    graph = ig.Graph(
-        n=len(names),
-        edges=[(index[s], index[t]) for s, t in zip(sources, targets, strict=True)],
-        directed=False,
-    )
-    graph.es["weight"] = surprise.tolist()
     if len(names):
-        membership = _leiden(graph, cfg)
-        strength = np.asarray(graph.strength(weights="weight"), dtype=float)
-        pagerank = np.asarray(graph.pagerank(weights="weight"), dtype=float) * len(names)
-        degree = np.asarray(graph.degree(), dtype=int)
+        src = np.fromiter((index[s] for s in sources), dtype=np.int64, count=len(sources))
+        tgt = np.fromiter((index[t] for t in targets), dtype=np.int64, count=len(targets))
+        found, graph, position = _leiden(len(names), src, tgt, surprise, cfg)
+        membership = found.tolist()
+        strength = np.asarray(graph.strength(weights="weight"), dtype=float)[position]
+        pagerank = np.asarray(graph.pagerank(weights="weight"), dtype=float)[position] * len(names)
+        degree = np.asarray(graph.degree(), dtype=int)[position]
     else:
         membership, strength = [], np.zeros(0)
         pagerank, degree = np.zeros(0), np.zeros(0, dtype=int)
@@ -227,8 +294,8 @@ def communities(edges: pa.Table, config: ClusterConfig | None = None) -> list[li
     """Only the Leiden communities of :func:`cluster_accounts`, vectorised, for large graphs.
 
     The same graph as :func:`cluster_accounts` builds from its significant edges (accounts
-    numbered in sorted order, edges in table order, weighted by ``surprise``; here every row of
-    ``edges`` is an edge: the group test's pairs only propose), the same Leiden call and ranking
+    numbered in :func:`structural_order`, edges sorted, weighted by ``surprise``; here every row
+    of ``edges`` is an edge: the group test's pairs only propose), the same Leiden call and ranking
     (internal surprise, then the smallest account), without the account scores and network
     summaries: the group test proposes from a million pairs, where those per-edge loops cost
     more than Leiden.
@@ -256,9 +323,7 @@ def communities(edges: pa.Table, config: ClusterConfig | None = None) -> list[li
     src = pa.compute.index_in(sig.column("source"), value_set=names).to_numpy()
     tgt = pa.compute.index_in(sig.column("target"), value_set=names).to_numpy()
     surprise = sig.column("surprise").to_numpy(zero_copy_only=False).astype(float)
-    graph = ig.Graph(n=len(names), edges=np.column_stack([src, tgt]).tolist(), directed=False)
-    graph.es["weight"] = surprise.tolist()
-    membership = np.asarray(_leiden(graph, cfg), dtype=np.int64)
+    membership, _, _ = _leiden(len(names), src, tgt, surprise, cfg)
     sizes = np.bincount(membership)
     inside = membership[src] == membership[tgt]
     score = np.bincount(membership[src][inside], weights=surprise[inside], minlength=len(sizes))
@@ -266,6 +331,6 @@ def communities(edges: pa.Table, config: ClusterConfig | None = None) -> list[li
     groups: dict[int, list[str]] = {}
     for node in np.flatnonzero(sizes[membership] >= cfg.min_size).tolist():
         groups.setdefault(int(membership[node]), []).append(labels[node])
-    # nodes are numbered in sorted order, so each list is sorted and starts with its smallest
+    # memberships are in name order, so each list is sorted and starts with its smallest
     ranked = sorted(groups.items(), key=lambda kv: (-float(score[kv[0]]), kv[1][0]))
     return [accounts for _, accounts in ranked]
