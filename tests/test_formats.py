@@ -706,6 +706,44 @@ def test_io_archive_bad_cells(write) -> None:  # type: ignore[no-untyped-def]
     assert ingest([gz], open_case()).ingested == 4
 
 
+def _snowflake(when: dt.datetime, sequence: int = 0) -> str:
+    """A tweet id created at ``when`` (Twitter's snowflake: milliseconds since its epoch)."""
+    return str((round(when.timestamp() * 1000) - 1288834974657) << 22 | sequence)
+
+
+def test_io_archive_times_cut_to_the_minute_are_taken_from_the_ids(write) -> None:  # type: ignore[no-untyped-def]
+    # Two retweets of one tweet, 45.65 s apart within the minute the release gives both: to the
+    # minute they are 0 s apart and co-act within a 10 s window; to the id's millisecond not.
+    minute = dt.datetime(2019, 1, 1, 12, 34, tzinfo=UTC)
+    first, second = minute + dt.timedelta(seconds=7.25), minute + dt.timedelta(seconds=52.9)
+    late = minute + dt.timedelta(seconds=59.5)  # published as 12:37: outside its minute
+    ids = [_snowflake(first), _snowflake(second), _snowflake(late), _snowflake(first, 1)]
+    head = "tweetid,userid,tweet_time,is_retweet,retweet_userid,retweet_tweetid\n"
+    path = write(
+        "archive.csv",
+        head
+        + f"{ids[0]},u1,2019-01-01 12:34,True,u9,900\n"
+        + f"{ids[1]},u2,2019-01-01 12:34,True,u9,900\n"
+        + f"{ids[2]},u3,2019-01-01 12:37,True,u9,900\n"
+        + f"{ids[3]},u4,2019-01-01 12:34:30,True,u9,901\n"  # given to the second: kept
+        + "77,u5,2019-01-01 12:34,True,u9,901\n",  # no snowflake: kept
+    )
+    case = open_case()
+    assert ingest([path], case).ingested == 5
+    got = {k: v["timestamp"] for k, v in posts(case).items()}
+    assert got == {
+        ids[0]: first,
+        ids[1]: second,
+        ids[2]: dt.datetime(2019, 1, 1, 12, 37, tzinfo=UTC),
+        ids[3]: dt.datetime(2019, 1, 1, 12, 34, 30, tzinfo=UTC),
+        "77": minute,
+    }
+    edges = networks(case, ["share"], window=10, min_weight=1).edges.to_pylist()
+    assert {(e["source"], e["target"]) for e in edges} == set()
+    wide = networks(case, ["share"], window=60, min_weight=1).edges.to_pylist()
+    assert {(e["source"], e["target"]) for e in wide} == {("u1", "u2"), ("u4", "u5")}
+
+
 # -- ira-tweets (FiveThirtyEight) ------------------------------------------------------------
 
 IRA = DATA / "ira_tweets.csv"

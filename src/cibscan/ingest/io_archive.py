@@ -14,6 +14,7 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cibscan.ingest.ira import utc_iso, within_the_minute
 from cibscan.ingest.readers import (
     CsvFormat,
     RawBatch,
@@ -26,7 +27,7 @@ from cibscan.ingest.readers import (
 )
 from cibscan.ingest.source import Sample
 
-__all__ = ["IoArchiveFormat", "parse_archive_list", "sum_counts"]
+__all__ = ["IoArchiveFormat", "parse_archive_list", "refined_times", "sum_counts"]
 
 REQUIRED: Final = ("tweetid", "userid", "tweet_time")
 #: Archive column -> canonical posts column; ``_``-names are read for the reader's own use.
@@ -137,6 +138,36 @@ def sum_counts(
     return total, bad
 
 
+#: ``tweet_time`` cut to the minute, as the releases write it.
+_MINUTE_FORMATS: Final = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
+
+
+def refined_times(times: pa.Array, ids: pa.Array) -> pa.Array:
+    """``tweet_time`` to the millisecond where the tweet id holds it.
+
+    The releases cut ``tweet_time`` to the minute, which would make every two tweets of one
+    minute co-act within any window shorter than it. Where a time is so cut and the tweet id, a
+    snowflake, holds a time within that minute (read as UTC), the id's time is taken; any other
+    value (seconds given, an id that is no snowflake or falls outside the minute: a time under
+    another ``--tz``) is left to the load stage as it is.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> refined_times(pa.array(["2017-10-01 19:58", "2017-10-01 19:57", "2017-10-01 19:58"]),
+    ...               pa.array(["914580356430536707", "914580356430536707", "101"])).to_pylist()
+    ['2017-10-01T19:58:43.711+00:00', '2017-10-01 19:57', '2017-10-01 19:58']
+    """
+    text = pc.utf8_trim_whitespace(times)
+    parsed = pa.nulls(len(text), pa.timestamp("ms"))
+    for fmt in _MINUTE_FORMATS:
+        parsed = pc.coalesce(parsed, pc.strptime(text, format=fmt, unit="ms", error_is_null=True))
+    exact, within = within_the_minute(parsed, ids)
+    if not pc.any(within).as_py():
+        return times
+    return pc.if_else(within, utc_iso(exact), times)
+
+
 def _posts_batch(batch: pa.RecordBatch, table: str) -> Iterator[ReadItem]:
     """Derive kind, shared ids, lists and engagement; reject rows whose cells are malformed."""
     names = batch.schema.names
@@ -169,6 +200,9 @@ def _posts_batch(batch: pa.RecordBatch, table: str) -> Iterator[ReadItem]:
         parse_archive_list(batch.column(c)) if c in _LIST_COLUMNS else batch.column(c)
         for c in out_names
     ]
+    if "timestamp" in out_names and "post_id" in out_names:
+        at = out_names.index("timestamp")
+        arrays[at] = refined_times(arrays[at], batch.column("post_id"))
     arrays += [kind, shared_post, shared_account]
     out_names += ["kind", "shared_post_id", "shared_account_id"]
     if engagement is not None:

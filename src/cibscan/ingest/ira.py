@@ -42,7 +42,7 @@ from cibscan.ingest.readers import (
 )
 from cibscan.ingest.source import Sample
 
-__all__ = ["IraTweetsFormat", "snowflake_time"]
+__all__ = ["IraTweetsFormat", "snowflake_time", "utc_iso", "within_the_minute"]
 
 #: The header columns that tell the format apart (all releases have them).
 SIGNATURE: Final = ("external_author_id", "author", "content", "publish_date")
@@ -99,6 +99,27 @@ def snowflake_time(ids: pa.Array) -> pa.Array:
     return pc.cast(ms, pa.timestamp("ms", tz="UTC"))
 
 
+def within_the_minute(minutes: pa.Array, ids: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """The time each tweet id holds, and whether it falls within the minute given for it.
+
+    Releases cut times to the minute; a genuine id holds the millisecond. ``minutes`` are the
+    published times (naive UTC, ``timestamp("ms")``), ``ids`` the tweet ids. Returns the ids'
+    times (naive UTC; null where an id is no snowflake) and the mask of the rows whose id's
+    time is in ``[minute, minute + 60 s)`` (false where either is missing).
+    """
+    exact = pc.cast(snowflake_time(ids), pa.timestamp("ms"))
+    minute = pc.floor_temporal(minutes, unit="minute")
+    offset = pc.subtract(pc.cast(exact, pa.int64()), pc.cast(minute, pa.int64()))
+    within = pc.and_(pc.greater_equal(offset, 0), pc.less(offset, 60_000))
+    return exact, pc.fill_null(within, False)
+
+
+def utc_iso(times: pa.Array) -> pa.Array:
+    """Naive UTC times as ISO text with ``+00:00`` (milliseconds kept), for the load stage."""
+    text = pc.strftime(times, format="%Y-%m-%dT%H:%M:%S", locale="C")
+    return pc.binary_join_element_wise(text, "+00:00", "")
+
+
 #: The ways releases write ``publish_date`` (FiveThirtyEight's: month first, to the minute).
 _PUBLISHED: Final = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
 
@@ -113,16 +134,10 @@ def _timestamps(published: pa.Array, ids: pa.Array) -> tuple[pa.Array, pa.Array,
     parsed = pa.nulls(len(text), pa.timestamp("ms"))
     for fmt in _PUBLISHED:
         parsed = pc.coalesce(parsed, pc.strptime(text, format=fmt, unit="ms", error_is_null=True))
-    exact = pc.cast(snowflake_time(ids), pa.timestamp("ms"))
-    minute = pc.floor_temporal(parsed, unit="minute")
-    offset = pc.subtract(pc.cast(exact, pa.int64()), pc.cast(minute, pa.int64()))
-    within = pc.and_(pc.greater_equal(offset, 0), pc.less(offset, 60_000))
+    exact, within = within_the_minute(parsed, ids)
     blank = pc.fill_null(pc.equal(text, ""), True)
-    use_id = pc.fill_null(pc.or_kleene(within, pc.and_(blank, pc.is_valid(exact))), False)
-    chosen = pc.if_else(use_id, exact, parsed)
-    iso = pc.binary_join_element_wise(
-        pc.strftime(chosen, format="%Y-%m-%dT%H:%M:%S", locale="C"), "+00:00", ""
-    )
+    use_id = pc.fill_null(pc.or_(within, pc.and_(blank, pc.is_valid(exact))), False)
+    iso = utc_iso(pc.if_else(use_id, exact, parsed))
     not_a_date = pc.and_(pc.invert(blank), pc.is_null(parsed))
     missing = pc.and_(blank, pc.is_null(exact))
     return iso, pc.fill_null(not_a_date, False), pc.fill_null(missing, False)
