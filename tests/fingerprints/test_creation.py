@@ -14,6 +14,7 @@ from cibscan.fingerprints.creation import (
     CreationConfig,
     account_creation_times,
     creation_fingerprints,
+    day_only_times,
     handle_shape,
 )
 
@@ -23,7 +24,10 @@ T0 = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 
 def _burst_case():  # type: ignore[no-untyped-def]
-    """op0-op4 created within 16 minutes, op5 a month later; 40 organic accounts weekly."""
+    """op0-op4 created within 16 minutes, op5 a month later; 40 organic accounts weekly.
+
+    Only op0 is created at midnight: times to the second, not dates (``day_only_times``).
+    """
     rows = [
         {
             "account_id": f"op{i}",
@@ -40,7 +44,7 @@ def _burst_case():  # type: ignore[no-untyped-def]
             "account_id": "op5",
             "username": "bashir_2291",
             "display_name": "Bashir",
-            "created_at": T0 + dt.timedelta(days=30),
+            "created_at": T0 + dt.timedelta(days=30, hours=5),
             "description": "  free   VALORIA ",
             "profile_image": "https://img.example/x.jpg",
         }
@@ -50,7 +54,7 @@ def _burst_case():  # type: ignore[no-untyped-def]
             "account_id": f"org{i:02d}",
             "username": f"user{i}x",
             "display_name": f"User {i}",
-            "created_at": T0 + dt.timedelta(days=3 + 7 * i),
+            "created_at": T0 + dt.timedelta(days=3 + 7 * i, hours=13),
             "description": "Free Valoria" if i == 0 else f"bio {i}",
             "profile_image": "https://abs.twimg.com/sticky/default_profile_images/default.png",
         }
@@ -74,8 +78,8 @@ def test_burst_is_counted_and_tested_against_the_background() -> None:
     assert burst["background"] == 0
     p = 1 / 41  # (0 background accounts in the hour + 1) / (40 background accounts + 1)
     assert burst["expected"] == pytest.approx(6 * p, abs=1e-4)
-    # creation span: 2020-01-01 .. org39 at day 276; Bonferroni over hour windows
-    windows = (3 + 7 * 39) * 24
+    # creation span: 2020-01-01 .. org39 at day 276, 13:00; Bonferroni over hour windows
+    windows = (3 + 7 * 39) * 24 + 13
     assert burst["p_value"] == pytest.approx(windows * stats.binom.sf(4, 6, p))
     assert burst["p_value"] < 0.01
     day = [b for b in net.bursts if b["window"] == "day"]
@@ -111,6 +115,52 @@ def test_snowflake_ids_give_creation_times_when_created_at_is_missing() -> None:
     assert not times["1290000000000000001"]["from_id"]
     fp = creation_fingerprints(case.con, assignment({"n": [snowflake, "12345"]}))
     assert (fp.networks["n"].created_known, fp.networks["n"].created_from_ids) == (1, 1)
+
+
+def test_dates_make_day_bursts_not_hour_bursts() -> None:
+    # An archive gives creation dates (Twitter's account_creation_date): five accounts of the
+    # network made on one day all read 00:00 of it, which is no evidence that they were made
+    # within the hour. 40 other accounts, one a week, are dates too.
+    day = T0 + dt.timedelta(days=10)
+    rows = [{"account_id": f"h{i}", "created_at": day} for i in range(5)]
+    rows += [{"account_id": f"org{i:02d}", "created_at": T0 + dt.timedelta(days=7 * i)}
+             for i in range(40)]  # fmt: skip
+    case = new_case(accounts=rows)
+    created = account_creation_times(case.con)
+    assert day_only_times(created).all()
+    fp = creation_fingerprints(case.con, assignment({"n": [f"h{i}" for i in range(5)]}))
+    bursts = fp.networks["n"].bursts
+    assert [(b["window"], b["count"], b["start"]) for b in bursts] == [
+        ("day", 5, "2020-01-11T00:00:00Z")
+    ]
+
+
+def test_a_snowflake_id_gives_the_time_within_a_stored_date() -> None:
+    ms = 1_596_394_941_698  # 2020-08-02T18:22:21.698Z
+    snowflake = str((ms - SNOWFLAKE_EPOCH_MS) << 22)
+    late = str((ms + 86_400_000 - SNOWFLAKE_EPOCH_MS) << 22)  # made the next day
+    date = dt.datetime(2020, 8, 2, tzinfo=dt.UTC)
+    case = new_case(
+        accounts=[
+            {"account_id": snowflake, "created_at": date},
+            {"account_id": late, "created_at": date},  # the id is outside the date: stored wins
+        ]
+    )
+    times = {r["account_id"]: r for r in account_creation_times(case.con).to_pylist()}
+    assert (times[snowflake]["created_ms"], times[snowflake]["from_id"]) == (ms, True)
+    assert (times[late]["created_ms"], times[late]["from_id"]) == (
+        int(date.timestamp() * 1000),
+        False,
+    )
+    assert times[late]["stored_midnight"] and times[snowflake]["stored_midnight"]
+
+
+def test_a_midnight_among_times_to_the_second_is_a_time() -> None:
+    rows = [{"account_id": "m", "created_at": T0}]
+    rows += [{"account_id": f"s{i}", "created_at": T0 + dt.timedelta(seconds=1 + 3613 * i)}
+             for i in range(200)]  # fmt: skip
+    created = account_creation_times(new_case(accounts=rows).con)
+    assert not day_only_times(created).any()
 
 
 def test_handle_shapes() -> None:

@@ -39,6 +39,7 @@ from typing import Any, Final
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 from scipy import sparse, stats
 from scipy.sparse.csgraph import connected_components
@@ -59,6 +60,7 @@ __all__ = [
     "NetworkCreation",
     "account_creation_times",
     "creation_fingerprints",
+    "day_only_times",
     "handle_shape",
 ]
 
@@ -67,6 +69,9 @@ SNOWFLAKE_EPOCH_MS: Final = 1_288_834_974_657
 #: Smallest id read as a snowflake: 30 days after the epoch.
 _MIN_SNOWFLAKE: Final = (30 * 86_400_000) << 22
 _ISO: Final = "%Y-%m-%dT%H:%M:%SZ"
+_DAY_MS: Final = 86_400_000
+#: Significance at which a case's midnights are taken for dates (:func:`day_only_times`).
+_DATE_EVIDENCE: Final = 1e-6
 
 #: ``handle_shape`` in SQL: digits -> 9, capitals -> A, runs of other letters -> a+.
 _SHAPE_SQL: Final = (
@@ -216,10 +221,16 @@ def handle_shape(username: str) -> str:
 def account_creation_times(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """Creation time of every account of the case: stored, or decoded from a snowflake id.
 
+    A stored time at midnight UTC may be a date only (Twitter's archives give
+    ``account_creation_date`` as a day): where the account's id is a snowflake whose time falls
+    within that day, the id's time is taken (``from_id``).
+
     Returns
     -------
     pyarrow.Table
-        ``account_id``, ``created_ms`` (Unix ms, null when unknown), ``from_id`` (bool).
+        ``account_id``, ``created_ms`` (Unix ms, null when unknown), ``from_id`` (bool: the
+        time is the id's), ``stored_midnight`` (bool: a stored time at 00:00:00.000 UTC, null
+        when none is stored).
 
     Examples
     --------
@@ -233,24 +244,65 @@ def account_creation_times(con: duckdb.DuckDBPyConnection) -> pa.Table:
         con,
         f"""
         WITH decoded AS (
-            SELECT account_id, created_at,
-                   CASE WHEN created_at IS NULL
-                         AND coalesce(lower(platform), 'twitter') IN ('twitter', 'x')
+            SELECT account_id, epoch_ms(created_at) AS stored_ms,
+                   CASE WHEN coalesce(lower(platform), 'twitter') IN ('twitter', 'x')
                          AND regexp_full_match(account_id, '[0-9]{{15,20}}')
                          AND TRY_CAST(account_id AS UBIGINT) >= {_MIN_SNOWFLAKE}
                         THEN CAST((TRY_CAST(account_id AS UBIGINT) >> 22) AS BIGINT)
                              + {SNOWFLAKE_EPOCH_MS}
-                   END AS id_ms
+                   END AS raw_ms
             FROM accounts
+        ),
+        checked AS (
+            SELECT account_id, stored_ms, stored_ms % {_DAY_MS} = 0 AS stored_midnight,
+                   CASE WHEN raw_ms <= epoch_ms(now()) THEN raw_ms END AS id_ms
+            FROM decoded
+        ),
+        chosen AS (
+            SELECT *, id_ms IS NOT NULL AND (
+                       stored_ms IS NULL OR (stored_midnight AND id_ms >= stored_ms
+                                             AND id_ms < stored_ms + {_DAY_MS})
+                   ) AS from_id
+            FROM checked
         )
-        SELECT account_id,
-               coalesce(epoch_ms(created_at),
-                        CASE WHEN id_ms <= epoch_ms(now()) THEN id_ms END) AS created_ms,
-               created_at IS NULL AND id_ms IS NOT NULL AND id_ms <= epoch_ms(now()) AS from_id
-        FROM decoded
+        SELECT account_id, CASE WHEN from_id THEN id_ms ELSE stored_ms END AS created_ms,
+               from_id, stored_midnight
+        FROM chosen
         ORDER BY account_id
         """,
     )
+
+
+def day_only_times(created: pa.Table) -> NDArray[np.bool_]:
+    """Which accounts' creation times are only days: midnights of a case that gives dates.
+
+    A case whose stored creation times are at midnight UTC far more often than chance holds
+    dates (a binomial test of the midnights among the stored times against 1 in 86,400, the
+    share a clock to the second gives, at ``1e-6``). Its midnights, where no id gave the time,
+    are then dates: an account created at 17:42 and one at 00:05 of that day both read 00:00.
+    Elsewhere a midnight is a time like any other.
+
+    Parameters
+    ----------
+    created
+        :func:`account_creation_times`.
+
+    Returns
+    -------
+    numpy.ndarray
+        One flag per row of ``created``.
+    """
+    midnight = np.asarray(
+        pc.fill_null(created["stored_midnight"], False).to_numpy(zero_copy_only=False),
+        dtype=np.bool_,
+    )
+    stored = int(pc.count(created["stored_midnight"]).as_py())
+    k = int(midnight.sum())
+    dates = k > 0 and float(stats.binom.sf(k - 1, stored, 1 / 86_400)) < _DATE_EVIDENCE
+    if not dates:
+        return np.zeros(len(midnight), dtype=np.bool_)
+    from_id = np.asarray(created["from_id"].to_numpy(zero_copy_only=False), dtype=np.bool_)
+    return midnight & ~from_id
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,23 +316,30 @@ def _iso(ms: int) -> str:
 def _bursts(
     times: NDArray[np.int64],
     ids: NDArray[np.object_],
-    case_times: NDArray[np.int64],
+    day_only: NDArray[np.bool_],
+    case_times: tuple[NDArray[np.int64], NDArray[np.int64]],
     span_ms: int,
     config: CreationConfig,
 ) -> list[dict[str, Any]]:
     """Greedy densest windows of one network's sorted creation times.
 
-    ``case_times`` are the sorted creation times of every account of the case; the background
-    of a window is those minus the network's own.
+    ``case_times`` are the sorted creation times of every account of the case, and of those
+    whose time is more than a day (:func:`day_only_times`); the background of a window is those
+    minus the network's own. A window shorter than a day counts only the accounts whose time
+    is more than a day, in the network and in the background.
     """
     out: list[dict[str, Any]] = []
-    n = len(times)
     for name, seconds in config.windows:
         width = seconds * 1000
+        if seconds < _DAY_MS // 1000:
+            times_w, ids_w, background = times[~day_only], ids[~day_only], case_times[1]
+        else:
+            times_w, ids_w, background = times, ids, case_times[0]
+        n = len(times_w)
         alive = np.ones(n, dtype=np.bool_)
         windows = max(1.0, span_ms / width)
         for _ in range(config.max_bursts):
-            t = times[alive]
+            t = times_w[alive]
             if len(t) < config.min_burst:
                 break
             ends = np.searchsorted(t, t + width, side="right")
@@ -297,8 +356,8 @@ def _bursts(
                     - np.searchsorted(sorted_ms, lo, side="left")
                 )
 
-            m = max(0, in_window(case_times) - in_window(times))
-            p = (m + 1) / (max(0, len(case_times) - n) + 1)
+            m = max(0, in_window(background) - in_window(times_w))
+            p = (m + 1) / (max(0, len(background) - n) + 1)
             p_value = min(1.0, windows * float(stats.binom.sf(k - 1, n, p)))
             positions = np.flatnonzero(alive)[i : i + k]
             out.append(
@@ -311,7 +370,7 @@ def _bursts(
                     "background": m,
                     "expected": round(n * p, 4),
                     "p_value": p_value,
-                    "examples": sorted(str(a) for a in ids[positions])[: config.examples],
+                    "examples": sorted(str(a) for a in ids_w[positions])[: config.examples],
                 }
             )
             alive[positions] = False
@@ -506,6 +565,7 @@ def creation_fingerprints(
     table = validated_assignment(assignment)
     networks = network_ids(table)
     created = account_creation_times(con)
+    created = created.append_column("day_only", pa.array(day_only_times(created)))
     with (
         registered(con, table, "assignment") as assign,
         registered(con, created, "created") as made,
@@ -513,7 +573,8 @@ def creation_fingerprints(
         joined = fetch_arrow(
             con,
             f"""
-            SELECT a.network_id, a.account_id, m.created_ms, coalesce(m.from_id, false) AS from_id
+            SELECT a.network_id, a.account_id, m.created_ms, coalesce(m.from_id, false) AS from_id,
+                   coalesce(m.day_only, false) AS day_only
             FROM {assign} a LEFT JOIN {made} m USING (account_id)
             ORDER BY a.network_id, m.created_ms, a.account_id
             """,
@@ -524,6 +585,8 @@ def creation_fingerprints(
         reused = _reused_fields(con, assign, config)
 
     all_ms = np.sort(created["created_ms"].drop_null().to_numpy().astype(np.int64))
+    timed = created.filter(pc.invert(created["day_only"]))
+    timed_ms = np.sort(timed["created_ms"].drop_null().to_numpy().astype(np.int64))
     span_ms = int(all_ms[-1] - all_ms[0]) if len(all_ms) else 0
     net_col = np.asarray(joined["network_id"].to_pylist(), dtype=object)
     acc_col = np.asarray(joined["account_id"].to_pylist(), dtype=object)
@@ -531,6 +594,7 @@ def creation_fingerprints(
     known = np.array([m is not None for m in ms_list], dtype=np.bool_)
     ms_col = np.array([m if m is not None else 0 for m in ms_list], dtype=np.int64)
     from_id = np.asarray(joined["from_id"].to_pylist(), dtype=np.bool_)
+    day_only = np.asarray(joined["day_only"].to_pylist(), dtype=np.bool_)
     # rows come sorted by network: one slice per network
     change = np.flatnonzero(net_col[1:] != net_col[:-1]) + 1 if len(net_col) else np.array([])
     starts = np.concatenate([[0], change]).astype(np.int64)
@@ -545,7 +609,14 @@ def creation_fingerprints(
             accounts=part.stop - part.start,
             created_known=int(mine.sum()),
             created_from_ids=int((mine & from_id[part]).sum()),
-            bursts=_bursts(ms_col[part][mine], acc_col[part][mine], all_ms, span_ms, config),
+            bursts=_bursts(
+                ms_col[part][mine],
+                acc_col[part][mine],
+                day_only[part][mine],
+                (all_ms, timed_ms),
+                span_ms,
+                config,
+            ),
             handle_templates=templates.get(nid, []),
             handle_stems=stems.get(nid, []),
             near_duplicate_handles=near.get(nid, []),
