@@ -706,6 +706,33 @@ def test_io_archive_bad_cells(write) -> None:  # type: ignore[no-untyped-def]
     assert ingest([gz], open_case()).ingested == 4
 
 
+def test_io_archive_users_file_gives_every_account_of_the_release(write) -> None:  # type: ignore[no-untyped-def]
+    users = DATA / "io_archive_users.csv"
+    assert detected(users) == "io-archive"
+    case = open_case()
+    report = ingest([DATA / "io_archive.csv", users], case)
+    assert report.summary() == "read 6 = ingested 6 + rejected 0 + duplicates 0"
+    got = accounts(case)
+    # u3 never tweeted: only the users file names it
+    assert got["u3"] == {
+        "account_id": "u3",
+        "kind": "user",
+        "username": "cc",
+        "display_name": "C C",
+        "created_at": dt.datetime(2019, 2, 1, tzinfo=UTC),
+        "followers": 0,
+        "description": None,
+        "location": None,
+        "profile_image": None,
+        "platform": "twitter",
+    }
+    # the users file's row is the account's own row: it wins over the tweets' side information
+    assert got["u1"]["followers"] == 1200 and got["u1"]["username"] == "anna_k"
+    bad = write("users.csv", users.read_text().replace(",0,0,2019-02-01", ",many,0,2019-02-01"))
+    assert strict_error(bad).startswith(f"{bad}, row 3, column ")
+    assert strict_error(bad).endswith("value 'many': not an integer")
+
+
 def _snowflake(when: dt.datetime, sequence: int = 0) -> str:
     """A tweet id created at ``when`` (Twitter's snowflake: milliseconds since its epoch)."""
     return str((round(when.timestamp() * 1000) - 1288834974657) << 22 | sequence)

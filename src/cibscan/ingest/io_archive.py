@@ -1,7 +1,9 @@
 """Twitter's information-operations archive: the CSV files of its state-backed takedown releases.
 
-One row per tweet, with its author's profile repeated on every row (``user_screen_name``,
-``follower_count``, ...): the tweets become posts and the profiles embedded account rows.
+A release has a tweets file, one row per tweet with its author's profile repeated on every row
+(``user_screen_name``, ``follower_count``, ...): the tweets become posts and the profiles
+embedded account rows; and a users file, one row per account of the release (those that never
+tweeted too): accounts.
 List cells look like Python lists, quoted or not (``[tag1, tag2]``, ``['a', 'b']``).
 """
 
@@ -30,6 +32,8 @@ from cibscan.ingest.source import Sample
 __all__ = ["IoArchiveFormat", "parse_archive_list", "refined_times", "sum_counts"]
 
 REQUIRED: Final = ("tweetid", "userid", "tweet_time")
+#: The release's users file (``*_users_csv_hashed.csv``): one row per account, tweets or none.
+USERS_REQUIRED: Final = ("userid", "user_screen_name", "account_creation_date")
 #: Archive column -> canonical posts column; ``_``-names are read for the reader's own use.
 POSTS: Final = {
     "tweetid": "post_id",
@@ -229,13 +233,28 @@ class IoArchiveFormat:
 
     def sniff(self, sample: Sample) -> bool:
         names = CsvFormat.sniffed_header(sample)
-        return names is not None and set(REQUIRED) <= set(names)
+        return names is not None and (
+            set(REQUIRED) <= set(names) or set(USERS_REQUIRED) <= set(names)
+        )
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
         delimiter = CsvFormat.delimiter(sample)
         names = CsvFormat.header(sample, delimiter, path)
-        require_columns(names, REQUIRED, path, "the information-operations archive")
         platform = options.platform or "twitter"
+        if "tweetid" not in names and set(USERS_REQUIRED) <= set(names):
+            # the users file: every account of the release, those without tweets too
+            yield from read_csv_records(
+                path,
+                names,
+                "accounts",
+                options,
+                rename=ACCOUNTS,
+                delimiter=delimiter,
+                header=True,
+                defaults={"platform": platform},
+            )
+            return
+        require_columns(names, REQUIRED, path, "the information-operations archive")
         items = read_csv_records(
             path,
             names,
