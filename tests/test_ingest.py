@@ -382,6 +382,34 @@ def test_bad_input_strict(write, name: str, content: str, message: str) -> None:
     assert case.count("posts") == 0 and case.count("sources") == 0  # the case is unchanged
 
 
+def test_errors_name_the_files_column_not_the_canonical_one(write, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # With --map, the user's file says "created" and "tweet": the error must say so too, in
+    # strict mode and in the rejects table, for CSV and Parquet alike.
+    mapping = {"id": "post_id", "user": "account_id", "created": "timestamp", "tweet": "text"}
+    path = write("p.csv", "id,user,created,tweet\n1,a,2024-01-01T10:00:00Z,hi\n2,b,soon,yo\n")
+    with pytest.raises(BadInputError) as info:
+        ingest([path], open_case(), IngestConfig(column_map=mapping))
+    assert str(info.value).startswith(f"{path}, row 3, column 'created', value 'soon': ")
+    case = open_case()
+    ingest([path], case, IngestConfig(column_map=mapping, on_error="skip"))
+    assert case.con.execute('SELECT "row", "column", "value" FROM rejects').fetchall() == [
+        (3, "created", "soon")
+    ]
+    parquet = tmp_path / "p.parquet"
+    pq.write_table(
+        pa.table({"id": ["1", "1"], "user": ["a", "a"], "created": ["2024-01-01T10:00:00Z"] * 2,
+                  "tweet": ["hi", "changed"]}),
+        parquet,
+    )  # fmt: skip
+    with pytest.raises(BadInputError) as info:
+        ingest([parquet], open_case(), IngestConfig(column_map=mapping))
+    assert str(info.value).startswith(f"{parquet}, row 2, column 'id', value '1': duplicate")
+    # without a map the canonical name is the file's
+    plain = write("q.csv", HEADER + "1,a,soon,hi\n")
+    with pytest.raises(BadInputError, match="column 'timestamp', value 'soon'"):
+        ingest([plain], open_case())
+
+
 def test_non_utf8_strict_and_skip(write) -> None:  # type: ignore[no-untyped-def]
     path = write(
         "p.csv",

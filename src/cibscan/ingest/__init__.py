@@ -136,6 +136,7 @@ def _ingest_file(
                 max_timestamp=max_ts,
                 embedded=embedded,
                 stage_id=file_index * 100 + len(loaders),
+                column_sources=options.column_sources,
             )
         return loaders[key]
 

@@ -18,7 +18,7 @@ import datetime as dt
 import functools
 import itertools
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -285,9 +285,13 @@ class TableLoader:
         embedded: bool = False,
         stage_id: int = 0,
         date_order: DateOrder = "auto",
+        column_sources: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.con = con
         self.table = table
+        # per table, canonical column -> the file's column; read when an error is reported,
+        # as the reader fills it when it starts the table
+        self._column_sources = column_sources if column_sources is not None else {}
         self.file_label = file_label
         self.row_label = row_label
         self.tz = tz
@@ -375,8 +379,14 @@ class TableLoader:
                     f"ids are stored as floating-point numbers ({typ}), which loses digits of "
                     "long ids; write the ids as strings or integers",
                     file=self.file_label,
-                    column=name,
+                    column=self._file_column(name),
                 )
+
+    def _file_column(self, name: str | None) -> str | None:
+        """The file's name of a canonical column (the reader's rename), else the name."""
+        if name is None:
+            return None
+        return self._column_sources.get(self.table, {}).get(name, name)
 
     # -- SQL expressions -------------------------------------------------------------------
     def _raw(self, name: str) -> str | None:
@@ -945,7 +955,7 @@ class TableLoader:
 
     def _collect_rejects(self) -> list[tuple[int, str | None, str | None, str]]:
         rows = [
-            (int(r), c, v, w)
+            (int(r), self._file_column(c), v, w)
             for r, c, v, w in self.con.execute(
                 "SELECT _row, col, val, why FROM _rejects ORDER BY _row"
             ).fetchall()

@@ -47,6 +47,7 @@ __all__ = [
     "has_surrogate_escape",
     "json_scalar",
     "lone_surrogate",
+    "note_sources",
     "read_csv_records",
     "rejects_after_batches",
     "require_columns",
@@ -120,6 +121,9 @@ class ReadOptions:
     max_decompression_ratio: float = 200.0
     #: The ``--tz`` of the ingest (for formats that resolve zone abbreviations with it).
     tz: str = "UTC"
+    #: Filled by the reader as it starts a table: canonical column -> the file's column it
+    #: comes from (where they differ), so that the load stage's errors name the file's column.
+    column_sources: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class InputFormat(Protocol):
@@ -486,6 +490,14 @@ def batch_then_rejects(
         yield ParseReject(table, rows[index].as_py(), name, value, reason)
 
 
+def note_sources(options: ReadOptions, table: str, rename: Mapping[str, str]) -> None:
+    """Record which file column each canonical column of ``table`` comes from (``rename``)."""
+    sources = options.column_sources.setdefault(table, {})
+    for source, canonical in rename.items():
+        if source != canonical and not canonical.startswith("_"):
+            sources.setdefault(canonical, source)
+
+
 def read_csv_records(
     path: Path,
     names: list[str],
@@ -516,6 +528,7 @@ def read_csv_records(
     """
     present = set(names)
     rename = {k: v for k, v in rename.items() if k in present}
+    note_sources(options, table, rename)
     embedded = [(t, {k: v for k, v in r.items() if k in present}) for t, r in embedded]
     done = _CsvProgress(2 if header else 1)
     marked = False
@@ -920,6 +933,7 @@ class ParquetFormat:
         mapped = {n: _mapped(n, options.column_map) for n in names}
         table = guess_table(list(mapped.values()), path, options.table)
         keep = [n for n in names if mapped[n] in TABLES[table] and mapped[n] != "source"]
+        note_sources(options, table, {n: mapped[n] for n in keep})
         direct = _parquet_relation(path, parquet, keep, mapped)
         if direct is not None:
             yield SqlSource(
