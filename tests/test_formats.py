@@ -17,11 +17,14 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cibscan import BadInputError, open_case
 from cibscan.case import Case
 from cibscan.config import IngestConfig
 from cibscan.ingest import ingest
+from cibscan.ingest import mastodon as mastodon_module
 from cibscan.ingest import telegram as telegram_module
 from cibscan.ingest.formats import detect_format
 from cibscan.ingest.io_archive import parse_archive_list
@@ -2057,6 +2060,87 @@ MASTODON = [
            media_attachments=[dict(IMAGE, id="m2")]),
      _toot("7", _toot_account("15", "finn"), "2024-06-01T11:00:00.000Z", "<p>late</p>")],
 ]  # fmt: skip
+
+
+def _parsed(content: str, skip: bool) -> tuple[list[str], list[str]]:
+    """What :class:`html.parser.HTMLParser` itself gives the status reader."""
+    reader = mastodon_module._Text(skip)
+    reader.feed(content)
+    reader.close()
+    return reader.parts, reader.links
+
+
+_HTML_TEXT = st.text(alphabet="ab #@:/.>&;'\"\n\u00e9\u200b", min_size=1, max_size=8).map(
+    lambda t: t.replace("&", "&amp;") if t.count("&") % 2 else t
+) | st.sampled_from(["&amp;", "&lt;", "&#39;", "&quot;", "&nbsp;", "AT&T", "&#x1F600;", "&bogus;"])
+_HTML_CLASS = st.sampled_from(
+    ["", "mention", "hashtag", "u-url mention", "invisible", "ellipsis", "quote-inline", "h-card"]
+)
+#: Only the parser reads these: a comment, capitals, single quotes, bare values, a lone "<".
+_ODD_HTML = st.sampled_from(
+    [
+        "<!-- c -->",
+        "<P>x</P>",
+        "<a href='q'>q</a>",
+        "<span class=x>y</span>",
+        "a < b",
+        "<x-y>z</x-y>",
+    ]
+)
+
+
+@st.composite
+def _status_html(draw: st.DrawFn, depth: int = 0) -> str:
+    """Status HTML of the kind servers write, with now and then something only the parser reads."""
+    parts = []
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(
+            st.sampled_from(
+                ["text", "element", "br", "void", "odd"] if depth < 3 else ["text", "br"]
+            )
+        )
+        if kind == "text":
+            parts.append(draw(_HTML_TEXT))
+        elif kind == "br":
+            parts.append(draw(st.sampled_from(["<br>", "<br />", "<br/>"])))
+        elif kind == "void":
+            parts.append(draw(st.sampled_from(['<img src="x.png">', "<hr>", "<hr />"])))
+        elif kind == "odd":
+            parts.append(draw(_ODD_HTML))
+        else:
+            tag = draw(st.sampled_from(["p", "span", "a", "li", "ul", "blockquote", "pre", "b"]))
+            cls = draw(_HTML_CLASS)
+            attrs = f' class="{cls}"' if cls else ""
+            if tag == "a":
+                url = draw(st.sampled_from(["https://x.example/a?b=1&amp;c=2", "http://y.example/",
+                                            "mailto:a@b", "https://m.example/@bo"]))  # fmt: skip
+                attrs = f' href="{url}"' + attrs + ' rel="nofollow noopener"'
+            parts.append(f"<{tag}{attrs}>{draw(_status_html(depth + 1))}</{tag}>")
+    return "".join(parts)
+
+
+@settings(max_examples=400, deadline=None)
+@given(content=_status_html(), skip=st.booleans())
+def test_mastodon_fast_html_reads_as_the_parser_does(content: str, skip: bool) -> None:
+    fast = mastodon_module._read_html(content, skip_quote_inline=skip)
+    assert (fast.parts, fast.links) == _parsed(content, skip)
+
+
+def test_mastodon_fast_html_is_taken_for_what_servers_write() -> None:
+    assert mastodon_module._simple_tokens(TOOT["content"]) is not None
+    assert mastodon_module._simple_tokens('<p class="quote-inline">RE: <br /></p>') is not None
+    for odd in ("<!-- c -->", "<P>x</P>", "<a href='q'>", "a < b", "<script>x</script>"):
+        assert mastodon_module._simple_tokens(f"<p>{odd}</p>") is None
+
+
+def test_mastodon_void_elements_do_not_end_a_skipped_quote_line() -> None:
+    # "RE: <link>" with a line break or a picture inside: the whole paragraph is left out
+    content = (
+        '<p class="quote-inline">RE: <a href="https://q.example/1">q</a><br />of <img src="i"> '
+        "it</p><p>mine</p>"
+    )
+    assert mastodon_module._read_html(content, skip_quote_inline=True).parts == ["mine"]
+    assert _parsed(content, True)[0] == ["mine"]
 
 
 def test_mastodon_statuses_boosts_and_pages(write) -> None:  # type: ignore[no-untyped-def]

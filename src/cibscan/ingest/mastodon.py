@@ -15,6 +15,8 @@ them. The text is the ``content`` HTML as a reader sees it (paragraphs, line bre
 from __future__ import annotations
 
 import functools
+import html
+import re
 from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -44,6 +46,24 @@ _CONTEXT: Final = frozenset({"ancestors", "descendants"})
 #: Elements that start a line of their own when the HTML is read as text.
 _BLOCKS: Final = frozenset({"p", "li", "blockquote", "pre", "ul", "ol", "div",
                             "h1", "h2", "h3", "h4", "h5", "h6"})  # fmt: skip
+#: Elements without content or end tag: they open no depth inside a skipped element.
+_VOID: Final = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
+                          "meta", "source", "track", "wbr"})  # fmt: skip
+#: The elements the fast path reads: those Mastodon's sanitiser lets through (and ``div``),
+#: none with raw text content (``script``, ``style``, ``textarea``, ``title``, ...).
+_PLAIN_TAGS: Final = (
+    "p|br|span|a|del|s|pre|blockquote|code|b|strong|u|i|em|ul|ol|li|h[1-6]|div|sub|sup|small"
+)
+_SPACE: Final = "[ \t\n\r\f]"
+#: One token of simple HTML: a start tag with lower-case names and double-quoted values (``/>``
+#: allowed), an end tag, or text without ``<``.
+_TOKEN: Final = re.compile(
+    f'<(?P<start>{_PLAIN_TAGS})(?P<attrs>(?:{_SPACE}+[a-z][a-z0-9-]*="[^"<>]*")*)'
+    f"{_SPACE}*(?P<close>/?)>"
+    f"|</(?P<end>{_PLAIN_TAGS}){_SPACE}*>"
+    "|(?P<text>[^<]+)"
+)
+_ATTR: Final = re.compile(f'{_SPACE}+([a-z][a-z0-9-]*)="([^"<>]*)"')
 #: What Akkoma writes for the id of a parent it does not know.
 _UNKNOWN_ID: Final = "_"
 #: Mastodon's picture for an account without one: shared by all of them, it ties nothing.
@@ -69,7 +89,7 @@ class _Text(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         classes = (dict(attrs).get("class") or "").split()
         if self._skipping:
-            self._skipping += tag != "br"
+            self._skipping += tag not in _VOID
             return
         if self._skip_quote and "quote-inline" in classes:
             self._skipping = 1
@@ -83,8 +103,12 @@ class _Text(HTMLParser):
             if href and href.startswith(("http://", "https://")):
                 self.links.append(href)
 
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # ``<br />``: a start tag (HTML ignores the slash; a void element has no end tag)
+        self.handle_starttag(tag, attrs)
+
     def handle_endtag(self, tag: str) -> None:
-        if self._skipping:
+        if self._skipping and tag not in _VOID:
             self._skipping -= 1
 
     def handle_data(self, data: str) -> None:
@@ -92,11 +116,51 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
+def _simple_tokens(content: str) -> list[re.Match[str]] | None:
+    """The tokens of ``content`` when it is simple HTML (see ``_TOKEN``); else ``None``."""
+    tokens = []
+    at = 0
+    for token in _TOKEN.finditer(content):
+        if token.start() != at:
+            return None  # a ``<`` that starts no token of simple HTML (a comment, ...)
+        tokens.append(token)
+        at = token.end()
+    return tokens if at == len(content) else None
+
+
 def _read_html(content: str, *, skip_quote_inline: bool = False) -> _Text:
-    parser = _Text(skip_quote_inline)
-    parser.feed(content)
-    parser.close()
-    return parser
+    """Read status HTML into a :class:`_Text`.
+
+    Simple HTML (what servers write: the elements Mastodon lets through, lower-case names,
+    double-quoted attribute values, no comments) is cut into tokens with one regular expression
+    and handed to the reader's handlers as :class:`~html.parser.HTMLParser` would hand them, its
+    text and attribute values unescaped alike; anything else goes to the parser itself. Both
+    give the same text and links (``tests/test_formats.py`` checks it on generated HTML); the
+    first takes a third of the time.
+    """
+    reader = _Text(skip_quote_inline)
+    tokens = _simple_tokens(content)
+    if tokens is None:
+        reader.feed(content)
+        reader.close()
+        return reader
+    for token in tokens:
+        text = token["text"]
+        if text is not None:
+            reader.handle_data(html.unescape(text) if "&" in text else text)
+        elif token["end"] is not None:
+            reader.handle_endtag(token["end"])
+        else:
+            raw = token["attrs"]
+            attrs: list[tuple[str, str | None]] = [
+                (name, html.unescape(value) if "&" in value else value)
+                for name, value in (_ATTR.findall(raw) if raw else ())
+            ]
+            if token["close"]:
+                reader.handle_startendtag(token["start"], attrs)
+            else:
+                reader.handle_starttag(token["start"], attrs)
+    return reader
 
 
 def html_text(content: str) -> str:
