@@ -148,6 +148,9 @@ def test_cnt_csv_bad_rows(write) -> None:  # type: ignore[no-untyped-def]
         f"{path}, row 3, column 'timestamp', value 'soon': unparseable timestamp (expected "
         "ISO-8601, epoch seconds or milliseconds, or a day/month/year date)"
     )
+    # read by position: the error names the file's header at that position ("id")
+    empty = write("empty.csv", header + ",u1,a,,,hi,1704103200,\n")
+    assert strict_error(empty) == f"{empty}, row 2, column 'id': empty id"
     ragged = write("ragged.csv", header + "m1,u1,a,,,hi,1704103200\n")
     assert strict_error(ragged) == (
         f"{ragged}, row 2, value 'm1,u1,a,,,hi,1704103200': expected 8 fields, found 7"
@@ -576,6 +579,11 @@ def test_coortweet_parquet_gzip_csv_and_errors(write, tmp_path: Path) -> None:  
     assert ingest([tmp_path / "shares.parquet"], case).ingested == 3
     gz = write("shares.csv.gz", gzip.compress(COORTWEET_CSV.encode()))
     assert ingest([gz], open_case()).ingested == 3
+    future = table.set_column(3, "timestamp_share", pa.array([4_000_000_000] * 3, pa.int64()))
+    pq.write_table(future, tmp_path / "future.parquet")
+    assert strict_error(tmp_path / "future.parquet").startswith(
+        f"{tmp_path / 'future.parquet'}, row 1, column 'timestamp_share', value '4000000000'"
+    )
     bad = write("bad.csv", COORTWEET_CSV.replace("1623881095,y", "noon,y"))
     assert strict_error(bad) == (
         f"{bad}, row 3, column 'timestamp_share', value 'noon': unparseable timestamp (expected "
@@ -773,6 +781,27 @@ def test_io_archive_times_cut_to_the_minute_are_taken_from_the_ids(write) -> Non
     assert {(e["source"], e["target"]) for e in edges} == set()
     wide = networks(case, ["share"], window=60, min_weight=1).edges.to_pylist()
     assert {(e["source"], e["target"]) for e in wide} == {("u1", "u2"), ("u4", "u5")}
+
+
+def test_io_archive_minutes_are_read_in_the_ingests_zone(write) -> None:  # type: ignore[no-untyped-def]
+    # Under --tz Europe/Moscow (UTC+3) "15:34" is 12:34 UTC: the id's time is taken where it
+    # falls in that minute, and a row without a snowflake is read in the same zone.
+    first = dt.datetime(2019, 1, 1, 12, 34, 7, 250000, tzinfo=UTC)
+    path = write(
+        "archive.csv",
+        "tweetid,userid,tweet_time\n"
+        f"{_snowflake(first)},u1,2019-01-01 15:34\n"
+        "77,u2,2019-01-01 15:34\n"
+        f"{_snowflake(first, 1)},u3,2019-01-01 12:34\n",  # a UTC minute: not this one's
+    )
+    case = open_case()
+    ingest([path], case, IngestConfig(tz="Europe/Moscow"))
+    got = {v["account_id"]: v["timestamp"] for v in posts(case).values()}
+    assert got == {
+        "u1": first,
+        "u2": dt.datetime(2019, 1, 1, 12, 34, tzinfo=UTC),
+        "u3": dt.datetime(2019, 1, 1, 9, 34, tzinfo=UTC),
+    }
 
 
 # -- ira-tweets (FiveThirtyEight) ------------------------------------------------------------

@@ -77,18 +77,21 @@ def _mix(values: np.ndarray) -> np.ndarray:
 
 
 def structural_order(
-    n: int, src: np.ndarray, tgt: np.ndarray, weight: np.ndarray, rounds: int = 6
+    n: int, src: np.ndarray, tgt: np.ndarray, weight: np.ndarray, max_rounds: int = 32
 ) -> np.ndarray:
     """Nodes in an order given by the graph's structure, not by the accounts' names.
 
     Seeded Leiden visits nodes in their order, so a graph numbered by account name gives
     other communities when the accounts are renamed (pseudonyms, handles for ids, another
     export's ids). Numbered in this order instead, a renamed graph is the same graph, and
-    Leiden's seeded run the same run. Each node's colour is refined Weisfeiler-Lehman style
-    (``rounds`` times: its colour and the multiset of its neighbours' colours and edge weights,
-    hashed, the multiset by a wrapping sum); nodes sort by final colour, and only nodes that
-    colour refinement cannot tell apart (in practice interchangeable ones) keep their order by
-    name.
+    Leiden's seeded run the same run, wherever colour refinement tells the nodes apart. Each
+    node's colour is refined Weisfeiler-Lehman style (its colour and the multiset of its
+    neighbours' colours and edge weights, hashed, the multiset by a wrapping sum) until the
+    colours split no further (at most ``max_rounds`` rounds); nodes sort by final colour. Nodes
+    that refinement cannot tell apart keep their order by name: interchangeable ones (two
+    leaves of one hub), but also the nodes of a symmetric graph (a ring of equal cliques, all
+    weights equal), whose communities may then differ under renaming, as under reseeding.
+    Fused edge weights are surprises, real numbers that seldom tie.
 
     Parameters
     ----------
@@ -98,8 +101,8 @@ def structural_order(
         The undirected edges' ends.
     weight
         Edge weights (float64; compared bit for bit).
-    rounds
-        Rounds of colour refinement.
+    max_rounds
+        Most rounds of colour refinement.
 
     Returns
     -------
@@ -110,11 +113,16 @@ def structural_order(
     tgt = np.asarray(tgt, dtype=np.int64)
     bits = _mix(np.ascontiguousarray(weight, dtype=np.float64).view(np.uint64))
     colour = np.zeros(n, dtype=np.uint64)
-    for _ in range(rounds):
+    classes = 1
+    for _ in range(max_rounds):
         inbox = np.zeros(n, dtype=np.uint64)
         np.add.at(inbox, tgt, _mix(colour[src] ^ bits))  # uint64 sums wrap: a multiset hash
         np.add.at(inbox, src, _mix(colour[tgt] ^ bits))
         colour = _mix(_mix(colour) ^ inbox)
+        split = len(np.unique(colour))
+        if split == classes:  # stable: a round that splits no class splits none later
+            break
+        classes = split
     return np.lexsort((np.arange(n), colour))
 
 

@@ -133,6 +133,15 @@ def test_dates_make_day_bursts_not_hour_bursts() -> None:
     assert [(b["window"], b["count"], b["start"]) for b in bursts] == [
         ("day", 5, "2020-01-11T00:00:00Z")
     ]
+    # a day window holds one date: three accounts of the next day are a burst of their own
+    rows += [{"account_id": f"k{i}", "created_at": day + dt.timedelta(days=1)} for i in range(3)]
+    two_days = new_case(accounts=rows)
+    members = [f"h{i}" for i in range(5)] + ["k0", "k1", "k2"]
+    got = creation_fingerprints(two_days.con, assignment({"n": members})).networks["n"].bursts
+    assert [(b["window"], b["count"], b["start"], b["end"]) for b in got] == [
+        ("day", 5, "2020-01-11T00:00:00Z", "2020-01-11T00:00:00Z"),
+        ("day", 3, "2020-01-12T00:00:00Z", "2020-01-12T00:00:00Z"),
+    ]
 
 
 def test_a_snowflake_id_gives_the_time_within_a_stored_date() -> None:

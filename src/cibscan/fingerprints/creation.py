@@ -342,7 +342,8 @@ def _bursts(
             t = times_w[alive]
             if len(t) < config.min_burst:
                 break
-            ends = np.searchsorted(t, t + width, side="right")
+            # half-open windows [t, t + width): a day of dates is one midnight, not two
+            ends = np.searchsorted(t, t + width, side="left")
             counts = ends - np.arange(len(t))
             i = int(np.argmax(counts))
             k = int(counts[i])
@@ -352,7 +353,7 @@ def _bursts(
 
             def in_window(sorted_ms: NDArray[np.int64], lo: int = lo, width: int = width) -> int:
                 return int(
-                    np.searchsorted(sorted_ms, lo + width, side="right")
+                    np.searchsorted(sorted_ms, lo + width, side="left")
                     - np.searchsorted(sorted_ms, lo, side="left")
                 )
 

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cibscan.ingest.readers import RawBatch, ReadItem, ReadOptions, read_csv_records
+from cibscan.ingest.readers import RawBatch, ReadItem, ReadOptions, note_sources, read_csv_records
 from cibscan.ingest.source import Sample
 from cibscan.ingest.twitter_json import (
     RowCollector,
@@ -58,12 +58,13 @@ _POSTS: Final = {
 _ACCOUNTS: Final = {"user_id": "account_id", "username": "username"}
 
 
-def _header_fields(sample: Sample) -> list[str]:
+def _header_fields(sample: Sample, *, as_written: bool = False) -> list[str]:
+    """The header's fields, stripped and lower-cased (``as_written``: as the file has them)."""
     try:
         row = next(csv.reader(io.StringIO(sample.first_line())))
     except (StopIteration, csv.Error):
         return []
-    return [c.strip().lower() for c in row]
+    return row if as_written else [c.strip().lower() for c in row]
 
 
 class CntCsvFormat:
@@ -89,6 +90,11 @@ class CntCsvFormat:
 
     def read(self, path: Path, sample: Sample, options: ReadOptions) -> Iterator[ReadItem]:
         platform = options.platform or "twitter"
+        # columns are read by position: errors name the file's own header at that position
+        header = _header_fields(sample, as_written=True)
+        if len(header) == len(CNT_COLUMNS):
+            by_position = dict(zip(CNT_COLUMNS, header, strict=True))
+            note_sources(options, "posts", {by_position[c]: v for c, v in _POSTS.items()})
         for item in read_csv_records(
             path,
             list(CNT_COLUMNS),

@@ -26,6 +26,7 @@ from cibscan.ingest.readers import (
     RawBatch,
     ReadItem,
     ReadOptions,
+    note_sources,
     read_csv_records,
     require_columns,
 )
@@ -140,6 +141,7 @@ class CoortweetFormat:
         except PARQUET_ERRORS as exc:
             raise BadInputError(f"cannot read as Parquet: {exc}", file=str(path)) from exc
         _missing(list(parquet.schema_arrow.names), path)
+        note_sources(options, "posts", COLUMNS)
         start = 1
         contents = _ContentIds()
         try:

@@ -146,14 +146,15 @@ def sum_counts(
 _MINUTE_FORMATS: Final = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
 
 
-def refined_times(times: pa.Array, ids: pa.Array) -> pa.Array:
+def refined_times(times: pa.Array, ids: pa.Array, tz: str = "UTC") -> pa.Array:
     """``tweet_time`` to the millisecond where the tweet id holds it.
 
     The releases cut ``tweet_time`` to the minute, which would make every two tweets of one
     minute co-act within any window shorter than it. Where a time is so cut and the tweet id, a
-    snowflake, holds a time within that minute (read as UTC), the id's time is taken; any other
-    value (seconds given, an id that is no snowflake or falls outside the minute: a time under
-    another ``--tz``) is left to the load stage as it is.
+    snowflake, holds a time within that minute (the minute read in ``tz``, the ingest's
+    ``--tz``; of a minute that a clock change repeats, either reading), the id's time is taken;
+    any other value (seconds given, an id that is no snowflake or falls outside the minute) is
+    left to the load stage as it is, which reads it in ``tz`` too.
 
     Examples
     --------
@@ -161,18 +162,32 @@ def refined_times(times: pa.Array, ids: pa.Array) -> pa.Array:
     >>> refined_times(pa.array(["2017-10-01 19:58", "2017-10-01 19:57", "2017-10-01 19:58"]),
     ...               pa.array(["914580356430536707", "914580356430536707", "101"])).to_pylist()
     ['2017-10-01T19:58:43.711+00:00', '2017-10-01 19:57', '2017-10-01 19:58']
+    >>> refined_times(pa.array(["2017-10-01 21:58"]), pa.array(["914580356430536707"]),
+    ...               "Europe/Berlin").to_pylist()
+    ['2017-10-01T19:58:43.711+00:00']
     """
     text = pc.utf8_trim_whitespace(times)
     parsed = pa.nulls(len(text), pa.timestamp("ms"))
     for fmt in _MINUTE_FORMATS:
         parsed = pc.coalesce(parsed, pc.strptime(text, format=fmt, unit="ms", error_is_null=True))
-    exact, within = within_the_minute(parsed, ids)
+    if tz == "UTC":
+        exact, within = within_the_minute(parsed, ids)
+    else:  # the minute in UTC: both readings of a repeated minute (the id tells which)
+        readings = [
+            pc.cast(
+                pc.assume_timezone(parsed, timezone=tz, ambiguous=side, nonexistent=side),
+                pa.timestamp("ms"),
+            )
+            for side in ("earliest", "latest")
+        ]
+        exact, early = within_the_minute(readings[0], ids)
+        within = pc.or_(early, within_the_minute(readings[1], ids)[1])
     if not pc.any(within).as_py():
         return times
     return pc.if_else(within, utc_iso(exact), times)
 
 
-def _posts_batch(batch: pa.RecordBatch, table: str) -> Iterator[ReadItem]:
+def _posts_batch(batch: pa.RecordBatch, table: str, tz: str) -> Iterator[ReadItem]:
     """Derive kind, shared ids, lists and engagement; reject rows whose cells are malformed."""
     names = batch.schema.names
     n = batch.num_rows
@@ -206,7 +221,7 @@ def _posts_batch(batch: pa.RecordBatch, table: str) -> Iterator[ReadItem]:
     ]
     if "timestamp" in out_names and "post_id" in out_names:
         at = out_names.index("timestamp")
-        arrays[at] = refined_times(arrays[at], batch.column("post_id"))
+        arrays[at] = refined_times(arrays[at], batch.column("post_id"), tz)
     arrays += [kind, shared_post, shared_account]
     out_names += ["kind", "shared_post_id", "shared_account_id"]
     if engagement is not None:
@@ -270,7 +285,7 @@ class IoArchiveFormat:
             defaults={"platform": platform},
         )
         yield from rejects_after_batches(
-            items, lambda item: _posts_batch(item.data, item.table), _side_information
+            items, lambda item: _posts_batch(item.data, item.table, options.tz), _side_information
         )
 
 
