@@ -10,19 +10,24 @@ for account (DIDs are the case's ids with ``did:plc:`` before them). The network
 be nearly so: the group test splits the items in halves by a hash of their ids, which differ
 between the two (a post id against its ``at://`` URI), so a few borderline members may fall
 either way. A last test checks that TikTok's trending sounds, as media, make no network of an
-organic crowd.
+organic crowd. The scenario as a Twitter information-operations release (tweets and users files,
+times cut to the minute and the day) gives the same edges and networks as the case: the ids
+give the times back.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import html
+import io
 import json
 import random
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 
@@ -302,6 +307,87 @@ def test_tiktok_copy_of_a_case_gives_the_same_co_actions(tmp_path: Path) -> None
     assert {"media", "reply", "text"} <= {e[2] for e in edges}
     assert _edges(tiktok) == edges
     _assert_same_flagged(generic, tiktok)
+
+
+def _snowflake_time(snowflake: str) -> dt.datetime:
+    """The time a Twitter id holds (the synthetic ids are snowflakes of their times)."""
+    return dt.datetime.fromtimestamp(((int(snowflake) >> 22) + 1288834974657) / 1000, dt.UTC)
+
+
+def _archive_list(values: list[str] | None) -> str:
+    return "[" + ", ".join(values or []) + "]"
+
+
+def _io_archive(posts: list[dict[str, Any]], accounts: list[dict[str, Any]]) -> tuple[str, str]:
+    """The posts as a release's tweets file, times cut to the minute; the accounts as its users
+    file, creation times cut to the day."""
+    tweets = io.StringIO()
+    out = csv.writer(tweets)
+    out.writerow(["tweetid", "userid", "tweet_time", "tweet_text", "tweet_language",
+                  "in_reply_to_tweetid", "in_reply_to_userid", "quoted_tweet_tweetid",
+                  "is_retweet", "retweet_userid", "retweet_tweetid", "like_count", "hashtags",
+                  "urls", "user_mentions"])  # fmt: skip
+    for p in posts:
+        share, quote = p["kind"] == "share", p["kind"] == "quote"
+        out.writerow([
+            p["post_id"], p["account_id"], p["timestamp"].strftime("%Y-%m-%d %H:%M"),
+            p["text"], p["lang"], p["reply_to_post_id"], p["reply_to_account_id"],
+            p["shared_post_id"] if quote else None, share,
+            p["shared_account_id"] if share else None, p["shared_post_id"] if share else None,
+            p["engagement"], _archive_list(p["hashtags"]),
+            _archive_list([f"'{u}'" for u in p["urls_original"] or []]),
+            _archive_list(p["mentions"]),
+        ])  # fmt: skip
+    users = io.StringIO()
+    out = csv.writer(users)
+    out.writerow(["userid", "user_display_name", "user_screen_name", "user_reported_location",
+                  "user_profile_description", "follower_count",
+                  "account_creation_date"])  # fmt: skip
+    for a in accounts:
+        day = a["created_at"].strftime("%Y-%m-%d")
+        out.writerow([a["account_id"], a["display_name"], a["username"], a["location"],
+                      a["description"], a["followers"], day])  # fmt: skip
+    return tweets.getvalue(), users.getvalue()
+
+
+def test_io_archive_copy_of_a_case_gives_the_same_networks(tmp_path: Path) -> None:
+    # A release cuts tweet times to the minute and creation times to the day; the ids, genuine
+    # snowflakes, give both back to the millisecond: the same edges and the same networks as
+    # the case with its exact times.
+    config = SynthConfig(accounts=600, days=3, posts=15_000, platform="twitter")
+    files = write_scenario(generate("office", seed=6, config=config), tmp_path / "case")
+    table = pq.read_table(next(f for f in files if f.name == "posts.parquet"))
+    posts = table.sort_by([("timestamp", "ascending"), ("post_id", "ascending")]).to_pylist()
+    # What an archive carries: no media, no author of a quoted tweet, only users.
+    for post in posts:
+        post |= {"timestamp": _snowflake_time(post["post_id"]), "media": []}
+        if post["kind"] == "quote":
+            post["shared_account_id"] = None
+    read = pa_csv.read_csv(next(f for f in files if f.name == "accounts.csv"),
+                           convert_options=pa_csv.ConvertOptions(
+                               column_types={"account_id": pa.string()}))  # fmt: skip
+    accounts = read.to_pylist()
+    for account in accounts:
+        account |= {"kind": "user", "profile_image": None,
+                    "created_at": _snowflake_time(account["account_id"])}  # fmt: skip
+        account |= {k: account[k] or None for k in ("description", "location")}
+    generic = tmp_path / "generic-in"
+    generic.mkdir()
+    pq.write_table(pa.Table.from_pylist(posts, schema=table.schema), generic / "posts.parquet")
+    pq.write_table(pa.Table.from_pylist(accounts), generic / "accounts.parquet")
+    tweets, users = _io_archive(posts, accounts)
+    archive = tmp_path / "archive-in"
+    archive.mkdir()
+    (archive / "op_tweets_csv_hashed.csv").write_text(tweets, encoding="utf-8")
+    (archive / "op_users_csv_hashed.csv").write_text(users, encoding="utf-8")
+    investigate(sorted(generic.iterdir()), tmp_path / "generic", cache=False)
+    investigate(sorted(archive.iterdir()), tmp_path / "archive", cache=False)
+    edges = _edges(tmp_path / "generic")
+    assert {"share", "link", "text", "hashtag_seq"} <= {e[2] for e in edges}
+    assert _edges(tmp_path / "archive") == edges
+    flagged = _members(tmp_path / "generic")
+    assert len(flagged) >= 50
+    assert _members(tmp_path / "archive") == flagged
 
 
 def test_tiktok_trending_sounds_do_not_make_a_network(tmp_path: Path) -> None:
