@@ -717,6 +717,29 @@ def test_io_archive_bad_cells(write) -> None:  # type: ignore[no-untyped-def]
     assert ingest([gz], open_case()).ingested == 4
 
 
+def test_a_bad_field_of_side_information_empties_only_that_field(write) -> None:  # type: ignore[no-untyped-def]
+    # The author's profile on every tweet is side information: a follower count that is no
+    # number and a creation date that is no date must not take the handle and name with them.
+    text = (DATA / "io_archive.csv").read_text()
+    old = ",1200,30,2011-04-14,"
+    assert text.count(old) == 1
+    path = write("archive.csv", text.replace(old, ",many,30,soon,"))
+    case = open_case()
+    assert ingest([path], case).summary() == "read 4 = ingested 4 + rejected 0 + duplicates 0"
+    u1 = accounts(case)["u1"]
+    assert (u1["username"], u1["display_name"], u1["location"]) == ("anna_k", "Anna K", "Tirana")
+    # the later tweet's profile gives both fields: the latest good value of each is kept
+    assert (u1["followers"], u1["created_at"]) == (1201, dt.datetime(2011, 4, 14, tzinfo=UTC))
+    alone = write(
+        "alone.csv",
+        text.split("\n")[0] + "\n" + text.split("\n")[1].replace(old, ",many,30,soon,") + "\n",
+    )
+    case = open_case()
+    ingest([alone], case)
+    u1 = accounts(case)["u1"]
+    assert (u1["username"], u1["followers"], u1["created_at"]) == ("anna_k", None, None)
+
+
 def test_io_archive_users_file_gives_every_account_of_the_release(write) -> None:  # type: ignore[no-untyped-def]
     users = DATA / "io_archive_users.csv"
     assert detected(users) == "io-archive"

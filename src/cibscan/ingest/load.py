@@ -739,9 +739,22 @@ class TableLoader:
             value=example,
         )
 
+    def _soft(self, column: str) -> bool:
+        """Whether a bad value of ``column`` only empties it: side information, not a key,
+        not required, not the kind. A reader's side information (the author's follower count on
+        every tweet, a Page's creation date) is not an input row of its own: one bad field of it
+        must not take the whole profile with it."""
+        hard = (*KEYS[self.table], *REQUIRED_COLUMNS[self.table], "kind")
+        return self.embedded and column not in hard
+
     def _checked_sql(self) -> str:
-        """SQL: every source row with its typed ``t_*`` values and ``_reject`` (NULL if valid)."""
+        """SQL: every source row with its typed ``t_*`` values and ``_reject`` (NULL if valid).
+
+        In side information only the checks of keys, required columns and the kind reject a
+        row; the others empty their field (:meth:`_validated`).
+        """
         exprs, checks = self._typed()
+        checks = [c for c in checks if not self._soft(c[1])]
         typed_sql = ", ".join(f"{e} AS {_q('t_' + n)}" for n, e in exprs.items())
         reject_sql = (
             "CASE "
@@ -784,7 +797,18 @@ class TableLoader:
     def _validated(self, where: str = "") -> str:
         """SQL: the stored values of the source rows (``where`` filters the checked rows)."""
         cols = [c for c in TABLES[self.table] if c != "source"]
-        final_sql = ", ".join(f"{self._final(c)} AS {_q(c)}" for c in cols)
+        emptied: dict[str, list[str]] = {}
+        if self.embedded:
+            for cond, col, _raw, _why in self._typed()[1]:
+                if self._soft(col):
+                    emptied.setdefault(col, []).append(f"({cond})")
+
+        def stored(c: str) -> str:
+            if c not in emptied:
+                return self._final(c)
+            return f"CASE WHEN {' OR '.join(emptied[c])} THEN NULL ELSE {self._final(c)} END"
+
+        final_sql = ", ".join(f"{stored(c)} AS {_q(c)}" for c in cols)
         validated = f"SELECT {final_sql}, _row, _rid, _reject FROM ({self._checked_sql()}) {where}"
         return self._with_urls(validated)
 
