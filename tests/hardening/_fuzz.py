@@ -364,6 +364,13 @@ def _seeds() -> dict[str, Seed]:
         Seed(
             "io-archive", "archive.csv", "io-archive", "csv", (DATA / "io_archive.csv").read_bytes()
         ),
+        Seed(
+            "io-archive-users",
+            "users.csv",
+            "io-archive",
+            "csv",
+            (DATA / "io_archive_users.csv").read_bytes(),
+        ),
         Seed("ira-tweets", "ira.csv", "ira-tweets", "csv", (DATA / "ira_tweets.csv").read_bytes()),
         Seed(
             "telegram",
