@@ -1,10 +1,21 @@
-"""Shared fixtures."""
+"""Shared fixtures, and the hypothesis profiles.
+
+The default profile is derandomized: the same examples on every run, so a run of the suite is
+reproducible and CI does not fail on an example no one saw before. ``HYPOTHESIS_PROFILE=explore``
+draws new examples each run, to look for failures.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("default", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

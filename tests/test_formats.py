@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from cibscan import BadInputError, open_case
 from cibscan.case import Case
 from cibscan.config import IngestConfig
+from cibscan.ingest import cnt as cnt_module
 from cibscan.ingest import ingest
 from cibscan.ingest import mastodon as mastodon_module
 from cibscan.ingest import telegram as telegram_module
@@ -217,6 +218,21 @@ V1_REPLY = {
     "in_reply_to_status_id_str": "1",
     "in_reply_to_user_id_str": "11",
 }
+
+
+def test_a_bad_count_of_a_repeated_profile_keeps_the_good_one(write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The author's profile comes with every tweet; the later tweet's follower count is no count.
+    # The earlier, good one is kept, whether both tweets fall in one batch or in two.
+    later = dict(V1_REPLY, id_str="5", user=dict(V1_USER, followers_count=-5, name="Alice B"))
+    path = write("tweets.jsonl", lines(V1_ORIGINAL, later))
+    collector = cnt_module.RowCollector
+    for one_per_batch in (False, True):
+        if one_per_batch:  # a batch per tweet: the load stage merges the two profiles
+            monkeypatch.setattr(cnt_module, "RowCollector", lambda _n, **kw: collector(1, **kw))
+        case = open_case()
+        ingest([path], case)
+        alice = accounts(case)["11"]
+        assert (alice["followers"], alice["display_name"]) == (120, "Alice B"), one_per_batch
 
 
 def test_cnt_json_v1_fields(write) -> None:  # type: ignore[no-untyped-def]
@@ -2193,6 +2209,9 @@ def test_mastodon_void_elements_do_not_end_a_skipped_quote_line() -> None:
     )
     assert mastodon_module._read_html(content, skip_quote_inline=True).parts == ["mine"]
     assert _parsed(content, True)[0] == ["mine"]
+    # a self-closed element that is not void (<span/>) opens and closes: the skip ends too
+    closed = '<p class="quote-inline">RE: <span/>x</p><p>mine</p>'
+    assert mastodon_module._read_html(closed, skip_quote_inline=True).parts == ["mine"]
 
 
 def test_mastodon_statuses_boosts_and_pages(write) -> None:  # type: ignore[no-untyped-def]

@@ -103,10 +103,6 @@ class _Text(HTMLParser):
             if href and href.startswith(("http://", "https://")):
                 self.links.append(href)
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        # ``<br />``: a start tag (HTML ignores the slash; a void element has no end tag)
-        self.handle_starttag(tag, attrs)
-
     def handle_endtag(self, tag: str) -> None:
         if self._skipping and tag not in _VOID:
             self._skipping -= 1

@@ -210,6 +210,27 @@ def read_mapped_lines(
 # -- batching -----------------------------------------------------------------------------------
 
 
+#: The counts of account records (checked by the load stage as whole numbers, not negative).
+_COUNT_FIELDS: Final = frozenset({"followers"})
+
+
+def _plausible(field: str, value: Any) -> bool:
+    """Whether a value of an account record passes the load stage's check of its field.
+
+    Counts only (a whole number, not negative); other fields pass. A creation time the load
+    stage cannot read still replaces an earlier one within a batch, to be emptied there.
+    """
+    if field not in _COUNT_FIELDS:
+        return True
+    if isinstance(value, bool):
+        return False
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        return False
+    return number.is_integer() and number >= 0
+
+
 @dataclass
 class RowCollector:
     """Gathers post records (real and embedded) and embedded accounts into raw batches.
@@ -266,9 +287,13 @@ class RowCollector:
             self._undo.append((key, seen))
             if seen is not None:
                 # The load stage's rule for side information (latest non-null value of each
-                # field), applied within the batch: one record per account per batch bounds the
-                # memory, and as the rule is associative the stored profile is the same.
-                record = seen[0] | {k: v for k, v in record.items() if v is not None}
+                # field that passes its checks), applied within the batch: one record per
+                # account per batch bounds the memory, and as the rule is associative the stored
+                # profile is the same. The load stage empties a bad count, so a count that is
+                # not one must not replace a good one here.
+                record = seen[0] | {
+                    k: v for k, v in record.items() if v is not None and _plausible(k, v)
+                }
             self.accounts[key] = (record, row)
 
     @property
