@@ -173,6 +173,41 @@ def _mcl_sql(start: int, rows: int, accounts: int) -> str:
     """
 
 
+def _io_archive_sql(start: int, rows: int, accounts: int) -> str:
+    """The same posts as a Twitter information-operations release (format ``io-archive``).
+
+    Tweet ids are snowflakes of the posts' times; ``tweet_time`` is cut to the minute, as the
+    releases cut it, so that the reader takes every time back from its id. The author's profile
+    (screen name, display name, follower count, creation date) is on every row; lists are the
+    release's Python-like cells; shares are retweets of the shared post.
+    """
+    posts = _posts_sql(start, rows, accounts, True, "parquet")
+    # the sequence bits from the post's number: unique ids, in the posts' order within a ms
+    snowflake = (
+        "((epoch_ms(timestamp) - 1288834974657) << 22)"
+        " + (CAST(post_id AS BIGINT) - 1700000000000000000) % 4096"
+    )
+    return f"""
+        SELECT CAST({snowflake} AS VARCHAR) AS tweetid, account_id AS userid,
+               'Name ' || account_id AS user_display_name, account_id AS user_screen_name,
+               '' AS user_reported_location, '' AS user_profile_description,
+               CAST(hash(account_id) % 5000 AS BIGINT) AS follower_count,
+               '2019-06-01' AS account_creation_date, lang AS tweet_language,
+               text AS tweet_text, strftime(timestamp, '%Y-%m-%d %H:%M') AS tweet_time,
+               'Twitter Web App' AS tweet_client_name, NULL AS in_reply_to_userid,
+               NULL AS in_reply_to_tweetid, NULL AS quoted_tweet_tweetid,
+               kind = 'share' AS is_retweet,
+               CASE WHEN kind = 'share' THEN 'u0' END AS retweet_userid,
+               shared_post_id AS retweet_tweetid, 0 AS quote_count, 0 AS reply_count,
+               engagement AS like_count, 0 AS retweet_count,
+               '[' || array_to_string(hashtags, ', ') || ']' AS hashtags,
+               '[' || array_to_string(list_transform(urls, lambda u: chr(39) || u || chr(39)), ', ')
+                   || ']' AS urls,
+               '[' || array_to_string(mentions, ', ') || ']' AS user_mentions
+        FROM ({posts})
+    """
+
+
 def _bluesky_sql(start: int, rows: int, accounts: int) -> str:
     """The same posts as Jetstream events (format ``bluesky``), one JSON text per line.
 
@@ -309,6 +344,7 @@ def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
         prefix = {
             "crowdtangle": "ct-posts",
             "mcl": "mcl-posts",
+            "io-archive": "io-archive",
             "bluesky": "bsky-events",
             "reddit": "reddit",
             "youtube": "youtube",
@@ -340,6 +376,8 @@ def generate(data_dir: Path, rows: int, fmt: str, accounts: int) -> list[Path]:
                 if fmt == "crowdtangle"
                 else _mcl_sql(start, count, accounts)
                 if fmt == "mcl"
+                else _io_archive_sql(start, count, accounts)
+                if fmt == "io-archive"
                 else _posts_sql(start, count, accounts, lists, fmt)
             )
             con.execute(f"COPY ({select}) TO '{tmp}' ({options})")
@@ -471,7 +509,7 @@ def main() -> None:
         default="parquet,csv",
         help=(
             "comma-separated: parquet, csv, crowdtangle, bluesky, reddit, youtube, mastodon, "
-            "tiktok, mcl"
+            "tiktok, mcl, io-archive"
         ),
     )
     parser.add_argument("--runs", type=int, default=3)
