@@ -182,11 +182,10 @@ def _io_archive_sql(start: int, rows: int, accounts: int) -> str:
     release's Python-like cells; shares are retweets of the shared post.
     """
     posts = _posts_sql(start, rows, accounts, True, "parquet")
-    # the sequence bits from the post's number: unique ids, in the posts' order within a ms
-    snowflake = (
-        "((epoch_ms(timestamp) - 1288834974657) << 22)"
-        " + (CAST(post_id AS BIGINT) - 1700000000000000000) % 4096"
-    )
+    # unique ids from the post's number n: its milliseconds within the second (the posts' times
+    # are whole seconds) and the sequence bits; n below 4,096,000 never repeats
+    n = "(CAST(post_id AS BIGINT) - 1700000000000000000)"
+    snowflake = f"((epoch_ms(timestamp) + {n} % 1000 - 1288834974657) << 22) + ({n} // 1000) % 4096"
     return f"""
         SELECT CAST({snowflake} AS VARCHAR) AS tweetid, account_id AS userid,
                'Name ' || account_id AS user_display_name, account_id AS user_screen_name,

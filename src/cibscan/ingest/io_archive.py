@@ -16,7 +16,7 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cibscan.ingest.ira import utc_iso, within_the_minute
+from cibscan.ingest.ira import epoch_text, within_the_minute
 from cibscan.ingest.readers import (
     CsvFormat,
     RawBatch,
@@ -161,10 +161,10 @@ def refined_times(times: pa.Array, ids: pa.Array, tz: str = "UTC") -> pa.Array:
     >>> import pyarrow as pa
     >>> refined_times(pa.array(["2017-10-01 19:58", "2017-10-01 19:57", "2017-10-01 19:58"]),
     ...               pa.array(["914580356430536707", "914580356430536707", "101"])).to_pylist()
-    ['2017-10-01T19:58:43.711+00:00', '2017-10-01 19:57', '2017-10-01 19:58']
+    ['1506887923711000', '2017-10-01 19:57', '2017-10-01 19:58']
     >>> refined_times(pa.array(["2017-10-01 21:58"]), pa.array(["914580356430536707"]),
     ...               "Europe/Berlin").to_pylist()
-    ['2017-10-01T19:58:43.711+00:00']
+    ['1506887923711000']
     """
     text = pc.utf8_trim_whitespace(times)
     parsed = pa.nulls(len(text), pa.timestamp("ms"))
@@ -184,7 +184,7 @@ def refined_times(times: pa.Array, ids: pa.Array, tz: str = "UTC") -> pa.Array:
         within = pc.or_(early, within_the_minute(readings[1], ids)[1])
     if not pc.any(within).as_py():
         return times
-    return pc.if_else(within, utc_iso(exact), times)
+    return pc.if_else(within, epoch_text(exact), times)
 
 
 def _posts_batch(batch: pa.RecordBatch, table: str, tz: str) -> Iterator[ReadItem]:
