@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from cibscan.case import connect, open_case
+from cibscan.case import Case, TimeResolution, connect, open_case, time_resolution
 from cibscan.errors import ConfigError
 
 
@@ -51,3 +53,36 @@ def test_threads_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CIBSCAN_THREADS", "two")
     with pytest.raises(ConfigError, match="CIBSCAN_THREADS"):
         connect()
+
+
+# -- how finely post times are given ---------------------------------------------------------
+
+
+def _case_with_times(seconds: list[float]) -> Case:
+    """Posts at the given seconds after 2024-05-01 00:00 UTC."""
+    case = open_case()
+    rows = [(str(i), f"a{i % 7}", 1714521600 + s) for i, s in enumerate(seconds)]
+    case.con.executemany(
+        "INSERT INTO posts (post_id, account_id, timestamp) VALUES (?, ?, to_timestamp(?))", rows
+    )
+    return case
+
+
+def test_times_cut_to_the_minute_are_told_from_times_to_the_second() -> None:
+    rng = random.Random(1)
+    to_seconds = [float(rng.randrange(86_400)) for _ in range(600)]
+    cut = time_resolution(_case_with_times([s - s % 60 for s in to_seconds]).con)
+    assert (cut.posts, cut.whole_minutes, cut.whole_seconds) == (600, 600, 600)
+    assert cut.minute_cut == 1.0 and cut.cut_to_minutes
+    assert cut.note(10) is not None and "100% of post times fall on whole minutes" in cut.note(10)
+    assert cut.note(120) is None  # a window of two minutes or more is not blurred
+    fine = time_resolution(_case_with_times(to_seconds).con)
+    assert not fine.cut_to_minutes and fine.note(10) is None  # about 1 in 60 by chance
+    millis = time_resolution(_case_with_times([s + rng.random() for s in to_seconds]).con)
+    assert millis.whole_seconds < 5 and not millis.cut_to_minutes
+    # a fifth of the times cut (one source of several): about 0.2 estimated, and noted
+    mixed = [s - s % 60 if i % 5 == 0 else s for i, s in enumerate(to_seconds)]
+    some = time_resolution(_case_with_times(mixed).con)
+    assert 0.15 < some.minute_cut < 0.25 and some.cut_to_minutes
+    assert time_resolution(open_case().con) == TimeResolution(0, 0, 0)
+    assert not TimeResolution(0, 0, 0).cut_to_minutes

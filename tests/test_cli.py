@@ -31,6 +31,29 @@ def test_ingest_then_info(tmp_path: Path, capsys) -> None:  # type: ignore[no-un
     assert info["counts"]["posts"] == 2
     assert info["first_post"] == "2024-01-01T10:00:00Z"
     assert info["post_kinds"] == {"post": 2}
+    assert info["time_resolution"]["whole_seconds"] == 2
+
+
+def test_times_cut_to_the_minute_are_noted(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # 60 shares, every time on a whole minute (a social-listening export): info says so, and a
+    # network run under a 10 s window warns that it cannot tell seconds from a minute.
+    src = tmp_path / "p.csv"
+    rows = [f"{i},a{i % 6},2024-01-01T{10 + i // 60:02d}:{i % 60:02d}:00Z,x,share,s{i % 4}"
+            for i in range(60)]  # fmt: skip
+    src.write_text("post_id,account_id,timestamp,text,kind,shared_post_id\n" + "\n".join(rows))
+    db = tmp_path / "case.duckdb"
+    assert main(["ingest", str(src), "--db", str(db)]) == 0
+    capsys.readouterr()
+    assert main(["info", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "Post times: 100% on whole seconds, 100% on whole minutes" in out
+    assert "note: 100% of post times fall on whole minutes" in out
+    edges = tmp_path / "edges.csv"
+    args = ["networks", "--db", str(db), "--signal", "share", "--out", str(edges)]
+    assert main([*args, "--window", "10"]) == 0
+    assert "a window under 120 s cannot tell seconds from a minute" in capsys.readouterr().out
+    assert main([*args, "--window", "300"]) == 0
+    assert "note:" not in capsys.readouterr().out
 
 
 def test_user_error_is_one_line_exit_2(tmp_path: Path) -> None:

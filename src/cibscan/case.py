@@ -14,7 +14,7 @@ import duckdb
 from cibscan.errors import CaseStoreError, ConfigError
 from cibscan.schema import META_TABLES, SCHEMA_VERSION, TABLES, create_tables_sql
 
-__all__ = ["Case", "CaseInfo", "connect", "open_case"]
+__all__ = ["Case", "CaseInfo", "TimeResolution", "connect", "open_case", "time_resolution"]
 
 
 def connect(
@@ -65,6 +65,97 @@ def _env_threads() -> int | None:
     return int(value)
 
 
+#: The share of minute-cut post times worth a note, and the significance it must reach.
+_MINUTE_CUT_SHARE: Final = 0.1
+_MINUTE_CUT_EVIDENCE: Final = 1e-6
+
+
+@dataclass(frozen=True)
+class TimeResolution:
+    """How finely the case's post times are given: how many fall on whole minutes.
+
+    Exports cut times to the minute (Twitter's archives, social-listening tools): two posts of
+    one minute then read as simultaneous, and a window shorter than two minutes cannot tell a
+    burst within seconds from posts a minute apart. Times to the second fall on a whole minute
+    one time in 60 (to the millisecond, fewer), so ``minute_cut``, the share of posts beyond
+    that chance, estimates the share of times cut to the minute.
+
+    Attributes
+    ----------
+    posts
+        Posts with a time.
+    whole_minutes, whole_seconds
+        Of those, the times on a whole minute, and on a whole second.
+    """
+
+    posts: int
+    whole_minutes: int
+    whole_seconds: int
+
+    @property
+    def minute_cut(self) -> float:
+        """The estimated share of times cut to the minute (0 when no excess over chance)."""
+        if not self.posts:
+            return 0.0
+        chance = 1 / 60
+        return max(0.0, (self.whole_minutes / self.posts - chance) / (1 - chance))
+
+    @property
+    def cut_to_minutes(self) -> bool:
+        """Whether a notable share of the times is cut to the minute, beyond chance.
+
+        The share must be at least a tenth, and the count of whole minutes above what times to
+        the second give by chance (binomial, 1 in 60) at ``1e-6``.
+        """
+        from scipy import stats
+
+        if self.minute_cut < _MINUTE_CUT_SHARE:
+            return False
+        tail = float(stats.binom.sf(self.whole_minutes - 1, self.posts, 1 / 60))
+        return tail < _MINUTE_CUT_EVIDENCE
+
+    def note(self, window: float | None = None) -> str | None:
+        """A warning for windows (seconds) shorter than two minutes on minute-cut times."""
+        if not self.cut_to_minutes or (window is not None and window >= 120):
+            return None
+        share = self.whole_minutes / self.posts
+        return (
+            f"{share:.0%} of post times fall on whole minutes (1.7% would by chance): about "
+            f"{self.minute_cut:.0%} of the times are cut to the minute, so posts of one minute "
+            "read as simultaneous and a window under 120 s cannot tell seconds from a minute"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return JSON-ready data (with the estimate and the verdict)."""
+        return {
+            "posts": self.posts,
+            "whole_minutes": self.whole_minutes,
+            "whole_seconds": self.whole_seconds,
+            "minute_cut": round(self.minute_cut, 4),
+            "cut_to_minutes": self.cut_to_minutes,
+        }
+
+
+def time_resolution(con: duckdb.DuckDBPyConnection) -> TimeResolution:
+    """Count the case's post times on whole minutes and seconds (one scan of ``posts``).
+
+    Examples
+    --------
+    >>> case = open_case()
+    >>> _ = case.con.execute("INSERT INTO posts (post_id, account_id, timestamp) VALUES "
+    ...     "('1', 'a', '2024-05-01 10:00:00+00'), ('2', 'b', '2024-05-01 10:00:20.5+00')")
+    >>> time_resolution(case.con)
+    TimeResolution(posts=2, whole_minutes=1, whole_seconds=1)
+    """
+    row = con.execute(
+        "SELECT count(timestamp),"
+        " count(*) FILTER (WHERE epoch_us(timestamp) % 60000000 = 0),"
+        " count(*) FILTER (WHERE epoch_us(timestamp) % 1000000 = 0) FROM posts"
+    ).fetchone()
+    posts, minutes, seconds = row if row else (0, 0, 0)
+    return TimeResolution(int(posts), int(minutes), int(seconds))
+
+
 @dataclass
 class CaseInfo:
     """Counts and spans of a case store, as ``cibscan info`` shows them."""
@@ -78,6 +169,7 @@ class CaseInfo:
     account_kinds: dict[str, int]
     rejects: int
     sources: list[dict[str, Any]] = field(default_factory=list)
+    time_resolution: TimeResolution | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the information as plain JSON-compatible data."""
@@ -91,6 +183,7 @@ class CaseInfo:
             "account_kinds": self.account_kinds,
             "rejects": self.rejects,
             "sources": self.sources,
+            "time_resolution": self.time_resolution.as_dict() if self.time_resolution else None,
         }
 
 
@@ -170,6 +263,7 @@ class Case:
             ),
             rejects=self.count("rejects"),
             sources=sources,
+            time_resolution=time_resolution(con),
         )
 
 

@@ -56,7 +56,7 @@ from typing import Any, Final, Literal, cast
 import duckdb
 import pyarrow as pa
 
-from cibscan.case import Case, open_case
+from cibscan.case import Case, open_case, time_resolution
 from cibscan.coaction import item_load_sql, pair_events_sql
 from cibscan.errors import ConfigError, EmptyInputError
 from cibscan.export import write_csv, write_gexf, write_graphml, write_parquet
@@ -393,6 +393,9 @@ class NetworkResult:
         The resolved configuration of the run.
     stats
         Per signal: ``traces``, ``accounts``, ``items``, ``hot_items``, ``edges``, ``seconds``.
+    notes
+        Warnings about the data the run read: post times cut to the minute under a window
+        shorter than two minutes (:class:`~cibscan.case.TimeResolution`).
     """
 
     edges: pa.Table
@@ -401,6 +404,7 @@ class NetworkResult:
     windows: dict[str, float]
     config: NetworkConfig
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def directed(self) -> bool:
@@ -420,6 +424,7 @@ class NetworkResult:
                 for signal, stats in self.stats.items()
             },
             "directed": self.directed,
+            "notes": self.notes,
         }
 
     def write(
@@ -682,6 +687,7 @@ def networks(
             raise EmptyInputError(
                 "the case has no posts; add some with `cibscan ingest FILES --db CASE`"
             )
+        resolution = time_resolution(con)
         run = _Run(con)
         try:
             edges: list[pa.Table] = []
@@ -700,6 +706,7 @@ def networks(
                 stats[signal] = out.stats
         finally:
             run.close()
+        note = resolution.note(min(windows.values(), default=None))
     edge_schema = _edge_schema(cfg)
     return NetworkResult(
         edges=_concat(edges, edge_schema),
@@ -708,6 +715,7 @@ def networks(
         windows=windows,
         config=cfg,
         stats=stats,
+        notes=[note] if note else [],
     )
 
 

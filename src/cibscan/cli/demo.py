@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from cibscan.case import open_case, time_resolution
 from cibscan.cli.app import app
 from cibscan.cli.detect import (
     AlphaOption,
@@ -130,6 +131,10 @@ def investigate_command(
             "files beside it, not the folder itself",
             markup=False,
         )
+    with open_case(result.case_path, create=False, read_only=True) as case:
+        note = time_resolution(case.con).note(window)
+    if note:
+        console.print(f"note: {note}", markup=False, soft_wrap=True)
     Console(highlight=False, soft_wrap=True).print(
         f"{result.ingest.summary()}\n{len(result.networks)} networks flagged, "
         f"{len(result.detection.groups)} coordinated groups without markers"

@@ -202,6 +202,9 @@ def info_command(
 ) -> None:
     """Show what a case store holds: counts per table, time span, platforms, kinds, rejects.
 
+    Also how finely the post times are given (on whole seconds, on whole minutes), with a note
+    when many are cut to the minute.
+
     Examples:
 
         cibscan info --db case.duckdb
@@ -235,6 +238,16 @@ def info_command(
     counts.add_row("rejects", f"{info.rejects:,}")
     out.print(counts)
     out.print(f"Posts from {info.first_post} to {info.last_post}", markup=False)
+    resolution = info.time_resolution
+    if resolution is not None and resolution.posts:
+        line = (
+            f"Post times: {resolution.whole_seconds / resolution.posts:.0%} on whole seconds, "
+            f"{resolution.whole_minutes / resolution.posts:.0%} on whole minutes"
+        )
+        out.print(line, markup=False)
+        note = resolution.note()
+        if note:
+            out.print(f"note: {note}", markup=False)
     for title, tally in (
         ("Platforms", info.platforms),
         ("Post kinds", info.post_kinds),

@@ -238,6 +238,8 @@ def networks_command(
             f"{stats['seconds']:.2f}",
         )
     console.print(table)
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False, soft_wrap=True)
     console.print(f"edges: {out}", markup=False)
     if evidence is not None:
         console.print(f"evidence: {evidence}", markup=False)
