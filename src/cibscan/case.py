@@ -147,12 +147,13 @@ def time_resolution(con: duckdb.DuckDBPyConnection) -> TimeResolution:
     >>> time_resolution(case.con)
     TimeResolution(posts=2, whole_minutes=1, whole_seconds=1)
     """
-    row = con.execute(
+    # fetchall, not fetchone: DuckDB 2 keeps a result open until it is read to its end
+    rows = con.execute(
         "SELECT count(timestamp),"
         " count(*) FILTER (WHERE epoch_us(timestamp) % 60000000 = 0),"
         " count(*) FILTER (WHERE epoch_us(timestamp) % 1000000 = 0) FROM posts"
-    ).fetchone()
-    posts, minutes, seconds = row if row else (0, 0, 0)
+    ).fetchall()
+    posts, minutes, seconds = rows[0] if rows else (0, 0, 0)
     return TimeResolution(int(posts), int(minutes), int(seconds))
 
 

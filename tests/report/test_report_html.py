@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from cibscan.case import open_case
 from cibscan.errors import BadInputError, ConfigError
 from cibscan.report import render_report
 from cibscan.report._graph import MAX_GRAPH_EDGES, build_graph
@@ -139,6 +141,22 @@ def test_report_without_fingerprints(clean_case: BuiltCase, tmp_path: Path) -> N
     assert "rhythm not fingerprinted" in html
     assert "The narrative fingerprint was not run" in html
     assert "UTC (no offset inferred)" in html
+
+
+def test_times_cut_to_the_minute_are_noted_beside_the_span(
+    clean_case: BuiltCase, tmp_path: Path
+) -> None:
+    with clean_case.open() as case:
+        html = render_report(case, clean_case.detection, tmp_path / "fine.html").read_text("utf-8")
+    assert 'id="time-note"' not in html  # the synthetic case's times are to the second
+    db = tmp_path / "case.duckdb"
+    shutil.copy(clean_case.db, db)
+    with open_case(db, create=False) as case:
+        case.con.execute("UPDATE posts SET timestamp = date_trunc('minute', timestamp)")
+        out = render_report(case, clean_case.detection, tmp_path / "cut.html")
+    html = out.read_text(encoding="utf-8")
+    assert 'id="time-note"' in html
+    assert "100% of post times fall on whole minutes" in html
 
 
 def test_report_with_no_networks(clean_case: BuiltCase, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Final
 import duckdb
 import pyarrow as pa
 
-from cibscan.case import Case
+from cibscan.case import Case, time_resolution
 from cibscan.report._graph import GraphView
 from cibscan.report._inputs import DetectionOutputs
 
@@ -118,6 +118,8 @@ def read_case_facts(case: Case, outputs: DetectionOutputs, graph: GraphView) -> 
         "first": _iso(span[1]) if span else None,
         "last": _iso(span[2]) if span else None,
         "accounts": int(accounts_total[0]) if accounts_total else 0,
+        # times cut to the minute blur the co-action windows: said beside the case's span
+        "time_note": time_resolution(con).note(),
     }
     with _registered(con, "_report_nodes", nodes):
         _profiles(con, facts)
