@@ -747,13 +747,16 @@ class TableLoader:
         hard = (*KEYS[self.table], *REQUIRED_COLUMNS[self.table], "kind")
         return self.embedded and column not in hard
 
-    def _checked_sql(self) -> str:
+    def _checked_sql(
+        self, typed: tuple[dict[str, str], list[tuple[str, str, str, str]]] | None = None
+    ) -> str:
         """SQL: every source row with its typed ``t_*`` values and ``_reject`` (NULL if valid).
 
         In side information only the checks of keys, required columns and the kind reject a
-        row; the others empty their field (:meth:`_validated`).
+        row; the others empty their field (:meth:`_validated`). ``typed``: :meth:`_typed`'s
+        result, when the caller has it.
         """
-        exprs, checks = self._typed()
+        exprs, checks = typed or self._typed()
         checks = [c for c in checks if not self._soft(c[1])]
         typed_sql = ", ".join(f"{e} AS {_q('t_' + n)}" for n, e in exprs.items())
         reject_sql = (
@@ -797,11 +800,11 @@ class TableLoader:
     def _validated(self, where: str = "") -> str:
         """SQL: the stored values of the source rows (``where`` filters the checked rows)."""
         cols = [c for c in TABLES[self.table] if c != "source"]
+        typed = self._typed()
         emptied: dict[str, list[str]] = {}
-        if self.embedded:
-            for cond, col, _raw, _why in self._typed()[1]:
-                if self._soft(col):
-                    emptied.setdefault(col, []).append(f"({cond})")
+        for cond, col, _raw, _why in typed[1]:
+            if self._soft(col):
+                emptied.setdefault(col, []).append(f"({cond})")
 
         def stored(c: str) -> str:
             if c not in emptied:
@@ -809,7 +812,8 @@ class TableLoader:
             return f"CASE WHEN {' OR '.join(emptied[c])} THEN NULL ELSE {self._final(c)} END"
 
         final_sql = ", ".join(f"{stored(c)} AS {_q(c)}" for c in cols)
-        validated = f"SELECT {final_sql}, _row, _rid, _reject FROM ({self._checked_sql()}) {where}"
+        checked = self._checked_sql(typed)
+        validated = f"SELECT {final_sql}, _row, _rid, _reject FROM ({checked}) {where}"
         return self._with_urls(validated)
 
     def _finish_rows(self, strict: bool) -> None:
