@@ -16,7 +16,7 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cibscan.ingest.ira import epoch_text, within_the_minute
+from cibscan.ingest.ira import epoch_text, id_times, within_the_minute
 from cibscan.ingest.readers import (
     CsvFormat,
     RawBatch,
@@ -170,18 +170,22 @@ def refined_times(times: pa.Array, ids: pa.Array, tz: str = "UTC") -> pa.Array:
     parsed = pa.nulls(len(text), pa.timestamp("ms"))
     for fmt in _MINUTE_FORMATS:
         parsed = pc.coalesce(parsed, pc.strptime(text, format=fmt, unit="ms", error_is_null=True))
-    if tz == "UTC":
-        exact, within = within_the_minute(parsed, ids)
-    else:  # the minute in UTC: both readings of a repeated minute (the id tells which)
-        readings = [
+    # the minute in UTC: under another zone both readings of a repeated minute (the id tells)
+    readings = (
+        [parsed]
+        if tz == "UTC"
+        else [
             pc.cast(
                 pc.assume_timezone(parsed, timezone=tz, ambiguous=side, nonexistent=side),
                 pa.timestamp("ms"),
             )
             for side in ("earliest", "latest")
         ]
-        exact, early = within_the_minute(readings[0], ids)
-        within = pc.or_(early, within_the_minute(readings[1], ids)[1])
+    )
+    exact = id_times(ids)
+    within = within_the_minute(readings[0], exact)
+    for reading in readings[1:]:
+        within = pc.or_(within, within_the_minute(reading, exact))
     if not pc.any(within).as_py():
         return times
     return pc.if_else(within, epoch_text(exact), times)

@@ -42,7 +42,14 @@ from cibscan.ingest.readers import (
 )
 from cibscan.ingest.source import Sample
 
-__all__ = ["IraTweetsFormat", "epoch_text", "snowflake_time", "utc_iso", "within_the_minute"]
+__all__ = [
+    "IraTweetsFormat",
+    "epoch_text",
+    "id_times",
+    "snowflake_time",
+    "utc_iso",
+    "within_the_minute",
+]
 
 #: The header columns that tell the format apart (all releases have them).
 SIGNATURE: Final = ("external_author_id", "author", "content", "publish_date")
@@ -99,19 +106,23 @@ def snowflake_time(ids: pa.Array) -> pa.Array:
     return pc.cast(ms, pa.timestamp("ms", tz="UTC"))
 
 
-def within_the_minute(minutes: pa.Array, ids: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """The time each tweet id holds, and whether it falls within the minute given for it.
+def id_times(ids: pa.Array) -> pa.Array:
+    """The times tweet ids hold, naive UTC (``timestamp("ms")``); null for other values."""
+    return pc.cast(snowflake_time(ids), pa.timestamp("ms"))
+
+
+def within_the_minute(minutes: pa.Array, exact: pa.Array) -> pa.Array:
+    """Whether each id's time falls within the minute given for it.
 
     Releases cut times to the minute; a genuine id holds the millisecond. ``minutes`` are the
-    published times (naive UTC, ``timestamp("ms")``), ``ids`` the tweet ids. Returns the ids'
-    times (naive UTC; null where an id is no snowflake) and the mask of the rows whose id's
-    time is in ``[minute, minute + 60 s)`` (false where either is missing).
+    published times and ``exact`` the ids' times (:func:`id_times`), both naive UTC. Returns
+    the mask of the rows whose id's time is in ``[minute, minute + 60 s)`` (false where either
+    is missing).
     """
-    exact = pc.cast(snowflake_time(ids), pa.timestamp("ms"))
     minute = pc.floor_temporal(minutes, unit="minute")
     offset = pc.subtract(pc.cast(exact, pa.int64()), pc.cast(minute, pa.int64()))
     within = pc.and_(pc.greater_equal(offset, 0), pc.less(offset, 60_000))
-    return exact, pc.fill_null(within, False)
+    return pc.fill_null(within, False)
 
 
 def utc_iso(times: pa.Array) -> pa.Array:
@@ -156,7 +167,8 @@ def _timestamps(published: pa.Array, ids: pa.Array) -> tuple[pa.Array, pa.Array,
     parsed = pa.nulls(len(text), pa.timestamp("ms"))
     for fmt in _PUBLISHED:
         parsed = pc.coalesce(parsed, pc.strptime(text, format=fmt, unit="ms", error_is_null=True))
-    exact, within = within_the_minute(parsed, ids)
+    exact = id_times(ids)
+    within = within_the_minute(parsed, exact)
     blank = pc.fill_null(pc.equal(text, ""), True)
     use_id = pc.fill_null(pc.or_(within, pc.and_(blank, pc.is_valid(exact))), False)
     iso = utc_iso(pc.if_else(use_id, exact, parsed))
