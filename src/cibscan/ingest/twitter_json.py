@@ -14,6 +14,7 @@ without inflating the row accounting. A real row of the same post always wins.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,25 +211,22 @@ def read_mapped_lines(
 # -- batching -----------------------------------------------------------------------------------
 
 
-#: The counts of account records (checked by the load stage as whole numbers, not negative).
-_COUNT_FIELDS: Final = frozenset({"followers"})
-
-
 def _plausible(field: str, value: Any) -> bool:
     """Whether a value of an account record passes the load stage's check of its field.
 
-    Counts only (a whole number, not negative); other fields pass. A creation time the load
-    stage cannot read still replaces an earlier one within a batch, to be emptied there.
+    The follower count only, checked as the load stage checks it (a number, rounded to a
+    64-bit integer that is not negative); other fields pass. A creation time the load stage
+    cannot read still replaces an earlier one within a batch, to be emptied there.
     """
-    if field not in _COUNT_FIELDS:
+    if field != "followers":
         return True
     if isinstance(value, bool):
         return False
     try:
-        number = float(value.strip() if isinstance(value, str) else value)
+        number = float(value)
     except (TypeError, ValueError):
         return False
-    return number.is_integer() and number >= 0
+    return math.isfinite(number) and 0 <= round(number) < 2**63
 
 
 @dataclass
