@@ -107,10 +107,10 @@ class TimeResolution:
         The share must be at least a tenth, and the count of whole minutes above what times to
         the second give by chance (binomial, 1 in 60) at ``1e-6``.
         """
-        from scipy import stats
-
         if self.minute_cut < _MINUTE_CUT_SHARE:
             return False
+        from scipy import stats  # here, not above: SciPy's stats take a second to import
+
         tail = float(stats.binom.sf(self.whole_minutes - 1, self.posts, 1 / 60))
         return tail < _MINUTE_CUT_EVIDENCE
 
