@@ -152,6 +152,12 @@ def test_cnt_csv_bad_rows(write) -> None:  # type: ignore[no-untyped-def]
     # read by position: the error names the file's header at that position ("id")
     empty = write("empty.csv", header + ",u1,a,,,hi,1704103200,\n")
     assert strict_error(empty) == f"{empty}, row 2, column 'id': empty id"
+    # a repeated key with other content: the file's name of the key column ("id") again
+    twice = write("twice.csv", header + "m1,u1,a,,,hi,1704103200,\nm1,u1,a,,,bye,1704103200,\n")
+    assert strict_error(twice) == (
+        f"{twice}, row 3, column 'id', value 'm1': duplicate id with different content than "
+        "row 2"
+    )
     ragged = write("ragged.csv", header + "m1,u1,a,,,hi,1704103200\n")
     assert strict_error(ragged) == (
         f"{ragged}, row 2, value 'm1,u1,a,,,hi,1704103200': expected 8 fields, found 7"

@@ -869,7 +869,7 @@ class TableLoader:
                 " NULL::BIGINT AS _rid, NULL::VARCHAR AS verdict, NULL::BIGINT AS _row0,"
                 " NULL::VARCHAR AS other_source, NULL::VARCHAR AS key_value LIMIT 0"
             )
-        key_label = "/".join(key)
+        key_label = "/".join(self._file_column(k) or k for k in key)  # the file's names
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _rejects AS "
             "SELECT _row, _reject.col AS col, _reject.val AS val, _reject.why AS why"
