@@ -224,15 +224,20 @@ def test_group_test_finds_a_planted_group_of_weak_ties() -> None:
     from cibscan.detect import group_test
 
     hot = pa.table({"signal": pa.array([], pa.string()), "item": pa.array([], pa.string())})
-    traces = _weak_tie_traces(planted=True)
-    groups = group_test({"share": traces}, hot, set(), DetectConfig())
-    assert groups, "the planted group is not found"
-    # Leiden may split a group this loose in two; together they hold it, and nobody else
-    found = {a for g in groups for a in g["accounts"]}
     planted = {f"p{m}" for m in range(12)}
-    assert len(found & planted) >= 9
-    assert len(found - planted) <= 1
-    assert all(g["estimated_fdr"] <= 0.05 for g in groups)
+    # Leiden may split a group this loose in two; together they hold it, and nobody else. A
+    # half holds about half of the group's 40 events, so one draw may show fewer members:
+    # over six draws the test finds at least four in five, and no organic account.
+    found_planted = 0
+    for seed in range(3, 9):
+        groups = group_test({"share": _weak_tie_traces(True, seed)}, hot, set(), DetectConfig())
+        assert groups, f"the planted group is not found (seed {seed})"
+        found = {a for g in groups for a in g["accounts"]}
+        assert found <= planted, f"organic accounts in the groups (seed {seed})"
+        assert all(g["estimated_fdr"] <= 0.05 for g in groups)
+        found_planted += len(found)
+    assert found_planted >= 0.8 * 6 * len(planted)
+    traces = _weak_tie_traces(planted=True)
     # already-covered accounts are not proposed again
     again = group_test({"share": traces}, hot, planted, DetectConfig())
     assert all(not set(g["accounts"]) & planted for g in again)
@@ -272,6 +277,81 @@ def test_group_test_finds_nothing_in_organic_noise() -> None:
     for seed in (3, 4):
         traces = _weak_tie_traces(planted=False, seed=seed)
         assert group_test({"share": traces}, hot, set(), DetectConfig()) == []
+
+
+def _share_button_traces(seed: int) -> dict[str, pa.Table]:
+    """A crowd sharing 30 articles through a share button: every post carries the article's
+    link *and* its headline text, at times that do not depend on who posts (an exponential
+    delay after publication). No two accounts are tied; each post shows on two signals."""
+    import datetime as dt
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    accounts: list[str] = []
+    articles: list[int] = []
+    times: list[dt.datetime] = []
+    for k in range(30):
+        start = int(rng.integers(13 * 86400))
+        for a in rng.choice(1000, size=int(rng.integers(60, 200)), replace=False):
+            accounts.append(f"a{a}")
+            articles.append(k)
+            delay = float(rng.exponential(3 * 3600))
+            times.append(t0 + dt.timedelta(seconds=start + delay))
+    time = pa.array(times, pa.timestamp("us", tz="UTC"))
+    post = pa.array([str(i) for i in range(len(accounts))])
+    return {
+        signal: pa.table(
+            {
+                "account": accounts,
+                "item": [f"{signal}{k}" for k in articles],
+                "post": post,
+                "time": time,
+            }
+        )
+        for signal in ("link", "text")
+    }
+
+
+def test_group_test_does_not_test_a_group_on_the_posts_that_proposed_it() -> None:
+    # Split by item, a post's link and its text fell in different halves: groups proposed on
+    # the links' chance co-actions were "confirmed" on the same posts' text (30-40 groups of
+    # up to 77 accounts per draw). Split by time, both signals of a post are in one half.
+    from cibscan.detect import group_test
+
+    hot = pa.table({"signal": pa.array([], pa.string()), "item": pa.array([], pa.string())})
+    for seed in (1, 2):
+        assert group_test(_share_button_traces(seed), hot, set(), DetectConfig()) == []
+
+
+def test_group_test_halves_are_blocks_of_time_shared_by_all_signals() -> None:
+    import datetime as dt
+
+    from cibscan.detect import _time_halves, split_block_us
+
+    block = split_block_us(600_000_000)
+    assert block == 3_600_000_000 and split_block_us(7_200_000_000) == 43_200_000_000
+    t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    times = [t0 + dt.timedelta(minutes=7 * k) for k in range(200)]
+    tr = pa.table(
+        {
+            "account": [f"a{k % 9}" for k in range(200)],
+            "item": [f"i{k % 13}" for k in range(200)],
+            "time": pa.array(times, pa.timestamp("us", tz="UTC")),
+        }
+    )
+    hot = pa.table({"item": pa.array(["i0"], pa.string())})
+    halves = _time_halves(tr, hot, block)
+    hours = [{t.replace(minute=0) for t in h.column("time").to_pylist()} for h in halves]
+    assert hours[0] and hours[1] and not hours[0] & hours[1]  # whole hours, in one half each
+    assert sum(h.num_rows for h in halves) == 200 - len([k for k in range(200) if k % 13 == 0])
+    assert all("i0" not in h.column("item").to_pylist() for h in halves)
+    # another signal's traces at the same times fall in the same halves
+    other = _time_halves(tr.set_column(1, "item", pa.array(["x"] * 200)), hot, block)
+    assert [h.num_rows for h in other] == [
+        sum(1 for t in times if t.replace(minute=0) in hours[h]) for h in (0, 1)
+    ]
 
 
 @settings(max_examples=40, deadline=None)

@@ -155,8 +155,7 @@ def test_cnt_csv_bad_rows(write) -> None:  # type: ignore[no-untyped-def]
     # a repeated key with other content: the file's name of the key column ("id") again
     twice = write("twice.csv", header + "m1,u1,a,,,hi,1704103200,\nm1,u1,a,,,bye,1704103200,\n")
     assert strict_error(twice) == (
-        f"{twice}, row 3, column 'id', value 'm1': duplicate id with different content than "
-        "row 2"
+        f"{twice}, row 3, column 'id', value 'm1': duplicate id with different content than row 2"
     )
     ragged = write("ragged.csv", header + "m1,u1,a,,,hi,1704103200\n")
     assert strict_error(ragged) == (

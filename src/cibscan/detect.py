@@ -13,7 +13,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import duckdb
 import numpy as np
@@ -41,6 +41,7 @@ from cibscan.traces import SIGNALS, traces
 __all__ = [
     "DETECT_SIGNALS",
     "EDGE_MIN_WEIGHT",
+    "SPLIT_BLOCK_SECONDS",
     "TESTED_EDGE_COLUMNS",
     "DetectConfig",
     "Detection",
@@ -48,6 +49,7 @@ __all__ = [
     "detect",
     "group_test",
     "merge_tested_groups",
+    "split_block_us",
     "write_detection",
 ]
 
@@ -341,10 +343,32 @@ def detect(
     )
 
 
-def _item_halves(tr: pa.Table, hot: pa.Table) -> tuple[pa.Table, pa.Table]:
-    """Split one signal's traces into two halves by a hash of the item (hot items dropped).
+#: The group test's halves are blocks of time at least this long (and six windows).
+SPLIT_BLOCK_SECONDS: Final = 3600.0
 
-    MD5 of the item's text, not Python's salted ``hash``, so the split is the same in every run.
+
+def split_block_us(window_us: int) -> int:
+    """The width of the group test's time blocks: an hour, or six windows when that is longer.
+
+    A co-action straddling two blocks is in neither half; with blocks six windows wide that is
+    at most one pair in six at the window's full gap, and fewer at shorter gaps.
+
+    Examples
+    --------
+    >>> split_block_us(600_000_000), split_block_us(3_600_000_000)
+    (3600000000, 21600000000)
+    """
+    return max(round(SPLIT_BLOCK_SECONDS * 1_000_000), 6 * window_us)
+
+
+def _time_halves(tr: pa.Table, hot: pa.Table, block_us: int) -> tuple[pa.Table, pa.Table]:
+    """Split one signal's traces into two halves by blocks of time (hot items dropped).
+
+    Every signal is split by the same blocks, so all the items of one post (its link, its text,
+    its near-duplicate cluster) fall in the same half: a group proposed on one half is tested
+    on other posts, not on the same posts seen through another signal. A block's half is the
+    parity of the MD5 of its number (not Python's salted ``hash``): the same in every run, and
+    independent of the ids.
     """
     con = connect()
     try:
@@ -354,9 +378,9 @@ def _item_halves(tr: pa.Table, hot: pa.Table) -> tuple[pa.Table, pa.Table]:
             hot.select(["item"]) if hot.num_rows else pa.table({"item": pa.array([], pa.string())}),
         )
         con.execute(
-            "CREATE TEMP TABLE t AS SELECT account, item, time, "
-            "ascii(md5(CAST(item AS VARCHAR))) % 2 AS half FROM tr "
-            "WHERE item NOT IN (SELECT item FROM hot)"
+            "CREATE TEMP TABLE t AS SELECT account, item, time, ascii(md5(CAST(CAST("
+            f"floor(epoch_us(time) / {int(block_us)}) AS BIGINT) AS VARCHAR))) % 2 AS half"
+            " FROM tr WHERE item NOT IN (SELECT item FROM hot)"
         )
         halves = tuple(
             con.sql(
@@ -615,9 +639,10 @@ def group_test(
     covered: set[str],
     cfg: DetectConfig,
 ) -> list[dict[str, Any]]:
-    """Groups of weakly tied accounts confirmed on held-out items (sample splitting).
+    """Groups of weakly tied accounts confirmed on held-out posts (sample splitting).
 
-    Items are split in two halves by a hash. On one half every co-acting pair, weight 1
+    The posts are split in two halves by blocks of time (:func:`split_block_us`, the same
+    blocks for every signal). On one half every co-acting pair, weight 1
     included, is weighted by ``-log10 P(X ≥ x)`` (unconditional Poisson tail under that half's
     null) summed over signals, and Leiden (at ``resolution`` and four times it) proposes
     communities of at least ``min_size`` accounts not in ``covered`` (the flagged networks).
@@ -649,13 +674,14 @@ def group_test(
         networks, with a ``group_test`` record (p-value, q-value, per-signal ``X`` and ``Λ``).
     """
     window_us = round(cfg.window * 1_000_000)
+    block_us = split_block_us(window_us)
     signals = sorted(signal_traces)
     nulls: list[dict[str, SignalNull]] = [{}, {}]
     con = connect()
     try:
         for j, signal in enumerate(signals):
             hot = hot_items.filter(pa.compute.equal(hot_items["signal"], signal))
-            for h, half in enumerate(_item_halves(signal_traces[signal], hot)):
+            for h, half in enumerate(_time_halves(signal_traces[signal], hot, block_us)):
                 nulls[h][signal] = signal_null(half, signal, window_us)
                 _store_half_pairs(con, f"pairs_{h}_{j}", half, window_us)
                 con.register(f"degrees_{h}_{j}", nulls[h][signal].degrees)
