@@ -11,8 +11,9 @@ against the rest of the case by the fingerprint modules:
     better than a leisure or a flat one, with the UTC offset known at the stated confidence:
     staff on a shift, not citizens posting in their evenings. It flags a group on its own only
     when the accounts themselves are *confined* to working hours: at least half of the members
-    with enough posts to tell (at least three of them; ``rhythm.TELLING_POSTS``) posted nothing
-    outside weekdays 09:00-17:30. A persona run from an office exists only at work; people who
+    with enough events to tell (at least three of them; ``rhythm.telling_events``: 4 when the
+    case covers whole weeks, more when much of what it covers is working hours, none for a case
+    collected on one working afternoon) posted nothing outside weekdays 09:00-17:30. A persona run from an office exists only at work; people who
     post about their work (a newsroom, a ministry's staff, a company's employees) also use their
     own accounts in the evenings and at weekends, and their pooled rhythm fits the working day
     too. Without that, the marker is reported and supports a flag, as ``round_the_clock`` does.
@@ -326,6 +327,8 @@ def assess_groups(
                     "accounts_in_working_hours": rhythm.get("accounts_in_working_hours"),
                     "accounts_telling": telling,
                     "accounts_confined": confined,
+                    "telling_events": rhythm.get("telling_events"),
+                    "covered_work_share": rhythm.get("covered_work_share"),
                     "members_confined_to_work": telling >= 3 and 2 * confined >= telling,
                 }
             )

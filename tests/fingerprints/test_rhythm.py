@@ -13,14 +13,18 @@ from hypothesis import strategies as st
 
 from cibscan.errors import BadInputError, ConfigError
 from cibscan.fingerprints.rhythm import (
+    COVERAGE_GAP_QUARTERS,
     OFFSET_QUARTERS,
+    TELLING_POSTS,
     RhythmConfig,
     account_rhythms,
+    coverage_week,
     evaluate_rhythm,
     format_offset,
     network_rhythms,
     rhythm_templates,
     synthetic_rhythm_posts,
+    telling_events,
 )
 
 from ._cases import assignment, new_case
@@ -346,3 +350,75 @@ def test_bad_assignment_is_refused() -> None:
         network_rhythms(case.con, pa.table({"account_id": ["a"]}))
     with pytest.raises(BadInputError, match="more than once"):
         network_rhythms(case.con, pa.table({"account_id": ["a", "a"], "network_id": ["x", "y"]}))
+
+
+def _afternoon_case(background: bool) -> tuple[list[str], object]:
+    """Six accounts posting every ten minutes on Tuesday 2024-01-02, 13:30-19:30 UTC; with
+    ``background``, the case also holds an account posting every hour for two weeks."""
+    t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    office = [f"op{i}" for i in range(6)]
+    times = [
+        (a, t0 + dt.timedelta(days=1, hours=13, minutes=30 + 10 * k, seconds=37 * i))
+        for i, a in enumerate(office)
+        for k in range(36)
+    ]
+    if background:
+        times += [("bg", t0 + dt.timedelta(hours=k, minutes=2)) for k in range(14 * 24)]
+    return office, new_case(posts=_posts_at(times))
+
+
+def test_confinement_is_judged_against_what_the_case_covers() -> None:
+    # A one-afternoon collection: every post, of anyone, is in working hours at some offset,
+    # so an account's posting only then tells nothing; no account can be telling.
+    office, case = _afternoon_case(background=False)
+    alone = network_rhythms(case.con, assignment({"O": office})).networks["O"]
+    assert alone.fit.rhythm == "office" and alone.fit.utc_offset_hours is not None
+    assert alone.covered_work_share == 1.0 and alone.telling_events is None
+    assert (alone.accounts_telling, alone.accounts_confined) == (0, 0)
+    assert alone.accounts_in_working_hours == 6  # the plain count is still reported
+    # The same accounts in a case of two whole weeks: their silence outside the afternoon is
+    # telling, at the whole week's threshold.
+    office, case = _afternoon_case(background=True)
+    weeks = network_rhythms(case.con, assignment({"O": office})).networks["O"]
+    assert weeks.fit.utc_offset_hours == alone.fit.utc_offset_hours
+    assert weeks.covered_work_share == pytest.approx(42.5 / 168, abs=0.01)
+    assert weeks.telling_events == TELLING_POSTS == 4
+    assert (weeks.accounts_telling, weeks.accounts_confined) == (6, 6)
+    assert weeks.as_dict()["telling_events"] == 4
+    # events, not posts: a burst of eight reposts within a minute is one event, not telling
+    t0 = dt.datetime(2024, 1, 2, 14, 3, tzinfo=dt.UTC)
+    burst = [("burst", t0 + dt.timedelta(seconds=5 * k)) for k in range(8)]
+    _, case = _afternoon_case(background=True)
+    case.con.executemany(
+        "INSERT INTO posts (post_id, account_id, timestamp, kind) VALUES (?, ?, ?, 'post')",
+        [(f"b{k}", a, t) for k, (a, t) in enumerate(burst)],
+    )
+    mixed = network_rhythms(case.con, assignment({"O": [*office, "burst"]})).networks["O"]
+    assert (mixed.accounts_telling, mixed.accounts_confined) == (6, 6)
+
+
+def test_telling_events_need_the_stated_evidence() -> None:
+    for share in (0.1, 42.5 / 168, 0.4, 0.75, 0.99):
+        k = telling_events(share)
+        assert k is not None and share**k <= 0.01 * (1 + 1e-9) < share ** (k - 1)
+    assert telling_events(1.0) is None and telling_events(0.0) == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 40 * 96), min_size=1, max_size=30))
+def test_coverage_runs_from_first_to_last_post_across_gaps_under_a_day(
+    quarters: list[int],
+) -> None:
+    week = coverage_week(np.array(quarters))
+    q = sorted(set(quarters))
+    covered: set[int] = set()
+    start = q[0]
+    for prev, cur in zip([*q[:1], *q], [*q, None], strict=True):
+        if cur is None or cur - prev > COVERAGE_GAP_QUARTERS:
+            covered |= set(range(start, prev + 1))
+            start = cur if cur is not None else start
+    assert week.sum() == len(covered)
+    expected = np.zeros(672)
+    for c in covered:
+        expected[(c + 3 * 96) % 672] += 1  # the epoch began on a Thursday
+    assert np.array_equal(week, expected)

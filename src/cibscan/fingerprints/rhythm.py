@@ -66,6 +66,7 @@ from cibscan.fingerprints._assignment import (
 )
 
 __all__ = [
+    "COVERAGE_GAP_QUARTERS",
     "LEISURE_WEEKDAY",
     "LEISURE_WEEKEND",
     "OFFICE_WEEKDAY",
@@ -79,10 +80,12 @@ __all__ = [
     "RhythmFit",
     "SyntheticRhythm",
     "account_rhythms",
+    "coverage_week",
     "evaluate_rhythm",
     "network_rhythms",
     "rhythm_templates",
     "synthetic_rhythm_posts",
+    "telling_events",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -282,13 +285,21 @@ class NetworkRhythm:
     fit
         The fitted rhythm.
     accounts_telling
-        Active accounts with at least :data:`TELLING_POSTS` posts: enough that all of them
-        falling in working hours would be unlikely (at most 1%) for posts at random times of
-        the week, so that such an account is *confined* to working hours, not just quiet.
-        ``None`` without an offset.
+        Active accounts with at least ``telling_events`` events (posts in distinct
+        quarter-hours): enough that all of them falling in working hours would be unlikely (at
+        most 1%) for events at random times of what the case covers, so that such an account
+        is *confined* to working hours, not just quiet. ``None`` without an offset.
     accounts_confined
         Of the telling accounts, those all of whose posts fall in working hours (``None``
         without an offset).
+    covered_work_share
+        The share of the case's coverage (:func:`coverage_week`) that is working hours at the
+        network's offset: about a quarter (42.5 of 168 hours) for a case of whole weeks, 1 for
+        a case collected on one weekday afternoon.
+    telling_events
+        The events that make an account telling (:func:`telling_events` of
+        ``covered_work_share``: :data:`TELLING_POSTS`, 4, for whole weeks); ``None`` when the
+        coverage is all working hours, so that no account can tell.
     """
 
     network_id: str
@@ -298,6 +309,8 @@ class NetworkRhythm:
     fit: RhythmFit
     accounts_telling: int | None = None
     accounts_confined: int | None = None
+    covered_work_share: float | None = None
+    telling_events: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return JSON-ready data: the network's counts and its fit, flattened."""
@@ -308,6 +321,8 @@ class NetworkRhythm:
             "accounts_in_working_hours": self.accounts_in_working_hours,
             "accounts_telling": self.accounts_telling,
             "accounts_confined": self.accounts_confined,
+            "covered_work_share": self.covered_work_share,
+            "telling_events": self.telling_events,
             **self.fit.as_dict(),
         }
 
@@ -537,8 +552,61 @@ def _masks() -> dict[str, NDArray[np.bool_]]:
     }
 
 
-#: Posts an account needs for "all in working hours" to tell (see ``NetworkRhythm``): 4.
+#: Events an account needs for "all in working hours" to tell when the case covers whole weeks
+#: (see ``NetworkRhythm``): 4.
 TELLING_POSTS: Final = _telling_posts()
+
+#: A day without a single post in the case is a gap in its collection, not a quiet day.
+COVERAGE_GAP_QUARTERS: Final = QUARTERS_PER_DAY
+
+
+def coverage_week(quarters: IntArray) -> FloatArray:
+    """The quarter-hours of the week that a case's collection covers, and how often.
+
+    ``quarters`` are the quarter-hours since the epoch in which the case has any post. The
+    collection is taken to run from its first post to its last, except across a day or more
+    without a single post in the case (:data:`COVERAGE_GAP_QUARTERS`): a one-afternoon scrape
+    covers one afternoon, a weekly show's four broadcasts cover four evenings, a takedown archive
+    of months covers every hour of the week about equally.
+
+    Examples
+    --------
+    >>> week = coverage_week(np.array([0, 4, 8]))  # two hours on Thursday 1 January 1970
+    >>> int(week.sum()), int(week.argmax())
+    (9, 288)
+    """
+    week = np.zeros(WEEK_BINS, dtype=np.float64)
+    if not len(quarters):
+        return week
+    q = np.unique(np.asarray(quarters, dtype=np.int64))
+    breaks = np.flatnonzero(np.diff(q) > COVERAGE_GAP_QUARTERS)
+    starts = np.concatenate([q[:1], q[breaks + 1]])
+    ends = np.concatenate([q[breaks], q[-1:]]) + 1
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        whole, rest = divmod(end - start, WEEK_BINS)
+        week += whole
+        first = (start + _EPOCH_WEEK_SHIFT) % WEEK_BINS
+        bins = (first + np.arange(rest)) % WEEK_BINS
+        np.add.at(week, bins, 1.0)
+    return week
+
+
+def telling_events(work_share: float, level: float = 0.01) -> int | None:
+    """The fewest events all in working hours with probability at most ``level``, for events at
+    random times of the collection, of which a share ``work_share`` is working hours.
+
+    ``None`` when all of the collection is working hours: nobody can be told to be confined.
+
+    Examples
+    --------
+    >>> telling_events(42.5 / 168), telling_events(0.5), telling_events(1.0)
+    (4, 7, None)
+    """
+    if work_share >= 1.0:
+        return None
+    if work_share <= 0.0:
+        return 1
+    return int(np.ceil(np.log(level) / np.log(work_share) - 1e-9))
 
 
 def _clock(quarter: int) -> str:
@@ -644,6 +712,12 @@ _QUARTERS_SQL: Final = """
     GROUP BY ALL
 """
 
+#: The quarter-hours in which the case has any post (its collection's coverage).
+_COVERED_SQL: Final = """
+    SELECT DISTINCT CAST(floor(epoch(timestamp) / 900) AS BIGINT) AS quarter
+    FROM posts WHERE timestamp IS NOT NULL
+"""
+
 
 def _week_bins(quarters: IntArray) -> IntArray:
     return np.asarray((quarters + _EPOCH_WEEK_SHIFT) % WEEK_BINS, dtype=np.int64)
@@ -723,7 +797,17 @@ def network_rhythms(
     in_work = np.bincount(
         acc_net, weights=(has_posts & (outside == 0)).astype(np.float64), minlength=n
     )
-    telling = np.bincount(acc_row, weights=posts_n, minlength=n_accounts) >= TELLING_POSTS
+    # Telling accounts: enough events that all in working hours would be unlikely for events
+    # at random times of what the case covers (not of a whole week: a one-afternoon scrape is
+    # all working hours at some offset, and says nothing of who else its accounts are).
+    covered = coverage_week(fetch_arrow(con, _COVERED_SQL)["quarter"].to_numpy().astype(np.int64))
+    work = _masks()["work"]
+    shift = (np.arange(WEEK_BINS)[None, :] + raw.offset_quarters[:, None]) % WEEK_BINS
+    work_share = (work[shift] * covered[None, :]).sum(axis=1) / max(covered.sum(), 1.0)
+    needed = [telling_events(float(x)) for x in work_share]
+    threshold = np.array([np.inf if k is None else k for k in needed], dtype=np.float64)
+    account_events = np.bincount(acc_row, minlength=n_accounts)
+    telling = account_events >= threshold[acc_net]
     n_telling = np.bincount(acc_net, weights=telling.astype(np.float64), minlength=n)
     n_confined = np.bincount(
         acc_net, weights=(telling & (outside == 0)).astype(np.float64), minlength=n
@@ -738,6 +822,8 @@ def network_rhythms(
             fit=fits[i],
             accounts_telling=int(n_telling[i]) if raw.has_offset[i] else None,
             accounts_confined=int(n_confined[i]) if raw.has_offset[i] else None,
+            covered_work_share=round(float(work_share[i]), 4) if raw.has_offset[i] else None,
+            telling_events=needed[i] if raw.has_offset[i] else None,
         )
         for i, nid in enumerate(networks)
     }
