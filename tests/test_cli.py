@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from cibscan.case import open_case
 from cibscan.cli import main
 
 HEADER = "post_id,account_id,timestamp,text\n"
@@ -216,6 +217,30 @@ def test_date_order_and_tz_on_ingest_and_investigate(tmp_path: Path, capsys) -> 
     assert proc.returncode == 0, proc.stderr
     config = json.loads((out / "run.json").read_text())["config"]["ingest"]
     assert (config["date_order"], config["tz"]) == ("dmy", "UTC")
+
+
+def test_investigate_takes_the_ingest_options(tmp_path: Path) -> None:
+    src = tmp_path / "tweets.csv"
+    src.write_text(
+        "tweet_id,account_id,timestamp,text\n1,a,2024-01-02T10:00:00Z,hi\n"
+        "2,b,soon,yo\n3,c,2024-01-02T10:00:05Z,hey\n"
+    )
+    out = tmp_path / "o"
+    strict = run("investigate", str(src), "--out", str(out), "--map", "tweet_id=post_id")
+    assert strict.returncode == 2
+    assert f"{src}, row 3, column 'timestamp', value 'soon'" in strict.stderr
+    proc = run(
+        "investigate", str(src), "--out", str(out), "--map", "tweet_id=post_id",
+        "--on-error", "skip", "--platform", "mastodon", "--table", "posts", "--format", "csv",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "read 3 = ingested 2 + rejected 1 + duplicates 0" in proc.stdout
+    config = json.loads((out / "run.json").read_text())["config"]["ingest"]
+    assert config["column_map"] == {"tweet_id": "post_id"} and config["on_error"] == "skip"
+    assert (config["platform"], config["table"], config["format"]) == ("mastodon", "posts", "csv")
+    with open_case(out / "case.duckdb") as case:
+        assert case.con.execute("SELECT DISTINCT platform FROM posts").fetchall() == [("mastodon",)]
+        assert case.count("rejects") == 1
 
 
 def test_investigate_names_a_missing_input_and_writes_nothing(tmp_path: Path) -> None:

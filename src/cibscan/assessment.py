@@ -13,10 +13,11 @@ against the rest of the case by the fingerprint modules:
     when the accounts themselves are *confined* to working hours: at least half of the members
     with enough events to tell (at least three of them; ``rhythm.telling_events``: 4 when the
     case covers whole weeks, more when much of what it covers is working hours, none for a case
-    collected on one working afternoon) posted nothing outside weekdays 09:00-17:30. A persona run from an office exists only at work; people who
-    post about their work (a newsroom, a ministry's staff, a company's employees) also use their
-    own accounts in the evenings and at weekends, and their pooled rhythm fits the working day
-    too. Without that, the marker is reported and supports a flag, as ``round_the_clock`` does.
+    collected on one working afternoon) posted nothing outside weekdays 09:00-17:30. A persona
+    run from an office exists only at work; people who post about their work (a newsroom, a
+    ministry's staff, a company's employees) also use their own accounts in the evenings and at
+    weekends, and their pooled rhythm fits the working day too. Without that, the marker is
+    reported and supports a flag, as ``round_the_clock`` does.
 ``round_the_clock``
     Activity flat over the 24 hours of the day, pooled *and* for most members on their own
     (at least half of the members whose rhythm can be fitted): shifts or automation. A crowd

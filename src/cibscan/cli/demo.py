@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -26,8 +25,16 @@ from cibscan.cli.detect import (
     read_labels,
     unflagged_hint,
 )
-from cibscan.cli.ingest import DateOrderOption, TzOption
-from cibscan.config import load_config
+from cibscan.cli.ingest import (
+    DateOrderOption,
+    FormatOption,
+    MapOption,
+    OnErrorOption,
+    PlatformOption,
+    TableOption,
+    TzOption,
+    ingest_options,
+)
 from cibscan.detect import DETECT_SIGNALS, DetectConfig
 from cibscan.evaluate import evaluate_assignment
 from cibscan.investigate import CACHE_DIR, investigate
@@ -56,8 +63,14 @@ def investigate_command(
     sources: Annotated[list[Path], typer.Argument(help="Input files.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("cibscan-out"),
     config: Annotated[
-        Path | None, typer.Option("--config", help="TOML config file ([ingest] table).")
+        Path | None,
+        typer.Option("--config", help="TOML config file; its [ingest] table sets the defaults."),
     ] = None,
+    fmt: FormatOption = None,
+    column_map: MapOption = None,
+    table: TableOption = None,
+    platform: PlatformOption = None,
+    on_error: OnErrorOption = None,
     tz: TzOption = None,
     date_order: DateOrderOption = None,
     signals: SignalsOption = ",".join(DETECT_SIGNALS),
@@ -96,14 +109,25 @@ def investigate_command(
     keyed pseudonyms in every output (OUT/.cibscan-cache/ keeps the original case: do not
     share it, or add --no-cache). See docs/outputs/.
 
-    Example:
+    The ingest options (--format, --map, --table, --platform, --on-error, --tz,
+    --date-order) are those of `cibscan ingest`; with --on-error skip the rejected rows are
+    counted in the summary and kept in the rejects table of OUT/case.duckdb.
+
+    Examples:
 
         cibscan investigate posts.csv accounts.csv --out case1/
+
+        cibscan investigate tweets.csv --map tweet_id=post_id --on-error skip --out case1/
     """
-    ingest_config = load_config(config).ingest
-    overrides: dict[str, Any] = {"tz": tz, "date_order": date_order}
-    ingest_config = dataclasses.replace(
-        ingest_config, **{k: v for k, v in overrides.items() if v is not None}
+    ingest_config = ingest_options(
+        config,
+        fmt=fmt,
+        column_map=column_map,
+        table=table,
+        platform=platform,
+        on_error=on_error,
+        tz=tz,
+        date_order=date_order,
     )
     console = Console(stderr=True, highlight=False)
     result = investigate(

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from cibscan.case import open_case
 from cibscan.cli.app import app
-from cibscan.config import load_config, parse_column_map
+from cibscan.config import IngestConfig, load_config, parse_column_map
 from cibscan.errors import CibscanError, ConfigError
 from cibscan.ingest import FORMATS, ingest, run_rejects
 
@@ -40,6 +40,60 @@ DateOrderOption = Annotated[
     ),
 ]
 
+FormatOption = Annotated[str | None, typer.Option("--format", help=_FORMAT_HELP)]
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option("--map", help="Rename a column: SOURCE=CANONICAL (repeatable)."),
+]
+TableOption = Annotated[
+    str | None,
+    typer.Option(
+        "--table",
+        help="Canonical table of generic files: posts, accounts, infra, memberships, "
+        "labels (guessed from the columns when omitted).",
+    ),
+]
+PlatformOption = Annotated[
+    str | None,
+    typer.Option("--platform", help="Platform of rows that do not say (twitter, facebook, ...)."),
+]
+OnErrorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--on-error",
+        help="strict (default): stop at the first bad row, case unchanged. skip: "
+        "store bad rows in the rejects table and go on.",
+    ),
+]
+
+
+def ingest_options(
+    config: Path | None,
+    *,
+    fmt: str | None = None,
+    column_map: list[str] | None = None,
+    table: str | None = None,
+    platform: str | None = None,
+    on_error: str | None = None,
+    tz: str | None = None,
+    date_order: str | None = None,
+) -> IngestConfig:
+    """The ingest config of a command: the config file's ``[ingest]`` table, then the options."""
+    base = load_config(config).ingest
+    mapping = {**base.column_map, **parse_column_map(column_map or [])}
+    if on_error not in (None, "strict", "skip"):
+        raise ConfigError(f"--on-error must be strict or skip, got {on_error!r}")
+    overrides = {
+        "format": fmt,
+        "table": table,
+        "platform": platform,
+        "on_error": on_error,
+        "tz": tz,
+        "date_order": date_order,
+    }
+    chosen: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    return dataclasses.replace(base, column_map=mapping, **chosen)
+
 
 @app.command("ingest")
 def ingest_command(
@@ -50,33 +104,11 @@ def ingest_command(
     db: Annotated[Path, typer.Option("--db", help="Case store to create or append to.")] = Path(
         "case.duckdb"
     ),
-    fmt: Annotated[str | None, typer.Option("--format", help=_FORMAT_HELP)] = None,
-    column_map: Annotated[
-        list[str] | None,
-        typer.Option("--map", help="Rename a column: SOURCE=CANONICAL (repeatable)."),
-    ] = None,
-    table: Annotated[
-        str | None,
-        typer.Option(
-            "--table",
-            help="Canonical table of generic files: posts, accounts, infra, memberships, "
-            "labels (guessed from the columns when omitted).",
-        ),
-    ] = None,
-    platform: Annotated[
-        str | None,
-        typer.Option(
-            "--platform", help="Platform of rows that do not say (twitter, facebook, ...)."
-        ),
-    ] = None,
-    on_error: Annotated[
-        str | None,
-        typer.Option(
-            "--on-error",
-            help="strict (default): stop at the first bad row, case unchanged. skip: "
-            "store bad rows in the rejects table and go on.",
-        ),
-    ] = None,
+    fmt: FormatOption = None,
+    column_map: MapOption = None,
+    table: TableOption = None,
+    platform: PlatformOption = None,
+    on_error: OnErrorOption = None,
     tz: TzOption = None,
     date_order: DateOrderOption = None,
     config: Annotated[
@@ -101,20 +133,16 @@ def ingest_command(
 
         cibscan ingest archive_tweets.csv --format io-archive --db case.duckdb
     """
-    base = load_config(config).ingest
-    mapping = {**base.column_map, **parse_column_map(column_map or [])}
-    if on_error not in (None, "strict", "skip"):
-        raise ConfigError(f"--on-error must be strict or skip, got {on_error!r}")
-    overrides = {
-        "format": fmt,
-        "table": table,
-        "platform": platform,
-        "on_error": on_error,
-        "tz": tz,
-        "date_order": date_order,
-    }
-    chosen: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
-    cfg = dataclasses.replace(base, column_map=mapping, **chosen)
+    cfg = ingest_options(
+        config,
+        fmt=fmt,
+        column_map=column_map,
+        table=table,
+        platform=platform,
+        on_error=on_error,
+        tz=tz,
+        date_order=date_order,
+    )
     console = Console(stderr=True)
     created = not db.exists()
     case = open_case(db)
