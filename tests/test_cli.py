@@ -281,3 +281,18 @@ def test_detect_takes_the_marker_rules_and_records_them(tmp_path: Path, capsys) 
         True,
     )
     assert "0 networks, 0 accounts flagged" in capsys.readouterr().out
+
+
+def test_the_ingest_table_documented_in_formats_md_loads(tmp_path: Path) -> None:
+    import re
+
+    from cibscan.config import load_config
+
+    doc = (Path(__file__).parents[1] / "docs" / "formats.md").read_text(encoding="utf-8")
+    match = re.search(r"```toml\n(.*?)```", doc, re.S)
+    assert match is not None
+    path = tmp_path / "cibscan.toml"
+    path.write_text(match.group(1), encoding="utf-8")
+    cfg = load_config(path).ingest
+    assert cfg.column_map == {"tweet_id": "post_id", "user": "account_id"}
+    assert (cfg.format, cfg.table, cfg.on_error, cfg.date_order) == ("csv", "posts", "skip", "dmy")

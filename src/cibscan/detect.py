@@ -124,10 +124,12 @@ class DetectConfig:
         surprising (on large cases a fixed level lets millions of chance pairs through; the
         200,000-post scenarios propose from about 80,000, 10M posts from millions). It bounds
         the time of the proposing Leiden runs, not the validity of the test.
-    engine, spark_master, spark_conf
+    engine, spark_master, spark_conf, spark_staging
         ``"spark"`` runs the networks and significance stages on Apache Spark
         (:func:`cibscan.spark.spark_detect_edges`, same answer); clustering and assessment stay
-        on this machine. ``spark_conf`` holds ``(key, value)`` Spark settings.
+        on this machine. ``spark_conf`` holds ``(key, value)`` Spark settings;
+        ``spark_staging`` is where the case's posts are exported for the executors (a path
+        every executor reads; a temporary folder on this machine when ``None``).
     """
 
     signals: tuple[str, ...] = DETECT_SIGNALS
@@ -148,6 +150,7 @@ class DetectConfig:
     engine: str = "duckdb"
     spark_master: str | None = None
     spark_conf: tuple[tuple[str, str], ...] = ()
+    spark_staging: str | None = None
 
     def __post_init__(self) -> None:
         if self.engine not in ("duckdb", "spark"):
@@ -264,6 +267,7 @@ def detect(
                 evidence_limit=cfg.evidence_limit,
                 master=cfg.spark_master,
                 conf=dict(cfg.spark_conf),
+                staging=cfg.spark_staging,
             )
             coaction, spark_stage = staged.network, staged
         result = coaction if coaction is not None else coaction_networks(store, cfg)

@@ -595,6 +595,7 @@ def networks(
     engine: Literal["duckdb", "spark"] = "duckdb",
     spark_master: str | None = None,
     spark_conf: Mapping[str, str] | None = None,
+    spark_staging: str | None = None,
     **options: Any,
 ) -> NetworkResult:
     """Build co-action networks from the posts of a case.
@@ -630,9 +631,11 @@ def networks(
     engine
         ``"spark"`` runs on Apache Spark (:mod:`cibscan.spark`, ``pip install cibscan[spark]``);
         ``case`` may then also be Parquet posts at any URI Spark reads. Same result.
-    spark_master, spark_conf
-        With ``engine="spark"``: the master URL (``local[2]``, ``spark://host:7077``) and
-        Spark settings.
+    spark_master, spark_conf, spark_staging
+        With ``engine="spark"``: the master URL (``local[2]``, ``spark://host:7077``), Spark
+        settings, and where a case store's posts are exported as Parquet for the executors (a
+        path or URI every executor reads; a temporary folder on this machine when ``None``,
+        which only a local master reads).
     **options
         Further :class:`NetworkConfig` fields (``near_text_threshold``, ``partitions``, ...).
 
@@ -677,7 +680,9 @@ def networks(
     if engine == "spark":
         from cibscan.spark import spark_networks
 
-        return spark_networks(case, config, master=spark_master, conf=spark_conf)
+        return spark_networks(
+            case, config, master=spark_master, conf=spark_conf, staging=spark_staging
+        )
     if engine != "duckdb":
         raise ConfigError(f"unknown engine {engine!r}; choose duckdb or spark")
     cfg = config.resolved()

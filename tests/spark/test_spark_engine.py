@@ -241,6 +241,25 @@ def test_detect_stage_pvalues_and_fused(spark: Any, synth_case: Case) -> None:
     assert got.hot_items.equals(duck.hot_items)
 
 
+def test_case_store_posts_are_staged_where_asked(spark: Any, tmp_path: Path) -> None:
+    case = make_case(HAND)
+    db = tmp_path / "case.duckdb"
+    case.con.execute(f"ATTACH '{db}' AS disk; COPY FROM DATABASE memory TO disk; DETACH disk")
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    duck = networks(case, ["share"], window=60)
+    staged = networks(case, ["share"], window=60, engine="spark", spark_staging=str(staging))
+    assert_same(duck, staged)
+    assert [p.suffix for p in staging.iterdir()] == [".parquet"]  # the posts, for the executors
+    out = tmp_path / "edges.parquet"
+    code = main(
+        ["networks", "--db", str(db), "--engine", "spark", "-s", "share", "--window", "60",
+         "--spark-staging", str(staging), "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0 and len(list(staging.iterdir())) == 2
+    assert pq.read_table(out).to_pylist() == duck.edges.to_pylist()
+
+
 def test_parquet_input_and_cli(spark: Any, synth_case: Case, tmp_path: Path) -> None:
     posts = tmp_path / "posts.parquet"
     synth_case.con.execute(f"COPY posts TO '{posts}' (FORMAT PARQUET)")

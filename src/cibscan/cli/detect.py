@@ -75,6 +75,14 @@ def detect_command(
         list[str] | None,
         typer.Option("--spark-conf", help="Spark setting KEY=VALUE (repeatable)."),
     ] = None,
+    spark_staging: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-staging",
+            help="With --engine spark: where the case's posts are exported for the executors "
+            "(a path every executor reads; default: a temporary folder on this machine).",
+        ),
+    ] = None,
 ) -> None:
     """Find networks of coordinated accounts and rank them.
 
@@ -99,6 +107,7 @@ def detect_command(
         engine=engine,
         spark_master=spark_master,
         spark_conf=tuple(_key_value(item) for item in spark_conf or []),
+        spark_staging=spark_staging,
     )
     case = open_case(db, create=False, read_only=True)
     try:

@@ -160,6 +160,14 @@ def networks_command(
         list[str] | None,
         typer.Option(help="Spark setting KEY=VALUE (repeatable), e.g. spark.executor.memory=8g."),
     ] = None,
+    spark_staging: Annotated[
+        str | None,
+        typer.Option(
+            help="With --engine spark and --db: where the case's posts are exported as Parquet "
+            "for the executors (a path or URI every executor reads; default: a temporary "
+            "folder on this machine, which only a local master reads)."
+        ),
+    ] = None,
 ) -> None:
     if out is None:
         raise ConfigError("give --out EDGES (.csv, .parquet, .graphml or .gexf)")
@@ -220,6 +228,7 @@ def networks_command(
                 engine="spark" if engine == "spark" else "duckdb",
                 spark_master=spark_master,
                 spark_conf=conf,
+                spark_staging=spark_staging,
             )
     result.write(out, evidence=evidence, hot_items=hot_items)
 
