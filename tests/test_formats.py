@@ -34,8 +34,7 @@ from cibscan.ingest.telegram import forward_item
 from cibscan.networks import networks
 
 DATA = Path(__file__).parent / "data" / "formats"
-RUSSIAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "coortweet"
-RUSSIAN /= "russian_coord_tweets.parquet"
+RUSSIAN = Path(__file__).parent / "data" / "coortweet" / "russian_coord_tweets.parquet"
 UTC = dt.UTC
 
 POST_FIELDS = (
@@ -619,8 +618,6 @@ def test_coortweet_parquet_gzip_csv_and_errors(write, tmp_path: Path) -> None:  
 
 
 def test_coortweet_russian_sample(tmp_path: Path) -> None:
-    if not RUSSIAN.exists():
-        pytest.skip(f"CooRTweet's sample data is not available at {RUSSIAN} (../shared is absent)")
     source = pq.read_table(RUSSIAN).slice(0, 3000)
     pq.write_table(source, tmp_path / "russian.parquet")
     case = open_case()

@@ -11,13 +11,8 @@ import pytest
 from cibscan.case import Case, open_case
 from cibscan.networks import networks
 
-RUSSIAN = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
-    / "data"
-    / "coortweet"
-    / "russian_coord_tweets.parquet"
-)
+#: CooRTweet's sample data (MIT), kept in the repository: see tests/data/coortweet/README.md.
+RUSSIAN = Path(__file__).parent / "data" / "coortweet" / "russian_coord_tweets.parquet"
 SELF_COORDINATED = "9fa51ef17278c01d13d313741eddfc0b"
 
 
@@ -48,8 +43,6 @@ def shares_case(rows: list[tuple[str, str, str, float]]) -> Case:
 
 @pytest.fixture(scope="module")
 def russian() -> Case:
-    if not RUSSIAN.exists():
-        pytest.skip(f"CooRTweet's sample data is not available at {RUSSIAN} (../shared is absent)")
     table = pq.read_table(RUSSIAN)
     case = open_case()
     case.con.register("russian", table)

@@ -177,7 +177,9 @@ def demo_command(
 
     The scenario is a synthetic case (about 5,000 organic accounts with viral sharers, fans
     and news bots, and one operation of about 300 assets run from an office in UTC+1); see
-    docs/synth.md. Prints the evaluation and the path of report.html.
+    docs/synth.md. Writes the generated case into OUT/input/ (replacing that folder if it
+    exists) and the investigation's files into OUT (as `cibscan investigate`); prints the
+    evaluation and the path of report.html.
 
     Example:
 

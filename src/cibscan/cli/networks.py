@@ -74,12 +74,18 @@ def _evidence_limit(value: str) -> int | None:
 
 @app.command("networks", help=_HELP)
 def networks_command(
-    db: Annotated[Path | None, typer.Option("--db", help="The case store (case.duckdb).")] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db", help="The case store to read (no default; or --posts with --engine spark)."
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
             "--out",
-            help=f"Edge list to write; the suffix picks the format ({', '.join(EDGE_FORMATS)}).",
+            help="Edge list to write (required); the suffix picks the format "
+            f"({', '.join(EDGE_FORMATS)}).",
         ),
     ] = None,
     signal: Annotated[
