@@ -18,7 +18,7 @@ from cibscan.case import Case
 from cibscan.errors import BadInputError
 from cibscan.export import restore_formula
 
-__all__ = ["explain"]
+__all__ = ["explain", "group_test_summary"]
 
 
 def _pct(x: float | None) -> str:
@@ -68,6 +68,44 @@ def _hijack_line(h: dict[str, Any]) -> str:
     )
 
 
+def group_test_summary(group: dict[str, Any]) -> dict[str, Any] | None:
+    """The strongest signal of a group's held-out test (its ``group_test`` record), or ``None``.
+
+    A group found by the group test (many weak ties, few or no pairs significant on their own)
+    is judged on posts held out from its choice: its co-actions ``observed`` on a signal against
+    the null's ``expected``, with the test's ``p_value`` and ``q_value`` (the group's estimated
+    false-discovery rate). The signal reported is the one with the smallest p-value.
+
+    Examples
+    --------
+    >>> group_test_summary({"group_test": [{"p_value": 1e-9, "q_value": 2e-8, "by_signal": {
+    ...     "link": {"observed": 30.0, "expected": 2.5, "p_value": 1e-12},
+    ...     "text": {"observed": 0.0, "expected": 1.0, "p_value": 1.0}}}]})
+    {'signal': 'link', 'observed': 30.0, 'expected': 2.5, 'p_value': 1e-09, 'q_value': 2e-08}
+    >>> group_test_summary({"internal_edges": 12}) is None
+    True
+    """
+    tests = [t for t in group.get("group_test") or [] if isinstance(t, dict)]
+    if not tests:
+        return None
+    first = tests[0]
+    signals = [
+        (str(name), v)
+        for name, v in sorted((first.get("by_signal") or {}).items())
+        if isinstance(v, dict) and (v.get("observed") or 0) > 0
+    ]
+    if not signals:
+        return None
+    name, best = min(signals, key=lambda kv: (float(kv[1].get("p_value", 1.0)), kv[0]))
+    return {
+        "signal": name,
+        "observed": float(best.get("observed") or 0.0),
+        "expected": float(best.get("expected") or 0.0),
+        "p_value": first.get("p_value"),
+        "q_value": first.get("q_value"),
+    }
+
+
 def _network_lines(n: dict[str, Any], title: str = "Network") -> list[str]:
     size = n.get("size", len(n.get("accounts", [])))
     lines = [f"{title} {n['id']} (rank {n.get('rank')}): {size} assets."]
@@ -85,12 +123,25 @@ def _network_lines(n: dict[str, Any], title: str = "Network") -> list[str]:
     parts = [f"{v:,} on {k}" for k, v in by_signal.items()]
     signals = f"; {parts[0].replace(' on ', ' co-acted on ', 1)}" if parts else ""
     signals += "".join(f", {p}" for p in parts[1:])
-    lines.append(
-        f"Coordination: {n.get('internal_edges', 0):,} significant links between its accounts "
-        f"({_pct(n.get('cohesion'))} of all pairs{signals}), each "
-        f"tested against a null model that keeps every account's activity and every item's "
-        f"popularity and timing; estimated false-discovery rate {n.get('estimated_fdr', 1):.3g}."
-    )
+    tested = group_test_summary(n)
+    if tested is not None:
+        lines.append(
+            f"Coordination as a group: proposed on one half of the case's time and tested on "
+            f"posts held out from that choice, its accounts co-acted {tested['observed']:,.0f} "
+            f"times on {tested['signal']} where a null model that keeps every account's "
+            f"activity and every item's popularity and timing predicts "
+            f"{tested['expected']:,.1f} (group test p = {tested['p_value'] or 1:.2g}, "
+            f"q = {tested['q_value'] or 1:.2g}: the group's estimated false-discovery rate); "
+            f"{n.get('internal_edges', 0):,} of its pairs are significant links on their own"
+            f"{signals}."
+        )
+    else:
+        lines.append(
+            f"Coordination: {n.get('internal_edges', 0):,} significant links between its "
+            f"accounts ({_pct(n.get('cohesion'))} of all pairs{signals}), each tested against "
+            "a null model that keeps every account's activity and every item's popularity and "
+            f"timing; estimated false-discovery rate {n.get('estimated_fdr', 1):.3g}."
+        )
     rhythm = n.get("rhythm") or {}
     if rhythm.get("utc_offset") and rhythm.get("rhythm") == "office":
         active = rhythm.get("accounts_active")

@@ -14,6 +14,7 @@ import pytest
 
 from cibscan.case import open_case
 from cibscan.errors import BadInputError, ConfigError
+from cibscan.explain import explain
 from cibscan.report import render_report
 from cibscan.report._graph import MAX_GRAPH_EDGES, build_graph
 from cibscan.report._inputs import DetectionOutputs
@@ -194,6 +195,35 @@ def test_no_networks_but_coordinated_groups_are_stated_and_listed(
     rows = re.findall(r'<tr><th scope="row"><bdi>(G\d+)</bdi></th><td>([\d,]+)</td>', html)
     assert rows == [(f"G{i}", f"{len(g['accounts']):,}") for i, g in enumerate(former, 1)]
     assert "link (9), share (7)" in html  # by count, largest first
+
+
+def test_groups_found_by_the_group_test_say_so(clean_case: BuiltCase, tmp_path: Path) -> None:
+    # A network whose pairs are weak ties is judged as a group on held-out posts: its estimated
+    # FDR is the group test's q-value, and the report and explain must say which test made it.
+    folder = copy_detection(clean_case, tmp_path)
+    document = json.loads((folder / "networks.json").read_text(encoding="utf-8"))
+    record = {
+        "proposed": 9, "kept": 8, "test_half": 1, "p_value": 2e-9, "q_value": 4e-9,
+        "by_signal": {
+            "link": {"observed": 41.0, "expected": 3.25, "p_value": 1e-9},
+            "text": {"observed": 7.0, "expected": 5.0, "p_value": 0.2},
+        },
+    }  # fmt: skip
+    first = {**document["networks"][0], "group_test": [record], "estimated_fdr": 4e-9}
+    document["networks"][0] = first
+    document["coordinated_groups"] = [
+        {**first, "id": "G1", "markers": [], "edges_by_signal": {}, "internal_edges": 0}
+    ]
+    (folder / "networks.json").write_text(json.dumps(document), encoding="utf-8")
+    with clean_case.open() as case:
+        out = render_report(case, folder, tmp_path / "tested.html", max_background_nodes=10)
+    html = out.read_text(encoding="utf-8")
+    assert "on posts held out from its choice, its accounts co-acted 41 times on link where" in html
+    assert "group test: link 41 co-actions on held-out posts, 3.2 expected" in html
+    with clean_case.open() as case:
+        lines = " ".join(explain(case, folder, "G1"))
+    assert "Coordination as a group" in lines and "co-acted 41 times on link" in lines
+    assert "predicts 3.2 (group test p = 2e-09, q = 4e-09" in lines
 
 
 def test_background_is_sampled_and_layout_is_seeded(clean_case: BuiltCase, tmp_path: Path) -> None:

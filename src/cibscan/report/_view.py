@@ -11,6 +11,7 @@ import datetime as dt
 import math
 from typing import Any, Final
 
+from cibscan.explain import group_test_summary
 from cibscan.fingerprints.rhythm import format_offset
 from cibscan.report import _charts
 from cibscan.report._casedata import CaseFacts
@@ -421,6 +422,7 @@ def network_views(
                 "score": _float(network.get("score")),
                 "cohesion": _float(network.get("cohesion")),
                 "estimated_fdr": _float(network.get("estimated_fdr")),
+                "group_test": group_test_summary(network),
                 "internal_edges": _int(network.get("internal_edges")),
                 "edges_by_signal": edges_by_signal,
                 "markers": [m for m in _list(network.get("markers")) if isinstance(m, dict)],
@@ -472,6 +474,7 @@ def _unflagged_view(groups: list[Any]) -> list[dict[str, Any]]:
                 "size": _int(g.get("size")) or 0,
                 "score": _float(g.get("score")),
                 "estimated_fdr": _float(g.get("estimated_fdr")),
+                "group_test": group_test_summary(g),
                 "markers": [str(_dict(m).get("marker", "")) for m in _list(g.get("markers"))],
                 "signals": ", ".join(
                     f"{name} ({_int(n) or 0})"
