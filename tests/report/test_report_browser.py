@@ -67,6 +67,21 @@ def test_selecting_a_network_lists_its_accounts(
     facts = page.locator("#account-facts").inner_text()
     assert clean_case.networks[biggest]["id"] in facts
     assert any(a in facts for a in clean_case.networks[biggest]["accounts"])
+    # the bio beside the facts: what an account claims to be
+    members = clean_case.networks[biggest]["accounts"]
+    with clean_case.open() as case:
+        rows = case.con.execute(
+            "SELECT account_id, min(description) FROM accounts WHERE description <> ''"
+            " AND account_id IN (SELECT unnest(?)) GROUP BY ALL ORDER BY 1 LIMIT 1",
+            [members],
+        ).fetchall()
+    assert rows, "no member with a bio in the case"
+    with_bio, bio = rows[0]
+    page.fill("#account-search", with_bio)
+    page.press("#account-search", "Enter")
+    page.wait_for_timeout(400)
+    facts = page.locator("#account-facts").inner_text()
+    assert with_bio in facts and f"bio\n{bio[:40]}" in facts, facts
     page.screenshot(path=str(artifacts / "account-view.png"))
     _assert_quiet(log)
 

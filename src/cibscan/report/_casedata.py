@@ -38,8 +38,8 @@ class CaseFacts:
     Attributes
     ----------
     profiles
-        Account id -> ``kind, username, display_name, created, followers, platform, posts`` for
-        every drawn account.
+        Account id -> ``kind, username, display_name, description, created, followers,
+        platform, posts`` for every drawn account.
     samples
         Account id -> its first posts (``time, kind, text``), for flagged accounts.
     networks
@@ -150,11 +150,11 @@ def _profiles(con: duckdb.DuckDBPyConnection, facts: CaseFacts) -> None:
     for row in _rows(
         con,
         """
-        SELECT n.account_id, a.kind, a.username, a.display_name, a.created_at, a.followers,
-               a.platform, coalesce(p.posts, 0) AS posts
+        SELECT n.account_id, a.kind, a.username, a.display_name, a.description, a.created_at,
+               a.followers, a.platform, coalesce(p.posts, 0) AS posts
         FROM _report_nodes n
         LEFT JOIN (SELECT account_id, min(kind) AS kind, min(username) AS username,
-                          min(display_name) AS display_name,
+                          min(display_name) AS display_name, min(description) AS description,
                           min(created_at) AS created_at, max(followers) AS followers,
                           min(platform) AS platform
                    FROM accounts GROUP BY account_id) a USING (account_id)
@@ -167,6 +167,7 @@ def _profiles(con: duckdb.DuckDBPyConnection, facts: CaseFacts) -> None:
             "kind": row["kind"],
             "username": _short(row["username"], 120),
             "display_name": _short(row["display_name"], 120),
+            "description": _short(row["description"], 280),
             "created": _iso(row["created_at"]),
             "followers": row["followers"],
             "platform": row["platform"],

@@ -154,6 +154,7 @@ def graph_payload(outputs: DetectionOutputs, graph: GraphView, facts: CaseFacts)
                 "id": account,
                 "handle": profile.get("username"),
                 "name": profile.get("display_name"),
+                "bio": profile.get("description"),
                 "kind": profile.get("kind"),
                 "platform": profile.get("platform"),
                 "created": profile.get("created"),

@@ -368,6 +368,7 @@
     var facts = document.getElementById("account-facts");
     facts.replaceChildren();
     fact(facts, "id", el("bdi", a.id));
+    if (a.bio) fact(facts, "bio", el("bdi", a.bio));
     fact(facts, "kind", a.kind);
     fact(facts, "platform", a.platform);
     fact(facts, "created", a.created);
