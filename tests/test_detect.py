@@ -414,3 +414,50 @@ def test_binary_labels_read_zero_and_false_as_organic() -> None:
     ev = evaluate_assignment({"a": "N1", "b": "N1"}, labels)
     assert (ev.true_positives, ev.false_positives, ev.false_negatives) == (1, 1, 0)
     assert ev.recall_by_operation == {"1": 1.0}
+
+
+def test_an_attributed_case_is_read_for_its_structure(tmp_path: Path) -> None:
+    """A takedown archive holds the operation and nothing else: the null, learnt from the case,
+    makes its co-action look expected. Read as attributed, its structure is reported."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from cibscan.detect import attributed_case
+
+    scenario = generate("office", seed=3, config=SMALL)
+    files = write_scenario(scenario, tmp_path / "data")
+    labels = scenario.labels.to_pylist()
+    operation = {r["account_id"] for r in labels if r["label"] != "organic"}
+    posts = pq.read_table(next(f for f in files if f.name == "posts.parquet"))
+    keep = pc.is_in(posts["account_id"], value_set=pa.array(sorted(operation)))
+    pq.write_table(posts.filter(keep), tmp_path / "posts.parquet")
+    db = tmp_path / "case.duckdb"
+    ingest([tmp_path / "posts.parquet"], db)
+    with open_case(db, create=False, read_only=True) as case:
+        assert not attributed_case(case.con)  # a generic file: could hold anything
+        tested = detect(case, DetectConfig(attributed="auto"))
+        read = detect(case, DetectConfig(attributed="yes"))
+    assert not tested.attributed and read.attributed
+    # the same posts with their organic background, tested: what the operation's structure
+    # should be measured against
+    full = tmp_path / "full.duckdb"
+    ingest([next(f for f in files if f.name == "posts.parquet")], full)
+    with open_case(full, create=False, read_only=True) as case:
+        background = detect(case, DetectConfig())
+    posting = set(pc.unique(posts.filter(keep)["account_id"]).to_pylist())
+    found_background = {a for n in background.networks for a in n["accounts"]} & posting
+    found_tested = {a for n in tested.networks for a in n["accounts"]} & posting
+    found = {a for n in read.networks for a in n["accounts"]}
+    assert len(found_background) >= 0.8 * len(posting)  # 252 of 286
+    assert len(found & posting) >= len(found_background) > 2 * len(found_tested)
+    assert found <= operation
+    # the edges and their tests are the same either way; only the grouping differs
+    assert read.edges.to_pylist() == tested.edges.to_pylist()
+    # a case made of takedown archives only is attributed by default
+    with open_case(db) as case:
+        case.con.execute("UPDATE sources SET format = 'io-archive' WHERE table_name = 'posts'")
+        assert attributed_case(case.con)
+        case.con.execute(
+            "INSERT INTO sources (path, format, table_name) VALUES ('crowd.csv', 'csv', 'posts')"
+        )
+        assert not attributed_case(case.con)  # organic posts beside it: testable again

@@ -30,6 +30,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 
+from cibscan.detect import DetectConfig
 from cibscan.investigate import investigate
 from cibscan.synth import SynthConfig, generate, write_scenario
 
@@ -380,13 +381,24 @@ def test_io_archive_copy_of_a_case_gives_the_same_networks(tmp_path: Path) -> No
     (archive / "op_tweets_csv_hashed.csv").write_text(tweets, encoding="utf-8")
     (archive / "op_users_csv_hashed.csv").write_text(users, encoding="utf-8")
     investigate(sorted(generic.iterdir()), tmp_path / "generic", cache=False)
-    investigate(sorted(archive.iterdir()), tmp_path / "archive", cache=False)
+    # This release holds the organic background too, which a real one does not: tested as the
+    # generic case is, it must give the same networks.
+    tested = DetectConfig(attributed="no")
+    investigate(sorted(archive.iterdir()), tmp_path / "archive", detect_config=tested, cache=False)
     edges = _edges(tmp_path / "generic")
     assert {"share", "link", "text", "hashtag_seq"} <= {e[2] for e in edges}
     assert _edges(tmp_path / "archive") == edges
     flagged = _members(tmp_path / "generic")
     assert len(flagged) >= 50
     assert _members(tmp_path / "archive") == flagged
+    # By default a case made only of takedown archives is read as attributed (every account
+    # the platform's): the same edges, and its structure reported without the test.
+    investigate(sorted(archive.iterdir()), tmp_path / "auto", cache=False)
+    document = json.loads((tmp_path / "auto" / "networks.json").read_text(encoding="utf-8"))
+    assert document["attributed"] is True and document["networks"]
+    assert _edges(tmp_path / "auto") == edges
+    generic_document = json.loads((tmp_path / "generic" / "networks.json").read_text("utf-8"))
+    assert generic_document["attributed"] is False
 
 
 def test_tiktok_trending_sounds_do_not_make_a_network(tmp_path: Path) -> None:

@@ -26,7 +26,8 @@ class ClusterConfig:
     Parameters
     ----------
     alpha
-        False-discovery rate: fused edges with ``q_value <= alpha`` form the network.
+        False-discovery rate: fused edges with ``q_value <= alpha`` form the network (1 keeps
+        every edge: an attributed case's structure, ``DetectConfig.attributed``).
     min_size
         Smallest community reported as a network.
     resolution
@@ -46,8 +47,8 @@ class ClusterConfig:
     def __post_init__(self) -> None:
         from cibscan.errors import ConfigError
 
-        if not 0 < self.alpha < 1:
-            raise ConfigError(f"alpha must be in (0, 1), got {self.alpha}")
+        if not 0 < self.alpha <= 1:
+            raise ConfigError(f"alpha must be in (0, 1], got {self.alpha}")
         if self.min_size < 2:
             raise ConfigError(f"min_size must be at least 2, got {self.min_size}")
         if self.resolution <= 0:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -42,9 +42,11 @@ __all__ = [
     "DETECT_SIGNALS",
     "EDGE_MIN_WEIGHT",
     "SPLIT_BLOCK_SECONDS",
+    "TAKEDOWN_FORMATS",
     "TESTED_EDGE_COLUMNS",
     "DetectConfig",
     "Detection",
+    "attributed_case",
     "coaction_networks",
     "detect",
     "group_test",
@@ -113,6 +115,15 @@ class DetectConfig:
         Let an office-hours rhythm flag a group on its own when its members also post outside
         working hours; by default only members confined to working hours do, since staff who
         post about their work (newsrooms, ministries) keep office hours too.
+    attributed
+        ``"yes"``: every account of the case was attributed to an operation by a platform (a
+        takedown archive), so the question is the operation's structure, not whether it
+        coordinated. Networks are then the communities of the co-action graph (pairs that
+        co-acted on at least two items, weighted by their co-actions), every one of at least
+        ``min_size`` accounts is reported as a network, markers are measured but not required,
+        and the group test does not run; the edges keep their p- and q-values. ``"auto"`` (the
+        default): yes when every posts file of the case is a takedown archive
+        (:data:`TAKEDOWN_FORMATS`); ``"no"``: never. See :func:`attributed_case`.
     attach_assets
         Add the Pages and Groups that a group's accounts administer (``memberships``) to it,
         and, once a network is flagged, every asset most of whose admins are in it.
@@ -143,6 +154,7 @@ class DetectConfig:
     min_markers: int = 1
     automation_alone: bool = False
     office_alone: bool = False
+    attributed: str = "auto"
     group_test: bool = True
     attach_assets: bool = True
     attach_infra_links: bool = True
@@ -164,6 +176,10 @@ class DetectConfig:
                 raise ConfigError(f"unknown signal {s!r}; choose from {', '.join(SIGNALS)}")
         if not self.window > 0:
             raise ConfigError(f"window must be positive, got {self.window}")
+        if not 0 < self.alpha < 1:
+            raise ConfigError(f"alpha must be in (0, 1), got {self.alpha}")
+        if self.attributed not in ("auto", "yes", "no"):
+            raise ConfigError(f"attributed must be auto, yes or no, got {self.attributed!r}")
         if self.max_proposal_pairs < 1:
             raise ConfigError(f"max_proposal_pairs must be >= 1, got {self.max_proposal_pairs}")
         self.cluster_config()  # validates alpha, min_size, resolution
@@ -190,6 +206,33 @@ class DetectConfig:
         return data
 
 
+#: Formats whose files hold only accounts that a platform attributed to an operation.
+TAKEDOWN_FORMATS: Final = frozenset({"io-archive", "ira-tweets"})
+
+
+def attributed_case(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every posts file of the case is a takedown archive (:data:`TAKEDOWN_FORMATS`).
+
+    A takedown archive holds the operation's accounts and nothing else. The null models of the
+    significance test are estimated from the case itself, so in such a case co-action among the
+    operation's accounts is what the case is made of and looks expected: on the ``office``
+    scenario without its organic background, no edge passed the test. The operation's
+    structure is then read from the co-action graph itself (``DetectConfig.attributed``).
+    Adding organic posts of the same topic and time (any other format) makes the case testable
+    again, and this returns ``False``.
+    """
+    rows = con.execute("SELECT DISTINCT format FROM sources WHERE table_name = 'posts'").fetchall()
+    formats = {str(r[0]) for r in rows}
+    return bool(formats) and formats <= TAKEDOWN_FORMATS
+
+
+def _structure_edges(fused: pa.Table) -> pa.Table:
+    """Fused edges for clustering an attributed case: every listed pair, weighted by its
+    co-actions (items summed over signals) instead of its surprise; p and q are kept."""
+    weight = pa.compute.cast(fused["weight"], pa.float64())
+    return fused.set_column(fused.schema.get_field_index("surprise"), "surprise", weight)
+
+
 @dataclass
 class Detection:
     """The outcome of :func:`detect`."""
@@ -204,6 +247,7 @@ class Detection:
     nulls: dict[str, SignalNull]
     config: DetectConfig
     timings: dict[str, float] = field(default_factory=dict)
+    attributed: bool = False
 
     def assignment(self) -> dict[str, str | None]:
         """Account id -> network id (``None`` outside networks)."""
@@ -305,13 +349,23 @@ def detect(
         )
         timings["significance"] = time.perf_counter() - started
         started = time.perf_counter()
-        clustering = cluster_accounts(fused, cfg.cluster_config())
+        attributed = cfg.attributed == "yes" or (
+            cfg.attributed == "auto" and attributed_case(store.con)
+        )
+        if attributed:  # structure, not significance: every listed pair, by its co-actions
+            clustering = cluster_accounts(
+                _structure_edges(fused), replace(cfg.cluster_config(), alpha=1.0)
+            )
+        else:
+            clustering = cluster_accounts(fused, cfg.cluster_config())
         timings["clusters"] = time.perf_counter() - started
         started = time.perf_counter()
         groups = [dict(g) for g in clustering.networks]
-        flagged, unflagged = _assess(store, groups, cfg)
+        flagged, unflagged = _assess(
+            store, groups, replace(cfg, min_markers=0) if attributed else cfg
+        )
         timings["assessment"] = time.perf_counter() - started
-        if cfg.group_test:
+        if cfg.group_test and not attributed:
             # Weak ties among the accounts no flagged network holds; a confirmed group absorbs
             # the unflagged edge-test groups it overlaps, and is assessed in turn.
             started = time.perf_counter()
@@ -344,6 +398,7 @@ def detect(
         nulls=nulls,
         config=cfg,
         timings=timings,
+        attributed=attributed,
     )
 
 
@@ -1128,6 +1183,7 @@ def write_detection(
         "null_models": {k: v.as_dict() for k, v in detection.nulls.items()},
         "hot_items": detection.hot_items.num_rows,
         "config": detection.config.as_dict(),
+        "attributed": detection.attributed,
         **(extra or {}),
     }
     with atomic_path(paths["networks"]) as tmp:

@@ -106,7 +106,9 @@ def group_test_summary(group: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _network_lines(n: dict[str, Any], title: str = "Network") -> list[str]:
+def _network_lines(
+    n: dict[str, Any], title: str = "Network", *, attributed: bool = False
+) -> list[str]:
     size = n.get("size", len(n.get("accounts", [])))
     lines = [f"{title} {n['id']} (rank {n.get('rank')}): {size} assets."]
     assets = n.get("assets") or {}
@@ -124,7 +126,15 @@ def _network_lines(n: dict[str, Any], title: str = "Network") -> list[str]:
     signals = f"; {parts[0].replace(' on ', ' co-acted on ', 1)}" if parts else ""
     signals += "".join(f", {p}" for p in parts[1:])
     tested = group_test_summary(n)
-    if tested is not None:
+    if attributed:
+        lines.append(
+            "Attributed case: every account of this case was attributed to an operation by the "
+            "platform (a takedown archive), so its co-action is not tested against the case; "
+            f"the network is a community of its co-action graph: {n.get('internal_edges', 0):,} "
+            f"pairs that co-acted on at least two items ({_pct(n.get('cohesion'))} of all "
+            f"pairs{signals}), {n.get('score', 0):,.0f} co-actions in all."
+        )
+    elif tested is not None:
         lines.append(
             f"Coordination as a group: proposed on one half of the case's time and tested on "
             f"posts held out from that choice, its accounts co-acted {tested['observed']:,.0f} "
@@ -283,9 +293,10 @@ def explain(case: Case, out: str | Path, subject: str) -> list[str]:
     """
     folder = Path(out)
     data = _load(folder)
+    attributed = bool(data.get("attributed"))
     for n in data.get("networks", []):
         if n.get("id") == subject:
-            return _network_lines(n)
+            return _network_lines(n, attributed=attributed)
     for n in data.get("coordinated_groups", []):
         if n.get("id") == subject:
             lines = _network_lines(n, "Group")

@@ -456,6 +456,7 @@ class _Run:
                 nulls=nulls,
                 config=self.dcfg,
                 timings=facts["timings"],
+                attributed=bool(facts.get("attributed", False)),
                 **tables,
             )
             self.end("detect", "reused")
@@ -466,6 +467,7 @@ class _Run:
             "groups": detection.groups,
             "nulls": {s: n.as_dict() for s, n in detection.nulls.items()},
             "timings": detection.timings,
+            "attributed": detection.attributed,
         }
         with self.store.write("detect", self.keys["detect"], facts) as staging:
             _write_tables(staging, {name: getattr(detection, name) for name in names})

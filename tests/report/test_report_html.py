@@ -290,3 +290,19 @@ def test_graph_of_100k_accounts_stays_small_and_fast() -> None:
     assert len(graph.edges) <= MAX_GRAPH_EDGES
     assert all(np.isfinite(graph.x)) and all(np.isfinite(graph.y))
     assert elapsed < 60, f"graph of 100k accounts took {elapsed:.1f} s"
+
+
+def test_an_attributed_case_is_stated(clean_case: BuiltCase, tmp_path: Path) -> None:
+    folder = copy_detection(clean_case, tmp_path)
+    document = json.loads((folder / "networks.json").read_text(encoding="utf-8"))
+    with clean_case.open() as case:
+        plain = render_report(case, folder, tmp_path / "plain.html", max_background_nodes=10)
+    assert 'id="attributed-note"' not in plain.read_text(encoding="utf-8")
+    (folder / "networks.json").write_text(json.dumps({**document, "attributed": True}), "utf-8")
+    with clean_case.open() as case:
+        out = render_report(case, folder, tmp_path / "attributed.html", max_background_nodes=10)
+        lines = " ".join(explain(case, folder, document["networks"][0]["id"]))
+    html = out.read_text(encoding="utf-8")
+    assert 'id="attributed-note"' in html and "not tested against the case itself" in html
+    assert "Attributed case: every account of this case was attributed" in lines
+    assert "significant links" not in lines

@@ -13,7 +13,9 @@ from rich.console import Console
 from cibscan.case import open_case, time_resolution
 from cibscan.cli.app import app
 from cibscan.cli.detect import (
+    ATTRIBUTED_NOTE,
     AlphaOption,
+    AttributedOption,
     AutomationAloneOption,
     MinMarkersOption,
     MinSizeOption,
@@ -80,6 +82,7 @@ def investigate_command(
     min_markers: MinMarkersOption = DetectConfig.min_markers,
     office_alone: OfficeAloneOption = DetectConfig.office_alone,
     automation_alone: AutomationAloneOption = DetectConfig.automation_alone,
+    attributed: AttributedOption = DetectConfig.attributed,
     seed: SeedOption = 0,
     pseudonymize: Annotated[
         str | None,
@@ -142,6 +145,7 @@ def investigate_command(
             min_markers=min_markers,
             office_alone=office_alone,
             automation_alone=automation_alone,
+            attributed=attributed,
             seed=seed,
         ),
         pseudonymize=pseudonymize,
@@ -159,6 +163,8 @@ def investigate_command(
         note = time_resolution(case.con).note(window)
     if note:
         console.print(f"note: {note}", markup=False, soft_wrap=True)
+    if result.detection.attributed:
+        console.print(ATTRIBUTED_NOTE.strip(), markup=False, soft_wrap=True)
     Console(highlight=False, soft_wrap=True).print(
         f"{result.ingest.summary()}\n{len(result.networks)} networks flagged, "
         f"{len(result.detection.groups)} coordinated groups without markers"

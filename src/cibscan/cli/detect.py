@@ -49,6 +49,16 @@ AutomationAloneOption = Annotated[
         "--automation-alone", help="Let round-the-clock activity flag a group on its own."
     ),
 ]
+AttributedOption = Annotated[
+    str,
+    typer.Option(
+        "--attributed",
+        help="yes: every account was attributed to an operation by a platform (a takedown "
+        "archive): report the operation's structure (communities of co-action) instead of "
+        "testing it against the case. auto: yes when every posts file is a takedown archive "
+        "(io-archive, ira-tweets). no: always test.",
+    ),
+]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the clustering.")]
 
 
@@ -63,6 +73,7 @@ def detect_command(
     min_markers: MinMarkersOption = DetectConfig.min_markers,
     office_alone: OfficeAloneOption = DetectConfig.office_alone,
     automation_alone: AutomationAloneOption = DetectConfig.automation_alone,
+    attributed: AttributedOption = DetectConfig.attributed,
     seed: SeedOption = 0,
     engine: Annotated[
         str,
@@ -103,6 +114,7 @@ def detect_command(
         min_markers=min_markers,
         office_alone=office_alone,
         automation_alone=automation_alone,
+        attributed=attributed,
         seed=seed,
         engine=engine,
         spark_master=spark_master,
@@ -119,9 +131,18 @@ def detect_command(
     Console(highlight=False, soft_wrap=True).print(
         f"{len(result.networks)} networks, {flagged} accounts flagged; "
         f"{len(result.groups)} coordinated groups without markers; outputs in {out}"
-        + unflagged_hint(len(result.networks), len(result.groups)),
+        + unflagged_hint(len(result.networks), len(result.groups))
+        + (ATTRIBUTED_NOTE if result.attributed else ""),
         markup=False,
     )
+
+
+#: Printed when a case was read as attributed to an operation (``--attributed``).
+ATTRIBUTED_NOTE = (
+    "\nnote: attributed case (every posts file is a takedown archive, or --attributed yes): "
+    "the networks are the communities of the operation's co-action graph, not tested against "
+    "the case; --attributed no tests them"
+)
 
 
 def unflagged_hint(networks: int, groups: int) -> str:

@@ -515,6 +515,7 @@ def summary_view(
         "alpha": _float(config.get("alpha")),
         "signals": [str(s) for s in _list(config.get("signals"))],
         "min_markers": _int(config.get("min_markers")),
+        "attributed": outputs.document.get("attributed") is True,
         "graph_nodes": len(graph.ids),
         "graph_edges": len(graph.edges),
         "graph_edges_total": graph.edges_total,
