@@ -304,5 +304,6 @@ def test_an_attributed_case_is_stated(clean_case: BuiltCase, tmp_path: Path) -> 
         lines = " ".join(explain(case, folder, document["networks"][0]["id"]))
     html = out.read_text(encoding="utf-8")
     assert 'id="attributed-note"' in html and "not tested against the case itself" in html
+    assert "attributed (not tested)" in html and "significant links (estimated FDR" not in html
     assert "Attributed case: every account of this case was attributed" in lines
     assert "significant links" not in lines

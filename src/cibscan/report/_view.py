@@ -424,6 +424,7 @@ def network_views(
                 "cohesion": _float(network.get("cohesion")),
                 "estimated_fdr": _float(network.get("estimated_fdr")),
                 "group_test": group_test_summary(network),
+                "attributed": outputs.document.get("attributed") is True,
                 "internal_edges": _int(network.get("internal_edges")),
                 "edges_by_signal": edges_by_signal,
                 "markers": [m for m in _list(network.get("markers")) if isinstance(m, dict)],
