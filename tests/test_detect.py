@@ -461,3 +461,87 @@ def test_an_attributed_case_is_read_for_its_structure(tmp_path: Path) -> None:
             "INSERT INTO sources (path, format, table_name) VALUES ('crowd.csv', 'csv', 'posts')"
         )
         assert not attributed_case(case.con)  # organic posts beside it: testable again
+
+
+def _pool_traces(
+    seed: int, pools: list[list[str]], items: int, per_item: int, cross: int
+) -> pa.Table:
+    """Share traces: each item shared within 30 s by ``per_item`` accounts of one pool, over
+    four days (many time blocks, so both halves hold items); ``cross`` items draw from all."""
+    import datetime as dt
+    import random
+
+    rng = random.Random(seed)
+    start = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
+    everyone = [a for pool in pools for a in pool]
+    rows: dict[str, list[object]] = {"account": [], "item": [], "post": [], "time": []}
+    for k in range(items * len(pools) + cross):
+        pool = everyone if k >= items * len(pools) else pools[k % len(pools)]
+        t0 = start + dt.timedelta(seconds=rng.uniform(0, 4 * 86_400))
+        for a in rng.sample(pool, per_item):
+            rows["account"].append(a)
+            rows["item"].append(f"i{k}")
+            rows["post"].append(f"p{len(rows['post'])}")
+            rows["time"].append(t0 + dt.timedelta(seconds=rng.uniform(0, 30)))
+    return pa.table(rows).cast(
+        pa.schema(
+            [
+                ("account", pa.string()),
+                ("item", pa.string()),
+                ("post", pa.string()),
+                ("time", pa.timestamp("us", tz="UTC")),
+            ]
+        )
+    )
+
+
+def _structure(tr: pa.Table) -> pa.Table:
+    """Every co-acting pair of ``tr`` (60 s window), weighted by items, as fused edges."""
+    from cibscan.detect import _half_pairs
+
+    pairs = _half_pairs(tr, 60_000_000)
+    n = pairs.num_rows
+    return (
+        pairs.append_column("surprise", pa.compute.cast(pairs["weight"], pa.float64()))
+        .append_column("signals", pa.array(["share"] * n))
+        .append_column("n_signals", pa.array([1] * n))
+        .append_column("p_value", pa.array([1.0] * n))
+        .append_column("q_value", pa.array([1.0] * n))
+    )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_chance_split_of_one_pool_does_not_hold_on_held_out_posts(seed: int) -> None:
+    """One pool of 60 accounts, each item shared by a random 8: modularity splits it; the
+    split proposed on one half of the posts is no better than chance on the other."""
+    from cibscan.detect import HeldOutSplitTest
+
+    pool = [f"a{i:02d}" for i in range(60)]
+    tr = _pool_traces(seed, [pool], items=300, per_item=8, cross=0)
+    fused = _structure(tr)
+    cfg = ClusterConfig(alpha=1.0)
+    assert len(communities(fused, cfg)) >= 2  # what modularity alone reports
+    test = HeldOutSplitTest({"share": tr}, pa.table({"signal": [], "item": []}), DetectConfig())
+    found = cluster_accounts(fused, cfg, test)
+    assert [n["size"] for n in found.networks] == [60]
+    assert len(test.records) == 1 and not test.records[0]["split"]
+    assert test.records[0]["p_value"] > 0.05
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_two_pools_linked_by_a_few_items_stay_two(seed: int) -> None:
+    """Two pools of 30 (one component: a few items drew from both) keep their split."""
+    from cibscan.detect import HeldOutSplitTest
+
+    pools = [[f"a{i:02d}" for i in range(30)], [f"b{i:02d}" for i in range(30)]]
+    tr = _pool_traces(seed, pools, items=150, per_item=8, cross=6)
+    fused = _structure(tr)
+    test = HeldOutSplitTest({"share": tr}, pa.table({"signal": [], "item": []}), DetectConfig())
+    found = cluster_accounts(fused, ClusterConfig(alpha=1.0), test)
+    assert sorted(n["accounts"] for n in found.networks) == pools
+    assert [r["split"] for r in test.records] == [True]
+    assert test.records[0]["p_value"] <= 0.01
+    # deterministic: the same proposal, the same permutations
+    again = HeldOutSplitTest({"share": tr}, pa.table({"signal": [], "item": []}), DetectConfig())
+    cluster_accounts(fused, ClusterConfig(alpha=1.0), again)
+    assert again.records == test.records

@@ -8,6 +8,7 @@ score, rank and an estimate of its false-discovery rate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,18 @@ import leidenalg
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["ClusterConfig", "Clustering", "cluster_accounts", "communities", "structural_order"]
+__all__ = [
+    "ClusterConfig",
+    "Clustering",
+    "SplitTest",
+    "cluster_accounts",
+    "communities",
+    "leiden_membership",
+    "structural_order",
+]
+
+#: Whether a connected component's split into communities is real, given its accounts.
+SplitTest = Callable[[list[str]], bool]
 
 
 @dataclass(frozen=True)
@@ -128,14 +140,22 @@ def structural_order(
 
 
 def _leiden(
-    n: int, src: np.ndarray, tgt: np.ndarray, weight: np.ndarray, cfg: ClusterConfig
+    n: int,
+    src: np.ndarray,
+    tgt: np.ndarray,
+    weight: np.ndarray,
+    cfg: ClusterConfig,
+    split_test: SplitTest | None = None,
+    names: list[str] | None = None,
 ) -> tuple[np.ndarray, ig.Graph, np.ndarray]:
     """Community of each node: seeded Leiden, modularity with ``cfg.resolution``.
 
     The graph is numbered in :func:`structural_order` and its edges sorted, so renaming the
-    accounts renames the communities and changes nothing else. Returns the membership of each
-    node (in the caller's numbering), the graph, and ``position`` (the graph's vertex of each
-    of the caller's nodes).
+    accounts renames the communities and changes nothing else. With ``split_test`` (and the
+    nodes' ``names``), each connected component that Leiden splits is asked whether its split
+    is real (its accounts in the graph's order); a component whose split is not is one
+    community. Returns the membership of each node (in the caller's numbering), the graph, and
+    ``position`` (the graph's vertex of each of the caller's nodes).
     """
     order = structural_order(n, src, tgt, weight)
     position = np.empty(n, dtype=np.int64)
@@ -153,11 +173,42 @@ def _leiden(
         seed=cfg.seed,
         n_iterations=cfg.iterations,
     )
-    membership = np.asarray(partition.membership, dtype=np.int64)[position]
+    found = np.asarray(partition.membership, dtype=np.int64)
+    if split_test is not None and names is not None:
+        for component in graph.connected_components():
+            nodes = np.asarray(component, dtype=np.int64)
+            if len(np.unique(found[nodes])) > 1 and not split_test(
+                [names[int(order[v])] for v in nodes.tolist()]
+            ):
+                found[nodes] = found[nodes].min()
+    membership = found[position]
     return membership, graph, position
 
 
-def cluster_accounts(fused: pa.Table, config: ClusterConfig | None = None) -> Clustering:
+def leiden_membership(
+    n: int, src: np.ndarray, tgt: np.ndarray, weight: np.ndarray, config: ClusterConfig
+) -> np.ndarray:
+    """The community of each of ``n`` nodes, as :func:`cluster_accounts` finds them.
+
+    Seeded Leiden (modularity with ``config.resolution``) on the graph of the undirected edges
+    ``src[i] -- tgt[i]`` weighted by ``weight``, numbered in :func:`structural_order`: a node
+    without edges is a community of its own.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> found = leiden_membership(
+    ...     4, np.array([0, 2]), np.array([1, 3]), np.array([1.0, 1.0]), ClusterConfig()
+    ... )
+    >>> bool(found[0] == found[1] != found[2] == found[3])
+    True
+    """
+    return _leiden(n, src, tgt, weight, config)[0]
+
+
+def cluster_accounts(
+    fused: pa.Table, config: ClusterConfig | None = None, split_test: SplitTest | None = None
+) -> Clustering:
     """Find networks in the fused edges and score accounts and networks.
 
     Parameters
@@ -167,6 +218,12 @@ def cluster_accounts(fused: pa.Table, config: ClusterConfig | None = None) -> Cl
         n_signals, weight, p_value, q_value, surprise``).
     config
         Clustering options.
+    split_test
+        Asked, for each connected component that Leiden splits into communities, whether the
+        split is real: it gets the component's accounts (in a renaming-invariant order) and
+        returns ``False`` to make the component one community. Modularity splits random graphs
+        too; an attributed case, whose every edge is kept, tests its splits on held-out posts
+        (:func:`cibscan.detect.held_out_split_test`). ``None``: every community stands.
 
     Returns
     -------
@@ -198,7 +255,7 @@ def cluster_accounts(fused: pa.Table, config: ClusterConfig | None = None) -> Cl
     if len(names):
         src = np.fromiter((index[s] for s in sources), dtype=np.int64, count=len(sources))
         tgt = np.fromiter((index[t] for t in targets), dtype=np.int64, count=len(targets))
-        found, graph, position = _leiden(len(names), src, tgt, surprise, cfg)
+        found, graph, position = _leiden(len(names), src, tgt, surprise, cfg, split_test, names)
         membership = found.tolist()
         strength = np.asarray(graph.strength(weights="weight"), dtype=float)[position]
         pagerank = np.asarray(graph.pagerank(weights="weight"), dtype=float)[position] * len(names)
