@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet
 import pytest
@@ -451,6 +452,17 @@ def test_an_attributed_case_is_read_for_its_structure(tmp_path: Path) -> None:
     assert len(found_background) >= 0.8 * len(posting)  # 252 of 286
     assert len(found & posting) >= len(found_background) > 2 * len(found_tested)
     assert found <= operation
+    # the amplifiers, one pool that acts alike, are one network: a chance split of theirs does
+    # not hold on held-out posts
+    amplifiers = {r["account_id"] for r in labels if r.get("role") == "amplifier"} & posting
+    holding = [n for n in read.networks if set(n["accounts"]) & amplifiers]
+    assert len(holding) == 1 and len(amplifiers & set(holding[0]["accounts"])) >= 0.9 * len(
+        amplifiers
+    )
+    for n in read.networks:
+        if "split_test" in n:
+            assert n["split_test"]["component_size"] >= n["size"]
+            assert n["split_test"]["split"] == (n["split_test"]["p_value"] <= 0.05)
     # the edges and their tests are the same either way; only the grouping differs
     assert read.edges.to_pylist() == tested.edges.to_pylist()
     # a case made of takedown archives only is attributed by default
@@ -545,3 +557,40 @@ def test_two_pools_linked_by_a_few_items_stay_two(seed: int) -> None:
     again = HeldOutSplitTest({"share": tr}, pa.table({"signal": [], "item": []}), DetectConfig())
     cluster_accounts(fused, ClusterConfig(alpha=1.0), again)
     assert again.records == test.records
+
+
+def test_the_split_test_keeps_its_level_on_pools_of_uneven_activity() -> None:
+    """Twenty structureless pools whose accounts' activity is lognormal (some share ten times
+    as often as others): the held-out test passes a chance split at about its level, not more."""
+    import datetime as dt
+
+    from cibscan.detect import HeldOutSplitTest
+
+    p_values = []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        activity = rng.lognormal(0.0, 1.0, 60)
+        start = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
+        rows: dict[str, list[object]] = {"account": [], "item": [], "post": [], "time": []}
+        for k in range(300):
+            t0 = start + dt.timedelta(seconds=float(rng.uniform(0, 4 * 86_400)))
+            for a in rng.choice(60, 8, replace=False, p=activity / activity.sum()):
+                rows["account"].append(f"a{a:02d}")
+                rows["item"].append(f"i{k}")
+                rows["post"].append(f"p{len(rows['post'])}")
+                rows["time"].append(t0 + dt.timedelta(seconds=float(rng.uniform(0, 30))))
+        tr = pa.table(rows).cast(
+            pa.schema(
+                [
+                    ("account", pa.string()),
+                    ("item", pa.string()),
+                    ("post", pa.string()),
+                    ("time", pa.timestamp("us", tz="UTC")),
+                ]
+            )
+        )
+        test = HeldOutSplitTest({"share": tr}, pa.table({"signal": [], "item": []}), DetectConfig())
+        cluster_accounts(_structure(tr), ClusterConfig(alpha=1.0), test)
+        p_values += [r["p_value"] for r in test.records]
+    assert len(p_values) == 20
+    assert sum(p <= 0.05 for p in p_values) <= 3  # level 0.05: about 1 in 20 by chance

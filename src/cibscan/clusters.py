@@ -223,7 +223,7 @@ def cluster_accounts(
         split is real: it gets the component's accounts (in a renaming-invariant order) and
         returns ``False`` to make the component one community. Modularity splits random graphs
         too; an attributed case, whose every edge is kept, tests its splits on held-out posts
-        (:func:`cibscan.detect.held_out_split_test`). ``None``: every community stands.
+        (:class:`cibscan.detect.HeldOutSplitTest`). ``None``: every community stands.
 
     Returns
     -------
