@@ -465,23 +465,34 @@ class HeldOutSplitTest:
         self._hot = hot_items
 
     def halves(self) -> tuple[pa.Table, pa.Table]:
-        """``source, target, weight`` of each half (computed at the first call)."""
+        """``source, target, weight`` of each half (computed at the first call).
+
+        Each signal's pairs are stored in DuckDB (which spills) and summed there; only the sum
+        comes back.
+        """
         if self._halves is None:
             window_us = round(self.cfg.window * 1_000_000)
             block_us = split_block_us(window_us)
-            parts: list[list[pa.Table]] = [[], []]
-            for signal in sorted(self._traces):
-                hot = self._hot.filter(pa.compute.equal(self._hot["signal"], signal))
-                for h, half in enumerate(_time_halves(self._traces[signal], hot, block_us)):
-                    parts[h].append(_half_pairs(half, window_us))
-            summed = []
-            for tables in parts:
-                both = (
-                    pa.concat_tables(tables)
-                    .group_by(["source", "target"])
-                    .aggregate([("weight", "sum")])
-                )
-                summed.append(both.rename_columns(["source", "target", "weight"]))
+            names: list[list[str]] = [[], []]
+            con = connect()
+            try:
+                for j, signal in enumerate(sorted(self._traces)):
+                    hot = self._hot.filter(pa.compute.equal(self._hot["signal"], signal))
+                    for h, half in enumerate(_time_halves(self._traces[signal], hot, block_us)):
+                        names[h].append(f"pairs_{h}_{j}")
+                        _store_half_pairs(con, names[h][-1], half, window_us)
+                empty = "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS target, 0 AS weight"
+                summed = [
+                    con.sql(
+                        "SELECT source, target, CAST(sum(weight) AS BIGINT) AS weight FROM ("
+                        + " UNION ALL ".join([f"SELECT * FROM {n}" for n in tables] or [empty])
+                        + ") WHERE source IS NOT NULL GROUP BY source, target"
+                        " ORDER BY source, target"
+                    ).to_arrow_table()
+                    for tables in names
+                ]
+            finally:
+                con.close()
             self._halves = (summed[0], summed[1])
         return self._halves
 
