@@ -128,3 +128,26 @@ def test_structural_order_ties_only_interchangeable_nodes() -> None:
     swapped = structural_order(3, np.array([2, 1]), np.array([1, 0]), np.array([2.0, 1.0]))
     # node 0 in the first is node 2 in the second: both take the same place
     assert weighted.tolist().index(0) == swapped.tolist().index(2)
+
+
+def test_a_split_test_merges_the_communities_it_puts_in_one_group() -> None:
+    """Three cliques of five joined in a chain: Leiden splits them; the split test is asked
+    once for the component, with the three communities, and its groups are what stands."""
+    cliques = [[f"{c}{i}" for i in range(5)] for c in "abc"]
+    edges = {(x, y): 4.0 for q in cliques for i, x in enumerate(q) for y in q[i + 1 :]}
+    edges[("a0", "b0")] = edges[("b1", "c0")] = 1.0
+    fused = _fused(edges, {n: n for e in edges for n in e})
+    asked: list[list[list[str]]] = []
+
+    def merge_first_two(found: list[list[str]]) -> list[int]:
+        asked.append(found)
+        first = next(i for i, c in enumerate(found) if "a0" in c)
+        second = next(i for i, c in enumerate(found) if "b0" in c)
+        return [first if i == second else i for i in range(len(found))]
+
+    assert sorted(n["accounts"] for n in cluster_accounts(fused).networks) == cliques
+    merged = cluster_accounts(fused, split_test=merge_first_two).networks
+    assert sorted(n["accounts"] for n in merged) == [cliques[0] + cliques[1], cliques[2]]
+    assert len(asked) == 1 and sorted(sorted(c) for c in asked[0]) == cliques
+    one = cluster_accounts(fused, split_test=lambda found: [0] * len(found)).networks
+    assert [n["size"] for n in one] == [15]

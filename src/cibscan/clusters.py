@@ -27,8 +27,9 @@ __all__ = [
     "structural_order",
 ]
 
-#: Whether a connected component's split into communities is real, given its accounts.
-SplitTest = Callable[[list[str]], bool]
+#: Which of a connected component's communities stand, given their accounts: a group number
+#: for each community (communities of one group are merged; all one number: no split).
+SplitTest = Callable[[list[list[str]]], list[int]]
 
 
 @dataclass(frozen=True)
@@ -152,9 +153,10 @@ def _leiden(
 
     The graph is numbered in :func:`structural_order` and its edges sorted, so renaming the
     accounts renames the communities and changes nothing else. With ``split_test`` (and the
-    nodes' ``names``), each connected component that Leiden splits is asked whether its split
-    is real (its accounts in the graph's order); a component whose split is not is one
-    community. Returns the membership of each node (in the caller's numbering), the graph, and
+    nodes' ``names``), each connected component that Leiden splits is asked which of its
+    communities stand (each community's accounts in the graph's order, the communities in the
+    order of their first account); communities it puts in one group are merged.
+    Returns the membership of each node (in the caller's numbering), the graph, and
     ``position`` (the graph's vertex of each of the caller's nodes).
     """
     order = structural_order(n, src, tgt, weight)
@@ -177,10 +179,13 @@ def _leiden(
     if split_test is not None and names is not None:
         for component in graph.connected_components():
             nodes = np.asarray(component, dtype=np.int64)
-            if len(np.unique(found[nodes])) > 1 and not split_test(
-                [names[int(order[v])] for v in nodes.tolist()]
-            ):
-                found[nodes] = found[nodes].min()
+            labels = list(dict.fromkeys(found[nodes].tolist()))  # by first vertex
+            if len(labels) < 2:
+                continue
+            members = [nodes[found[nodes] == c] for c in labels]
+            groups = split_test([[names[int(order[v])] for v in m.tolist()] for m in members])
+            for m, g in zip(members, groups, strict=True):
+                found[m] = labels[groups.index(g)]  # the group's first community
     membership = found[position]
     return membership, graph, position
 
@@ -219,9 +224,10 @@ def cluster_accounts(
     config
         Clustering options.
     split_test
-        Asked, for each connected component that Leiden splits into communities, whether the
-        split is real: it gets the component's accounts (in a renaming-invariant order) and
-        returns ``False`` to make the component one community. Modularity splits random graphs
+        Asked, for each connected component that Leiden splits into communities, which of them
+        stand: it gets the communities' accounts (in a renaming-invariant order) and returns a
+        group number for each; communities of one group are merged (all one number: the
+        component is one community). Modularity splits random graphs
         too; an attributed case, whose every edge is kept, tests its splits on held-out posts
         (:class:`cibscan.detect.HeldOutSplitTest`). ``None``: every community stands.
 

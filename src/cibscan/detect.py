@@ -381,6 +381,12 @@ def detect(
                         "component_size": len(record["accounts"]),
                         "p_value": record["p_value"],
                         "split": record["split"],
+                        "communities_proposed": record["proposed"],
+                        "communities_kept": record["kept"],
+                        "boundary_p": next(
+                            (b for kept, b in record["boundaries"] if g["accounts"][0] in kept),
+                            None,
+                        ),
                     }
         flagged, unflagged = _assess(
             store, groups, replace(cfg, min_markers=0) if attributed else cfg
@@ -496,19 +502,87 @@ class HeldOutSplitTest:
             self._halves = (summed[0], summed[1])
         return self._halves
 
-    def __call__(self, accounts: list[str]) -> bool:
-        """Whether the split of the component of ``accounts`` holds on held-out posts."""
-        halves = self.halves()
+    def __call__(self, communities: list[list[str]]) -> list[int]:
+        """Which of a component's communities stand: the group of each (same group: merged).
+
+        First the split of the whole component (all its accounts, in the graph's order) is
+        tested; if it does not hold, the component is one group. If it does, a split found
+        real may still carry chance boundaries (a real team beside a pool that Leiden cut in
+        two), so the boundaries are tested in turn: for every two groups with a co-action
+        between them, the split of their union is tested the same way; the two whose split is
+        the least supported are merged while that p-value exceeds ``alpha``, and the tests of
+        the merged group against its neighbours are redone.
+        """
+        accounts = [a for c in communities for a in c]
         names = pa.array(accounts, pa.string())
-        local = [_local_edges(half, names) for half in halves]
-        pvalues = [
-            _held_out_split_p(len(accounts), local[propose], local[1 - propose], self.cfg, propose)
-            for propose in (0, 1)
+        local = [_local_edges(half, names) for half in self.halves()]
+        community = np.repeat(np.arange(len(communities)), [len(c) for c in communities])
+        group = community.copy()  # each account's group: its community's first, once merged
+
+        def p_value(members: np.ndarray) -> float:  # held-out p of a split of these accounts
+            index = np.cumsum(members) - 1
+            kept = []
+            for src, tgt, w in local:
+                inside = members[src] & members[tgt]
+                kept.append((index[src[inside]], index[tgt[inside]], w[inside]))
+            n = int(members.sum())
+            pvalues = [
+                _held_out_split_p(n, kept[propose], kept[1 - propose], self.cfg, propose)
+                for propose in (0, 1)
+            ]
+            return min(1.0, 2 * min(pvalues))
+
+        def adjacent() -> list[tuple[int, int]]:  # groups with a co-action between them
+            pairs: set[tuple[int, int]] = set()
+            for src, tgt, _ in local:
+                a, b = group[src], group[tgt]
+                cross = a != b
+                low, high = np.minimum(a[cross], b[cross]), np.maximum(a[cross], b[cross])
+                pairs.update(zip(low.tolist(), high.tolist(), strict=True))
+            return sorted(pairs)
+
+        cache: dict[tuple[tuple[int, ...], tuple[int, ...]], float] = {}
+        holds: dict[int, tuple[int, ...]] = {c: (c,) for c in range(len(communities))}
+
+        def union_p(a: int, b: int) -> float:
+            key = (holds[a], holds[b])
+            if key not in cache:
+                cache[key] = p_value((group == a) | (group == b))
+            return cache[key]
+
+        p = p_value(np.ones(len(accounts), dtype=bool))
+        record: dict[str, Any] = {
+            "accounts": set(accounts),
+            "p_value": float(p),
+            "split": bool(p <= self.cfg.alpha),
+            "proposed": len(communities),
+        }
+        self.records.append(record)
+        if not record["split"]:
+            group[:] = 0
+            holds = {0: tuple(holds)}
+        while len(np.unique(group)) > 1:  # merge the least supported boundary while chance
+            tested = [(union_p(a, b), a, b) for a, b in adjacent()]
+            if not tested:
+                break
+            worst = max(tested, key=lambda t: (t[0], -t[1], -t[2]))
+            if worst[0] <= self.cfg.alpha:
+                break
+            group[group == worst[2]] = worst[1]
+            holds[worst[1]] = tuple(sorted(holds[worst[1]] + holds.pop(worst[2])))
+        boundary: dict[int, float] = {}
+        for a, b in adjacent() if record["split"] else []:
+            q = union_p(a, b)
+            for g in (a, b):
+                boundary[g] = max(q, boundary.get(g, 0.0))
+        kept = [int(g) for g in np.unique(group)]
+        record["kept"] = len(kept)
+        record["boundaries"] = [  # each kept group: its accounts, the largest p of its boundaries
+            ({accounts[i] for i in np.flatnonzero(group == g).tolist()}, boundary.get(g))
+            for g in kept
         ]
-        p = min(1.0, 2 * min(pvalues))
-        split = p <= self.cfg.alpha
-        self.records.append({"accounts": set(accounts), "p_value": float(p), "split": bool(split)})
-        return split
+        starts = np.cumsum([0] + [len(c) for c in communities[:-1]])
+        return [int(g) for g in group[starts]]  # a group is named by its first community
 
 
 def _local_edges(pairs: pa.Table, names: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
