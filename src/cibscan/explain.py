@@ -18,7 +18,7 @@ from cibscan.case import Case
 from cibscan.errors import BadInputError
 from cibscan.export import restore_formula
 
-__all__ = ["explain", "group_test_summary"]
+__all__ = ["explain", "group_test_summary", "split_test_sentence"]
 
 
 def _pct(x: float | None) -> str:
@@ -65,6 +65,40 @@ def _hijack_line(h: dict[str, Any]) -> str:
     return (
         f"Hashtag #{h['hashtag']} {what}: this network, {_pct(h.get('account_share'))} of the "
         f"accounts using it, {first}; it {second}."
+    )
+
+
+def split_test_sentence(network: dict[str, Any]) -> str | None:
+    """What the held-out split test said of an attributed network's component, or ``None``.
+
+    Examples
+    --------
+    >>> split_test_sentence({"split_test": {"component_size": 261, "p_value": 0.01,
+    ...     "split": True, "communities_proposed": 3, "communities_kept": 2, "boundary_p": 0.01}})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    'Its connected component of 261 accounts was cut by modularity into 3 communities; the
+    split held on held-out posts (p = 0.01), and 2 stand once the boundaries that did not
+    hold were merged (its weakest boundary: p = 0.01).'
+    """
+    test = network.get("split_test")
+    if not isinstance(test, dict):
+        return None
+    size, proposed = test.get("component_size"), test.get("communities_proposed")
+    head = (
+        f"Its connected component of {size:,} accounts was cut by modularity into "
+        f"{proposed} communities; the split"
+    )
+    if not test.get("split"):
+        return (
+            f"{head} did not hold on held-out posts (p = {test.get('p_value', 1):.2g}), so the "
+            "component is one network."
+        )
+    boundary = test.get("boundary_p")
+    weakest = "" if boundary is None else f" (its weakest boundary: p = {boundary:.2g})"
+    return (
+        f"{head} held on held-out posts (p = {test.get('p_value', 1):.2g}), and "
+        f"{test.get('communities_kept')} stand once the boundaries that did not hold were "
+        f"merged{weakest}."
     )
 
 
@@ -134,6 +168,9 @@ def _network_lines(
             f"pairs that co-acted on at least two items ({_pct(n.get('cohesion'))} of all "
             f"pairs{signals}), {n.get('score', 0):,.0f} co-actions in all."
         )
+        split = split_test_sentence(n)
+        if split:
+            lines.append(split)
     elif tested is not None:
         lines.append(
             f"Coordination as a group: proposed on one half of the case's time and tested on "

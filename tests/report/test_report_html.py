@@ -298,7 +298,17 @@ def test_an_attributed_case_is_stated(clean_case: BuiltCase, tmp_path: Path) -> 
     with clean_case.open() as case:
         plain = render_report(case, folder, tmp_path / "plain.html", max_background_nodes=10)
     assert 'id="attributed-note"' not in plain.read_text(encoding="utf-8")
-    (folder / "networks.json").write_text(json.dumps({**document, "attributed": True}), "utf-8")
+    networks = [dict(n) for n in document["networks"]]
+    networks[0]["split_test"] = {
+        "component_size": 261,
+        "p_value": 0.01,
+        "split": True,
+        "communities_proposed": 3,
+        "communities_kept": 2,
+        "boundary_p": 0.02,
+    }
+    attributed = {**document, "attributed": True, "networks": networks}
+    (folder / "networks.json").write_text(json.dumps(attributed), "utf-8")
     with clean_case.open() as case:
         out = render_report(case, folder, tmp_path / "attributed.html", max_background_nodes=10)
         lines = " ".join(explain(case, folder, document["networks"][0]["id"]))
@@ -307,3 +317,5 @@ def test_an_attributed_case_is_stated(clean_case: BuiltCase, tmp_path: Path) -> 
     assert "attributed (not tested)" in html and "significant links (estimated FDR" not in html
     assert "Attributed case: every account of this case was attributed" in lines
     assert "significant links" not in lines
+    said = "cut by modularity into 3 communities; the split held on held-out posts (p = 0.01)"
+    assert said in lines and said in html and "weakest boundary: p = 0.02" in html

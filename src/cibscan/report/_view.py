@@ -11,7 +11,7 @@ import datetime as dt
 import math
 from typing import Any, Final
 
-from cibscan.explain import group_test_summary
+from cibscan.explain import group_test_summary, split_test_sentence
 from cibscan.fingerprints.rhythm import format_offset
 from cibscan.report import _charts
 from cibscan.report._casedata import CaseFacts
@@ -425,6 +425,7 @@ def network_views(
                 "estimated_fdr": _float(network.get("estimated_fdr")),
                 "group_test": group_test_summary(network),
                 "attributed": outputs.document.get("attributed") is True,
+                "split_note": split_test_sentence(network),
                 "internal_edges": _int(network.get("internal_edges")),
                 "edges_by_signal": edges_by_signal,
                 "markers": [m for m in _list(network.get("markers")) if isinstance(m, dict)],
