@@ -628,4 +628,24 @@ def test_a_real_split_does_not_carry_a_chance_one_with_it(tmp_path: Path) -> Non
         test = n["split_test"]
         assert test["split"] and test["p_value"] <= 0.05
         assert (test["communities_proposed"], test["communities_kept"]) == (3, 2)
+        assert test["boundaries_tested"]
         assert test["boundary_p"] is not None and test["boundary_p"] <= 0.05
+
+
+def test_past_its_budget_of_boundary_tests_the_split_stands(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no budget for boundary tests, a split that holds keeps Leiden's communities and
+    says its boundaries were not tested."""
+    import cibscan.detect
+    from cibscan.detect import HeldOutSplitTest
+
+    pools = [[f"a{i:02d}" for i in range(30)], [f"b{i:02d}" for i in range(30)]]
+    tr = _pool_traces(0, pools, items=150, per_item=8, cross=6)
+    monkeypatch.setattr(cibscan.detect, "SPLIT_BOUNDARY_TESTS", 0)
+    test = HeldOutSplitTest({"share": tr}, pa.table({"signal": [], "item": []}), DetectConfig())
+    found = cluster_accounts(_structure(tr), ClusterConfig(alpha=1.0), test)
+    assert sorted(n["accounts"] for n in found.networks) == pools
+    (record,) = test.records
+    assert record["split"] and not record["boundaries_tested"]
+    assert [b for _, b in record["boundaries"]] == [None, None]

@@ -383,6 +383,7 @@ def detect(
                         "split": record["split"],
                         "communities_proposed": record["proposed"],
                         "communities_kept": record["kept"],
+                        "boundaries_tested": record["boundaries_tested"],
                         "boundary_p": next(
                             (b for kept, b in record["boundaries"] if g["accounts"][0] in kept),
                             None,
@@ -431,6 +432,10 @@ def detect(
 
 #: Label permutations of the held-out split test (its smallest p-value is 2 / 200).
 SPLIT_PERMUTATIONS: Final = 199
+
+#: At most this many boundary tests per component (about 30 ms each on 100 accounts); past
+#: it, merging stops and the remaining communities stand (``boundaries_tested`` false).
+SPLIT_BOUNDARY_TESTS: Final = 1000
 
 
 class HeldOutSplitTest:
@@ -511,7 +516,8 @@ class HeldOutSplitTest:
         two), so the boundaries are tested in turn: for every two groups with a co-action
         between them, the split of their union is tested the same way; the two whose split is
         the least supported are merged while that p-value exceeds ``alpha``, and the tests of
-        the merged group against its neighbours are redone.
+        the merged group against its neighbours are redone, up to
+        :data:`SPLIT_BOUNDARY_TESTS` tests.
         """
         accounts = [a for c in communities for a in c]
         names = pa.array(accounts, pa.string())
@@ -561,8 +567,15 @@ class HeldOutSplitTest:
         if not record["split"]:
             group[:] = 0
             holds = {0: tuple(holds)}
+        record["boundaries_tested"] = bool(record["split"])
         while len(np.unique(group)) > 1:  # merge the least supported boundary while chance
-            tested = [(union_p(a, b), a, b) for a, b in adjacent()]
+            pairs = adjacent()
+            if len(cache) + sum((holds[a], holds[b]) not in cache for a, b in pairs) > (
+                SPLIT_BOUNDARY_TESTS
+            ):
+                record["boundaries_tested"] = False  # Leiden's remaining split stands
+                break
+            tested = [(union_p(a, b), a, b) for a, b in pairs]
             if not tested:
                 break
             worst = max(tested, key=lambda t: (t[0], -t[1], -t[2]))
@@ -571,7 +584,7 @@ class HeldOutSplitTest:
             group[group == worst[2]] = worst[1]
             holds[worst[1]] = tuple(sorted(holds[worst[1]] + holds.pop(worst[2])))
         boundary: dict[int, float] = {}
-        for a, b in adjacent() if record["split"] else []:
+        for a, b in adjacent() if record["boundaries_tested"] else []:
             q = union_p(a, b)
             for g in (a, b):
                 boundary[g] = max(q, boundary.get(g, 0.0))
