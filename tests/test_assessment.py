@@ -237,3 +237,72 @@ def test_an_app_only_the_group_posts_with_is_shared_infrastructure() -> None:
         4,
     )
     assert marker["outside_accounts"] == 0 and marker["p_adjusted"] <= 0.01
+
+
+def test_a_sunday_to_thursday_office_working_to_six_is_confined_to_work() -> None:
+    """An office keeping the Middle East's week (Sunday-Thursday) and a 09:00-18:00 day: its
+    Sunday and its 17:xx posts are at work, so its personas are confined; staff who also post
+    on their Friday or Saturday evenings are not."""
+    case = open_case()
+    office = [f"op{i}" for i in range(6)]
+    crowd = [f"c{i}" for i in range(6)]
+    case.con.executemany(
+        "INSERT INTO accounts (account_id, kind, source) VALUES (?, 'user', 'test')",
+        [(a,) for a in office + crowd],
+    )
+    rows = []
+    for i, a in enumerate([*office, *crowd]):
+        for day in range(14):  # from Monday 2024-01-01: day % 7 == 6 is a Sunday
+            hours = list(range(9, 18)) if day % 7 in (6, 0, 1, 2, 3) else []
+            if a in crowd and day % 7 == 4 + i % 2:
+                hours.append(20)
+            for h in hours:
+                second = day * 86_400 + h * 3_600 + 60 * ((7 * i + 3 * h + day) % 55)
+                rows.append((f"{a}-{day}-{h}", a, second))
+    case.con.executemany(
+        "INSERT INTO posts (post_id, account_id, timestamp, kind, source) VALUES"
+        " (?, ?, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(?), 'post', 'test')",
+        rows,
+    )
+    groups = assess_groups(case.con, _assignment({"O": office}))
+    (marker,) = groups["O"].markers
+    assert marker["marker"] == "office_hours" and marker["working_week"] == "Sun-Thu"
+    assert marker["utc_offset"] in ("UTC+00:00", "UTC+00:15")
+    assert (marker["accounts_telling"], marker["accounts_confined"]) == (6, 6)
+    assert groups["O"].flagged(AssessmentConfig())
+    mixed = assess_groups(case.con, _assignment({"C": crowd}))["C"].markers
+    assert all(m.get("accounts_confined") == 0 for m in mixed if m["marker"] == "office_hours")
+
+
+def _creation_case(burst: int, group_size: int) -> tuple[Case, list[str]]:
+    """2,000 accounts created one every 4.38 hours over a year; ``burst`` of a group of
+    ``group_size`` created within one hour, the rest of the group spread like everyone."""
+    case = open_case()
+    rows = [(f"o{i}", 0.0 + i * 15_768) for i in range(2000)]
+    group = [f"g{i}" for i in range(group_size)]
+    rows += [(a, 100 * 86_400.0 + 36_000 + 60 * i) for i, a in enumerate(group[:burst])]
+    rows += [(a, 7 * 86_400.0 * (i + 1) + 999) for i, a in enumerate(group[burst:])]
+    case.con.executemany(
+        "INSERT INTO accounts (account_id, kind, created_at, source) VALUES"
+        " (?, 'user', TIMESTAMPTZ '2023-01-01 00:00:00+00' + to_seconds(?), 'test')",
+        rows,
+    )
+    return case, group
+
+
+def test_a_creation_burst_must_hold_a_tenth_of_the_group() -> None:
+    """Ten accounts made within an hour are a batch for a group of 60 and a cohort for one of
+    150: both bursts are far beyond chance, only the first is a marker."""
+    case, group = _creation_case(10, 60)
+    (marker,) = assess_groups(case.con, _assignment({"G": group}))["G"].markers
+    assert marker["marker"] == "creation_burst"
+    assert (marker["count"], marker["known"]) == (10, 60) and marker["p_adjusted"] <= 1e-6
+    case, group = _creation_case(10, 150)
+    big = assess_groups(case.con, _assignment({"G": group}))["G"]
+    assert [b for b in big.creation["bursts"] if b["count"] == 10 and b["p_value"] <= 1e-6]
+    assert not [m for m in big.markers if m["marker"] == "creation_burst"]
+    assert not big.flagged(AssessmentConfig())
+    # 15 of the 150: a tenth, a marker again
+    case, group = _creation_case(15, 150)
+    (marker,) = assess_groups(case.con, _assignment({"G": group}))["G"].markers
+    assert (marker["marker"], marker["count"]) == ("creation_burst", 15)

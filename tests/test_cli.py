@@ -178,7 +178,10 @@ def test_demo_finds_the_office(tmp_path: Path) -> None:
     db = str(tmp_path / "demo" / "case.duckdb")
     explained = run("explain", "--db", db, "N1")
     assert explained.returncode == 0, explained.stderr
-    assert "posted only between 09:00 and 17:30 UTC+01:00 on weekdays" in explained.stdout
+    assert (
+        "posted only between 09:00 and 17:30 UTC+01:00 on working days (Monday to Friday)"
+        in explained.stdout
+    )
     assert "significant links between its accounts" in explained.stdout
     networks = json.loads((tmp_path / "demo" / "networks.json").read_text())
     member = networks["networks"][0]["accounts"][0]

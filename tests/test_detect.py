@@ -649,3 +649,26 @@ def test_past_its_budget_of_boundary_tests_the_split_stands(
     (record,) = test.records
     assert record["split"] and not record["boundaries_tested"]
     assert [b for _, b in record["boundaries"]] == [None, None]
+
+
+def test_a_group_test_group_counts_its_significant_links_like_any_group() -> None:
+    """Four accounts with three significant links among them, a fourth link at q 0.2 and one to
+    an outsider: the group-test group reports 3 internal links, cohesion 3/6, by signal."""
+    from cibscan.detect import _count_links
+
+    fused = pa.table(
+        {
+            "source": ["a", "a", "b", "c", "a"],
+            "target": ["b", "c", "d", "d", "x"],
+            "signals": ["share,link", "link", "share", "text", "share"],
+            "q_value": [0.001, 0.01, 0.2, 0.04, 0.001],
+            "surprise": [6.0, 4.0, 1.0, 2.0, 9.0],
+        }
+    )
+    groups = [{"accounts": ["a", "b", "c", "d"], "cohesion": 0.0, "internal_edges": 0}]
+    _count_links(groups, fused, 0.05)
+    (g,) = groups
+    assert g["internal_edges"] == 3
+    assert g["cohesion"] == 0.5
+    assert g["mean_edge_surprise"] == 4.0
+    assert g["edges_by_signal"] == {"link": 2, "share": 1, "text": 1}

@@ -13,7 +13,8 @@ against the rest of the case by the fingerprint modules:
     when the accounts themselves are *confined* to working hours: at least half of the members
     with enough events to tell (at least three of them; ``rhythm.telling_events``: 4 when the
     case covers whole weeks, more when much of what it covers is working hours, none for a case
-    collected on one working afternoon) posted nothing outside weekdays 09:00-17:30. A persona
+    collected on one working afternoon) posted nothing outside 08:30-18:00 on the working days
+    of the group's fitted working week (``rhythm.WORKING_WEEKS``). A persona
     run from an office exists only at work; people who post about their work (a newsroom, a
     ministry's staff, a company's employees) also use their own accounts in the evenings and at
     weekends, and their pooled rhythm fits the working day too. Without that, the marker is
@@ -24,7 +25,10 @@ against the rest of the case by the fingerprint modules:
     of people from many time zones pools to a flat day too, but each of them sleeps.
 ``creation_burst``
     Several accounts created within one hour or day, far more than the case's background
-    creation rate predicts (Bonferroni-bounded p-value below ``burst_alpha``).
+    creation rate predicts (Bonferroni-bounded p-value below ``burst_alpha``), and at least a
+    tenth (``share``; at least three) of the group's accounts whose creation time is known: a
+    batch the group was made from, not a cohort of a large crowd that joined in one wave (after
+    an election, say).
 ``shared_infrastructure``
     One IP address, device or user agent (for Twitter's archives, the app the tweets were
     posted with) used by a tenth of the group (at least three accounts) and by fewer accounts
@@ -87,7 +91,8 @@ class AssessmentConfig:
         Level of the enrichment tests of shared values (infrastructure, handle templates,
         reused profile fields), Bonferroni-adjusted for the values and the groups.
     share
-        Share of the group a shared value must cover (infrastructure, reused profile fields).
+        Share of the group a shared value must cover (infrastructure, reused profile fields),
+        and a creation burst (of the accounts whose creation time is known).
     template_share, template_lift
         Share of the group and rarity in the case of a handle template.
     automation_alone
@@ -323,6 +328,7 @@ def assess_groups(
                     "marker": "office_hours",
                     "utc_offset": rhythm.get("utc_offset"),
                     "confidence": rhythm.get("utc_offset_confidence"),
+                    "working_week": rhythm.get("working_week"),
                     "weekday_share": rhythm.get("weekday_share"),
                     "working_hours_share": rhythm.get("working_hours_share"),
                     "accounts_in_working_hours": rhythm.get("accounts_in_working_hours"),
@@ -347,10 +353,15 @@ def assess_groups(
                     }
                 )
         creation = creations[nid].as_dict() if nid in creations else {}
+        # a burst must be significant and hold a share of the group's accounts of known
+        # creation time: eleven partisans of 842 who joined in one post-election wave are a
+        # cohort, not a batch the group was made from
         bursts = [
             {**b, "p_adjusted": min(1.0, b["p_value"] * groups)}
             for b in creation.get("bursts", [])
-            if b.get("p_value") is not None and b["p_value"] * groups <= cfg.burst_alpha
+            if b.get("p_value") is not None
+            and b["p_value"] * groups <= cfg.burst_alpha
+            and int(b.get("count") or 0) >= _at_least(int(b.get("known") or 0), cfg.share)
         ]
         if bursts:
             best = min(bursts, key=lambda b: b["p_value"])
@@ -358,6 +369,7 @@ def assess_groups(
                 {
                     "marker": "creation_burst",
                     "count": best.get("count"),
+                    "known": best.get("known"),
                     "start": best.get("start"),
                     "end": best.get("end"),
                     "p_value": best["p_value"],

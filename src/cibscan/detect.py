@@ -404,6 +404,7 @@ def detect(
             tested = group_test(signal_traces, result.hot_items, covered, cfg)
             pool = merge_tested_groups(unflagged, tested, cfg.min_size)
             fresh = [g for g in pool if g.get("group_test")]
+            _count_links(fresh, fused, cfg.alpha)
             unflagged = [g for g in pool if not g.get("group_test")]
             timings["group_test"] = time.perf_counter() - started
             started = time.perf_counter()
@@ -1063,6 +1064,39 @@ def group_test(
             }
         )
     return groups
+
+
+def _count_links(groups: list[dict[str, Any]], fused: pa.Table, alpha: float) -> None:
+    """Set a group-test group's significant links among its accounts: ``internal_edges``,
+    ``cohesion`` (their share of all pairs), ``mean_edge_surprise`` and ``edges_by_signal``, as
+    the edge test's groups have them. The group test confirms a group on its co-actions as a
+    whole; these are the pairs that are also significant on their own (q-value at most
+    ``alpha``)."""
+    if not groups or fused.num_rows == 0:
+        return
+    of = {a: i for i, g in enumerate(groups) for a in g["accounts"]}
+    q = np.asarray(fused.column("q_value").to_numpy(zero_copy_only=False))
+    sources = fused.column("source").to_pylist()
+    targets = fused.column("target").to_pylist()
+    signals = fused.column("signals").to_pylist()
+    surprise = fused.column("surprise").to_pylist()
+    internal = [0] * len(groups)
+    total = [0.0] * len(groups)
+    by_signal: list[dict[str, int]] = [{} for _ in groups]
+    for s, t, sig, qv, w in zip(sources, targets, signals, q.tolist(), surprise, strict=True):
+        i = of.get(s)
+        if i is None or qv > alpha or of.get(t) != i:
+            continue
+        internal[i] += 1
+        total[i] += float(w)
+        for name in str(sig).split(","):
+            by_signal[i][name] = by_signal[i].get(name, 0) + 1
+    for g, n, w, counts in zip(groups, internal, total, by_signal, strict=True):
+        possible = len(g["accounts"]) * (len(g["accounts"]) - 1) / 2
+        g["internal_edges"] = n
+        g["cohesion"] = round(n / possible, 6) if possible else 0.0
+        g["mean_edge_surprise"] = round(w / n, 6) if n else 0.0
+        g["edges_by_signal"] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def merge_tested_groups(

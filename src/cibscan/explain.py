@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from cibscan.case import Case
 from cibscan.errors import BadInputError
 from cibscan.export import restore_formula
+from cibscan.fingerprints.rhythm import working_week_words
 
 __all__ = ["explain", "group_test_summary", "split_test_sentence"]
 
@@ -140,6 +141,13 @@ def group_test_summary(group: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def _p(value: float | None) -> str:
+    """``= 0.003``; ``< 1e-300`` for a p-value that underflowed to 0; ``n/a`` when missing."""
+    if value is None:
+        return "n/a"
+    return "< 1e-300" if value <= 0 else f"= {value:.2g}"
+
+
 def _network_lines(
     n: dict[str, Any], title: str = "Network", *, attributed: bool = False
 ) -> list[str]:
@@ -177,8 +185,8 @@ def _network_lines(
             f"posts held out from that choice, its accounts co-acted {tested['observed']:,.0f} "
             f"times on {tested['signal']} where a null model that keeps every account's "
             f"activity and every item's popularity and timing predicts "
-            f"{tested['expected']:,.1f} (group test p = {tested['p_value'] or 1:.2g}, "
-            f"q = {tested['q_value'] or 1:.2g}: the group's estimated false-discovery rate); "
+            f"{tested['expected']:,.1f} (group test p {_p(tested.get('p_value'))}, "
+            f"q {_p(tested.get('q_value'))}: the group's estimated false-discovery rate); "
             f"{n.get('internal_edges', 0):,} of its pairs are significant links on their own"
             f"{signals}."
         )
@@ -193,11 +201,13 @@ def _network_lines(
     if rhythm.get("utc_offset") and rhythm.get("rhythm") == "office":
         active = rhythm.get("accounts_active")
         inside = rhythm.get("accounts_in_working_hours")
+        days = working_week_words(rhythm.get("working_week"))
         lines.append(
             f"When: {inside} of {active} active accounts posted only between 09:00 and 17:30 "
-            f"{rhythm['utc_offset']} on weekdays; {_pct(rhythm.get('weekday_share'))} of its "
-            f"posts fell on weekdays and {_pct(rhythm.get('working_hours_share'))} in working "
-            f"hours (offset confidence {_pct(rhythm.get('utc_offset_confidence'))})."
+            f"{rhythm['utc_offset']} on working days ({days}); "
+            f"{_pct(rhythm.get('weekday_share'))} of its posts fell on those days and "
+            f"{_pct(rhythm.get('working_hours_share'))} in working hours (offset confidence "
+            f"{_pct(rhythm.get('utc_offset_confidence'))})."
         )
     elif rhythm.get("rhythm"):
         lines.append(
@@ -227,6 +237,13 @@ def _network_lines(
             lines.append(
                 f"Reused profile {marker['field']} {marker['value']!r} on "
                 f"{marker['count']} of its accounts ({marker['case_count']} in the case)."
+            )
+        elif kind == "office_hours" and not marker.get("members_confined_to_work", True):
+            lines.append(
+                "Office hours are reported but do not flag the group on their own: "
+                f"{marker.get('accounts_confined', 0)} of {marker.get('accounts_telling', 0)} "
+                "accounts with enough posts to tell posted nothing outside 08:30-18:00 of the "
+                "working days (a flag on office hours alone needs at least three, and half)."
             )
         elif kind == "round_the_clock":
             lines.append(
@@ -339,8 +356,9 @@ def explain(case: Case, out: str | Path, subject: str) -> list[str]:
             lines = _network_lines(n, "Group")
             lines.insert(
                 1,
-                "A coordinated group without inauthenticity markers: not flagged as a network "
-                "(ranked among such groups); `--min-markers 0` reports it as one.",
+                "A coordinated group without an inauthenticity marker that flags a group on "
+                "its own: not flagged as a network (ranked among such groups); "
+                "`--min-markers 0` reports it as one.",
             )
             return lines
     return _account_lines(case, folder, subject, data)

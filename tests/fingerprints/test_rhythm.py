@@ -16,12 +16,15 @@ from cibscan.fingerprints.rhythm import (
     COVERAGE_GAP_QUARTERS,
     OFFSET_QUARTERS,
     TELLING_POSTS,
+    WEEK_PRIOR,
+    WORKING_WEEKS,
     RhythmConfig,
     account_rhythms,
     coverage_week,
     evaluate_rhythm,
     format_offset,
     network_rhythms,
+    office_templates,
     rhythm_templates,
     synthetic_rhythm_posts,
     telling_events,
@@ -302,6 +305,7 @@ def test_result_is_json_ready_with_the_documented_keys() -> None:
         "label_probabilities",
         "quiet_share",
         "time_basis",
+        "working_week",
         "weekday_share",
         "working_hours_share",
         "lunch_share",
@@ -311,7 +315,7 @@ def test_result_is_json_ready_with_the_documented_keys() -> None:
         "profile_local",
     ):
         assert key in net
-    assert net["utc_offset"] == "UTC+01:00"
+    assert net["utc_offset"] == "UTC+01:00" and net["working_week"] == "Mon-Fri"
     table = account_rhythms(case.con).to_arrow()
     assert table.num_rows == 5
     assert table.column_names[:4] == ["account_id", "posts", "events", "rhythm"]
@@ -381,7 +385,7 @@ def test_confinement_is_judged_against_what_the_case_covers() -> None:
     office, case = _afternoon_case(background=True)
     weeks = network_rhythms(case.con, assignment({"O": office})).networks["O"]
     assert weeks.fit.utc_offset_hours == alone.fit.utc_offset_hours
-    assert weeks.covered_work_share == pytest.approx(42.5 / 168, abs=0.01)
+    assert weeks.covered_work_share == pytest.approx(47.5 / 168, abs=0.01)  # 08:30-18:00
     assert weeks.telling_events == TELLING_POSTS == 4
     assert (weeks.accounts_telling, weeks.accounts_confined) == (6, 6)
     assert weeks.as_dict()["telling_events"] == 4
@@ -422,3 +426,89 @@ def test_coverage_runs_from_first_to_last_post_across_gaps_under_a_day(
     for c in covered:
         expected[(c + 3 * 96) % 672] += 1  # the epoch began on a Thursday
     assert np.array_equal(week, expected)
+
+
+def test_office_templates_keep_the_working_weeks() -> None:
+    weeks = office_templates()
+    assert list(weeks) == list(WORKING_WEEKS) and next(iter(weeks)) == "Mon-Fri"
+    assert np.array_equal(weeks["Mon-Fri"], rhythm_templates()["office"])
+    for name, days in WORKING_WEEKS.items():
+        by_day = weeks[name].reshape(7, 96).sum(axis=1)
+        assert set(np.flatnonzero(by_day > 2 * by_day.min()).tolist()) == set(days), name
+    assert WEEK_PRIOR.sum() == pytest.approx(1.0) and len(WEEK_PRIOR) == len(WORKING_WEEKS)
+    assert WEEK_PRIOR[0] == WEEK_PRIOR.max()
+
+
+@pytest.mark.parametrize("week", list(WORKING_WEEKS))
+def test_the_working_week_is_fitted_with_the_offset(week: str) -> None:
+    """Offices keeping each week, at offsets from the Americas to Asia: the fit names the week,
+    its shares count the office's own working days, and its personas are confined."""
+    rng = np.random.default_rng(21)
+    offsets = [-5.0, 0.0, 3.0, 3.5, 8.0]
+    tables = [
+        synthetic_rhythm_posts(
+            "office", off, accounts=20, posts_per_account=10, rng=rng, prefix=f"n{j}-",
+            working_week=week,
+        )
+        for j, off in enumerate(offsets)
+    ]  # fmt: skip
+    case = new_case(posts=pa.concat_tables(tables))
+    members = {f"n{j}": [f"n{j}-{a:04d}" for a in range(20)] for j in range(len(offsets))}
+    nets = network_rhythms(case.con, assignment(members)).networks
+    for j, off in enumerate(offsets):
+        fit = nets[f"n{j}"].fit
+        assert fit.rhythm == "office" and fit.working_week == week, (off, fit.working_week)
+        assert fit.utc_offset_hours is not None and abs(fit.utc_offset_hours - off) <= 0.25
+        assert fit.weekday_share is not None and fit.weekday_share >= 0.9
+        net = nets[f"n{j}"]
+        assert net.accounts_confined is not None and net.accounts_telling is not None
+        assert 2 * net.accounts_confined >= net.accounts_telling >= 3
+
+
+def test_a_monday_to_friday_office_stays_one_at_every_offset() -> None:
+    """The 24-hour aliases at the ends of the range (Monday-Friday at UTC+13 has the clock times
+    of Sunday-Thursday at UTC-11) go to the common week."""
+    rng = np.random.default_rng(22)
+    tables = [
+        synthetic_rhythm_posts(
+            "office", off, accounts=20, posts_per_account=10, rng=rng, prefix=f"n{j}-"
+        )
+        for j, off in enumerate(ALL_OFFSETS)
+    ]
+    case = new_case(posts=pa.concat_tables(tables))
+    members = {f"n{j}": [f"n{j}-{a:04d}" for a in range(20)] for j in range(len(ALL_OFFSETS))}
+    nets = network_rhythms(case.con, assignment(members)).networks
+    weeks = [nets[f"n{j}"].fit.working_week for j in range(len(ALL_OFFSETS))]
+    assert weeks == ["Mon-Fri"] * len(ALL_OFFSETS)
+
+
+def test_leisure_has_no_working_week_and_counts_monday_to_friday() -> None:
+    posts = synthetic_rhythm_posts(
+        "leisure", 2.0, accounts=20, posts_per_account=20, rng=np.random.default_rng(23)
+    )
+    case = new_case(posts=posts)
+    members = sorted(set(posts["account_id"].to_pylist()))
+    fit = network_rhythms(case.con, assignment({"n": members})).networks["n"].fit
+    assert fit.rhythm == "leisure" and fit.working_week is None
+    assert fit.weekday_share is not None and 0.5 < fit.weekday_share < 0.75  # 5 of 7 days, less
+
+
+def test_confinement_allows_half_an_hour_either_side_of_the_working_day() -> None:
+    """Six personas at UTC+0 posting 09:00-17:00 on weekdays, each also once at 17:50 (inside
+    08:30-18:00) and, for three of them, once at 18:20 (outside): three are confined."""
+    t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)  # a Monday
+    times = []
+    for i in range(6):
+        a = f"op{i}"
+        for day in [d for d in range(14) if d % 7 < 5]:
+            times += [
+                (a, t0 + dt.timedelta(days=day, hours=h, minutes=7 * i)) for h in range(9, 17)
+            ]
+        times.append((a, t0 + dt.timedelta(days=2, hours=17, minutes=50)))
+        if i < 3:
+            times.append((a, t0 + dt.timedelta(days=3, hours=18, minutes=20)))
+    case = new_case(posts=_posts_at(times))
+    net = network_rhythms(case.con, assignment({"O": [f"op{i}" for i in range(6)]})).networks["O"]
+    assert net.fit.utc_offset_hours == 0.0 and net.fit.working_week == "Mon-Fri"
+    assert (net.accounts_telling, net.accounts_confined) == (6, 3)
+    assert net.accounts_in_working_hours == 0  # the plain count keeps the 09:00-17:30 day

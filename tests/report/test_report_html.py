@@ -15,7 +15,7 @@ import pytest
 from cibscan.case import open_case
 from cibscan.errors import BadInputError, ConfigError
 from cibscan.explain import explain
-from cibscan.report import render_report
+from cibscan.report import _charts, render_report
 from cibscan.report._graph import MAX_GRAPH_EDGES, build_graph
 from cibscan.report._inputs import DetectionOutputs
 from cibscan.report._safety import clean_data, csp_hash, neutralise, script_json
@@ -224,6 +224,13 @@ def test_groups_found_by_the_group_test_say_so(clean_case: BuiltCase, tmp_path: 
         lines = " ".join(explain(case, folder, "G1"))
     assert "Coordination as a group" in lines and "co-acted 41 times on link" in lines
     assert "predicts 3.2 (group test p = 2e-09, q = 4e-09" in lines
+    # a p-value that underflowed to 0 is the strongest evidence, not a missing one
+    record.update(p_value=0.0, q_value=0.0)
+    document["coordinated_groups"][0]["group_test"] = [record]
+    (folder / "networks.json").write_text(json.dumps(document), encoding="utf-8")
+    with clean_case.open() as case:
+        lines = " ".join(explain(case, folder, "G1"))
+    assert "(group test p < 1e-300, q < 1e-300" in lines
 
 
 def test_background_is_sampled_and_layout_is_seeded(clean_case: BuiltCase, tmp_path: Path) -> None:
@@ -319,3 +326,13 @@ def test_an_attributed_case_is_stated(clean_case: BuiltCase, tmp_path: Path) -> 
     assert "significant links" not in lines
     said = "cut by modularity into 3 communities; the split held on held-out posts (p = 0.01)"
     assert said in lines and said in html and "weakest boundary: p = 0.02" in html
+
+
+def test_the_week_chart_outlines_the_fitted_working_days() -> None:
+    week = [1.0] * 168
+    monday = str(_charts.heatmap(week, label="w"))
+    assert monday.count('class="working-days"') == 1 and 'height="90"' in monday  # 5 rows
+    # Sunday-Thursday on a Monday-first grid: Monday-Thursday, then Sunday
+    sunday = str(_charts.heatmap(week, label="w", working_days=(6, 0, 1, 2, 3)))
+    assert sunday.count('class="working-days"') == 2
+    assert 'height="72"' in sunday and 'height="18"' in sunday

@@ -5,8 +5,12 @@ module fits every network's (and, on request, every account's) posting times aga
 documented weekly templates, each expressed in *local* time, and infers the UTC offset under
 which the best template fits (see ``docs/fingerprints-a.md``):
 
-* ``office``: Monday to Friday 09:00-13:00 and 14:00-17:30 at full rate, 13:00-14:00 (lunch) at a
-  quarter of it, nothing at night or at weekends;
+* ``office``: on the working days 09:00-13:00 and 14:00-17:30 at full rate, 13:00-14:00
+  (lunch) at a quarter of it, nothing at night or on the days of rest. The working week is
+  fitted too, among the weeks offices keep (:data:`WORKING_WEEKS`): Monday to Friday in most of
+  the world, Sunday to Thursday in much of the Middle East (Saudi Arabia, Egypt, Israel, the
+  Gulf), Saturday to Wednesday, and the six-day weeks Monday to Saturday and Saturday to
+  Thursday (Iran);
 * ``leisure``: awake 07:00-01:00 with a low night 01:00-07:00, the most activity in the evening
   (19:00-23:00), and at weekends a later morning and a busier day;
 * ``uniform``: flat over the week (shifts or automation).
@@ -20,8 +24,10 @@ closer to independent than posts). Under template ``T`` and offset ``o`` (``loca
 quarter-hours from -12:00 to +14:00, 105 values) the events are a multinomial sample of the
 template shifted by ``o``; since the shift is over the whole week, a post at 23:30 UTC on Friday
 falls on Saturday morning at UTC+1 and is scored with the weekend part of the template. With
-equal prior weight on the three templates and on every offset, the posterior over
-``(template, offset)`` follows from the log-likelihoods (one matrix product for all networks).
+equal prior weight on the three templates and on every offset (the office's weight shared
+among its working weeks, half of it for Monday-Friday: :data:`WEEK_PRIOR`), the posterior
+over ``(template, week, offset)`` follows from the log-likelihoods (one matrix product for all
+networks).
 
 **Label.** The template with the largest posterior mass is the label, provided the entity has at
 least ``min_posts`` events (else ``unknown``). When ``uniform`` wins, the pattern is called
@@ -66,11 +72,14 @@ from cibscan.fingerprints._assignment import (
 )
 
 __all__ = [
+    "CONFINE_MARGIN_QUARTERS",
     "COVERAGE_GAP_QUARTERS",
     "LEISURE_WEEKDAY",
     "LEISURE_WEEKEND",
     "OFFICE_WEEKDAY",
     "TELLING_POSTS",
+    "WEEK_PRIOR",
+    "WORKING_WEEKS",
     "AccountRhythms",
     "NetworkRhythm",
     "Rhythm",
@@ -83,9 +92,11 @@ __all__ = [
     "coverage_week",
     "evaluate_rhythm",
     "network_rhythms",
+    "office_templates",
     "rhythm_templates",
     "synthetic_rhythm_posts",
     "telling_events",
+    "working_week_words",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -121,8 +132,28 @@ LEISURE_WEEKEND: Final = (
 )  # fmt: skip
 _LEISURE_WEEKEND_VOLUME: Final = 1.2
 
-#: The office working window used for the supporting shares (weekdays 09:00-17:30 local).
+#: The working weeks an office template may keep: name -> working days (Monday = 0). The first
+#: is the default where no office week is fitted (the shares of a leisure or unknown fit).
+WORKING_WEEKS: Final[dict[str, tuple[int, ...]]] = {
+    "Mon-Fri": (0, 1, 2, 3, 4),
+    "Sun-Thu": (6, 0, 1, 2, 3),
+    "Sat-Wed": (5, 6, 0, 1, 2),
+    "Mon-Sat": (0, 1, 2, 3, 4, 5),
+    "Sat-Thu": (5, 6, 0, 1, 2, 3),
+}
+_WEEK_NAMES: Final = tuple(WORKING_WEEKS)
+#: Prior weight of each working week within the office template: Monday-Friday, the week of
+#: most of the world, half; the others an eighth each. It also settles the 24-hour aliases at
+#: the ends of the offset range (a Monday-Friday office at UTC+13 keeps the clock times of a
+#: Sunday-Thursday one at UTC-11) in favour of the common week.
+WEEK_PRIOR: Final = np.array([0.5, 0.125, 0.125, 0.125, 0.125])
+#: The office working window used for the supporting shares (09:00-17:30 local on working days).
 _WORK_START, _WORK_END = 9 * 4, 17 * 4 + 2
+#: Confinement (an account posting nothing outside working hours) is judged on the working
+#: window widened by half an hour either side, 08:30-18:00: the offset is fitted to the
+#: quarter-hour and a real office keeps its own hours (a 09:00-18:00 day is fitted 15 minutes
+#: off), so a persona's last post at 17:50 is still at work.
+CONFINE_MARGIN_QUARTERS: Final = 2
 _LUNCH_START, _LUNCH_END = 13 * 4, 14 * 4
 _NIGHT_START, _NIGHT_END = 1 * 4, 7 * 4
 _TEMPLATES: Final = ("office", "leisure", "uniform")
@@ -226,9 +257,13 @@ class RhythmFit:
     time_basis
         ``local`` when the shares, window and local profile use the inferred offset, ``utc``
         when no offset is known.
+    working_week
+        The working week of an ``office`` fit, a key of :data:`WORKING_WEEKS` (``Mon-Fri``,
+        ``Sun-Thu``, ...); ``None`` for other labels.
     weekday_share, working_hours_share, lunch_share, night_share
-        Shares of posts on Monday-Friday; on weekdays 09:00-17:30; of those working-hours posts,
-        in 13:00-14:00; and at 01:00-07:00. ``None`` without posts.
+        Shares of posts on the working days (of ``working_week``; Monday-Friday without one);
+        on those days 09:00-17:30; of those working-hours posts, in 13:00-14:00; and at
+        01:00-07:00. ``None`` without posts.
     active_window
         The shortest time-of-day window holding ``active_share`` of the posts: ``start``,
         ``end`` (``HH:MM``) and ``share``; ``None`` without posts.
@@ -246,6 +281,7 @@ class RhythmFit:
     label_probabilities: dict[str, float]
     quiet_share: float | None
     time_basis: Literal["local", "utc"]
+    working_week: str | None
     weekday_share: float | None
     working_hours_share: float | None
     lunch_share: float | None
@@ -279,9 +315,10 @@ class NetworkRhythm:
     accounts_active
         Of those, accounts with at least one post.
     accounts_in_working_hours
-        Active accounts all of whose posts fall on local weekdays 09:00-17:30 at the network's
-        offset (``None`` without an offset), so a report can say "38 of 41 accounts posted only
-        between 09:00 and 17:30 UTC+01:00 on weekdays".
+        Active accounts all of whose posts fall on the local working days (of the fit's
+        ``working_week``; Monday-Friday without one) 09:00-17:30 at the network's offset
+        (``None`` without an offset), so a report can say "38 of 41 accounts posted only
+        between 09:00 and 17:30 UTC+01:00 on working days".
     fit
         The fitted rhythm.
     accounts_telling
@@ -290,12 +327,13 @@ class NetworkRhythm:
         most 1%) for events at random times of what the case covers, so that such an account
         is *confined* to working hours, not just quiet. ``None`` without an offset.
     accounts_confined
-        Of the telling accounts, those all of whose posts fall in working hours (``None``
-        without an offset).
+        Of the telling accounts, those all of whose posts fall in working hours, judged on the
+        confinement window (08:30-18:00 of the working days, :data:`CONFINE_MARGIN_QUARTERS`
+        either side of the working day; ``None`` without an offset).
     covered_work_share
-        The share of the case's coverage (:func:`coverage_week`) that is working hours at the
-        network's offset: about a quarter (42.5 of 168 hours) for a case of whole weeks, 1 for
-        a case collected on one weekday afternoon.
+        The share of the case's coverage (:func:`coverage_week`) that is in the confinement
+        window at the network's offset: 47.5 of 168 hours for a five-day week in a case of
+        whole weeks, 57 for a six-day week, 1 for a case collected on one weekday afternoon.
     telling_events
         The events that make an account telling (:func:`telling_events` of
         ``covered_work_share``: :data:`TELLING_POSTS`, 4, for whole weeks); ``None`` when the
@@ -378,6 +416,21 @@ class AccountRhythms:
         )
 
 
+_DAY_NAMES: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def working_week_words(week: str | None) -> str:
+    """A working week in words: ``Sunday to Thursday``; Monday to Friday when ``None``.
+
+    Examples
+    --------
+    >>> working_week_words("Sun-Thu"), working_week_words(None)
+    ('Sunday to Thursday', 'Monday to Friday')
+    """
+    days = WORKING_WEEKS.get(week or "", WORKING_WEEKS["Mon-Fri"])
+    return f"{_DAY_NAMES[days[0]]} to {_DAY_NAMES[days[-1]]}"
+
+
 def format_offset(hours: float) -> str:
     """Format an offset in hours as ``UTC+05:45``.
 
@@ -396,12 +449,11 @@ def format_offset(hours: float) -> str:
 
 
 def _weekly_from_intervals(
-    weekday: tuple[tuple[int, int, float], ...], weekend: tuple[tuple[int, int, float], ...]
+    intervals: tuple[tuple[int, int, float], ...], days: tuple[int, ...]
 ) -> FloatArray:
     week = np.zeros((7, QUARTERS_PER_DAY))
-    for days, intervals in ((range(5), weekday), (range(5, 7), weekend)):
-        for start, end, rate in intervals:
-            week[list(days), start // 15 : end // 15] = rate
+    for start, end, rate in intervals:
+        week[list(days), start // 15 : end // 15] = rate
     return week.reshape(-1)
 
 
@@ -412,8 +464,14 @@ def _weekly_from_hours(weekday: tuple[float, ...], weekend: tuple[float, ...]) -
     return week.reshape(-1)
 
 
+def _normalised(shape: FloatArray, noise: float) -> FloatArray:
+    return np.asarray((1.0 - noise) * shape / shape.sum() + noise / WEEK_BINS, dtype=np.float64)
+
+
 def rhythm_templates(noise: float = 0.05) -> dict[str, FloatArray]:
     """The three weekly templates in local time: 672 quarter-hour probabilities each.
+
+    ``office`` is the Monday-Friday week; :func:`office_templates` gives every working week.
 
     Examples
     --------
@@ -422,20 +480,37 @@ def rhythm_templates(noise: float = 0.05) -> dict[str, FloatArray]:
     (['leisure', 'office', 'uniform'], 1.0, 36)
     """
     shapes = {
-        "office": _weekly_from_intervals(OFFICE_WEEKDAY, ()),
+        "office": _weekly_from_intervals(OFFICE_WEEKDAY, WORKING_WEEKS["Mon-Fri"]),
         "leisure": _weekly_from_hours(LEISURE_WEEKDAY, LEISURE_WEEKEND),
         "uniform": np.ones(WEEK_BINS),
     }
+    return {name: _normalised(shape, noise) for name, shape in shapes.items()}
+
+
+def office_templates(noise: float = 0.05) -> dict[str, FloatArray]:
+    """The office template for each working week of :data:`WORKING_WEEKS`, in local time.
+
+    Examples
+    --------
+    >>> t = office_templates()
+    >>> week = t["Sun-Thu"]
+    >>> list(t)[:2], sorted({int(i) // 96 for i in np.flatnonzero(week == week.max())})
+    (['Mon-Fri', 'Sun-Thu'], [0, 1, 2, 3, 6])
+    """
     return {
-        name: (1.0 - noise) * shape / shape.sum() + noise / WEEK_BINS
-        for name, shape in shapes.items()
+        name: _normalised(_weekly_from_intervals(OFFICE_WEEKDAY, days), noise)
+        for name, days in WORKING_WEEKS.items()
     }
 
 
 def _shifted_log_templates(noise: float) -> dict[str, FloatArray]:
-    """``L[m, b] = log T[(b + k_m) mod 672]``: the template read at UTC bin ``b``, offset ``m``."""
+    """``L[m, b] = log T[(b + k_m) mod 672]``: the template read at UTC bin ``b``, offset ``m``.
+
+    ``office`` stacks the working weeks: row ``w * 105 + m`` is week ``w`` at offset ``m``."""
     bins = (np.arange(WEEK_BINS)[None, :] + OFFSET_QUARTERS[:, None]) % WEEK_BINS
-    return {name: np.log(t)[bins] for name, t in rhythm_templates(noise).items()}
+    logs = {name: np.log(t)[bins] for name, t in rhythm_templates(noise).items()}
+    logs["office"] = np.concatenate([np.log(t)[bins] for t in office_templates(noise).values()])
+    return logs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -452,6 +527,7 @@ class _Fits:
     confidence: FloatArray
     label_probabilities: FloatArray  # (n, 3) office, leisure, uniform
     quiet_share: FloatArray  # nan without events
+    week: IntArray  # index into WORKING_WEEKS of an office fit; 0 (Monday-Friday) otherwise
 
 
 def _fit(events: FloatArray, config: RhythmConfig) -> _Fits:
@@ -459,8 +535,11 @@ def _fit(events: FloatArray, config: RhythmConfig) -> _Fits:
     n = events.shape[0]
     logs = _shifted_log_templates(config.noise)
     n_offsets = len(OFFSET_QUARTERS)
-    # log p(data, template, offset) with prior 1/3 per template and 1/105 per offset
-    joint_office = events @ logs["office"].T - np.log(3 * n_offsets)
+    n_weeks = len(WORKING_WEEKS)
+    # log p(data, template, offset) with prior 1/3 per template and 1/105 per offset; the
+    # office's third is shared among its working weeks by WEEK_PRIOR
+    week_log_prior = np.repeat(np.log(WEEK_PRIOR), n_offsets)
+    joint_office = events @ logs["office"].T - np.log(3 * n_offsets) + week_log_prior[None, :]
     joint_leisure = events @ logs["leisure"].T - np.log(3 * n_offsets)
     joint_uniform = events @ logs["uniform"][0] - np.log(3)
     marginal = np.column_stack(
@@ -470,11 +549,14 @@ def _fit(events: FloatArray, config: RhythmConfig) -> _Fits:
     label_prob = np.exp(marginal - evidence[:, None])
     winner = np.argmax(marginal, axis=1)
 
-    best = np.where(winner == 1, np.argmax(joint_leisure, axis=1), np.argmax(joint_office, axis=1))
+    office_best = np.argmax(joint_office, axis=1)  # week * 105 + offset; ties: the first week
+    week = np.where(winner == 0, office_best // n_offsets, 0).astype(np.int64)
+    best = np.where(winner == 1, np.argmax(joint_leisure, axis=1), office_best % n_offsets)
     near = np.abs(OFFSET_QUARTERS[None, :] - OFFSET_QUARTERS[best][:, None]) <= round(
         config.confidence_hours * 4
     )
-    post_office = np.exp(joint_office - evidence[:, None])
+    # the offset's confidence sums the office's weeks: a question of where, not of which days
+    post_office = np.exp(joint_office - evidence[:, None]).reshape(n, n_weeks, n_offsets).sum(1)
     post_leisure = np.exp(joint_leisure - evidence[:, None])
     confidence = ((post_office + post_leisure) * near).sum(axis=1)
 
@@ -513,6 +595,7 @@ def _fit(events: FloatArray, config: RhythmConfig) -> _Fits:
         confidence=np.where(has_offset, np.clip(confidence, 0.0, 1.0), 0.0),
         label_probabilities=label_prob,
         quiet_share=quiet_share,
+        week=np.where(np.array([lab == "office" for lab in labels], dtype=np.bool_), week, 0),
     )
 
 
@@ -531,25 +614,38 @@ def _to_local(week: FloatArray, shift: IntArray) -> FloatArray:
 
 
 def _telling_posts(level: float = 0.01) -> int:
-    """The fewest posts that all fall in working hours with probability at most ``level``
-    when each is at a random time of the week (working hours: 42.5 of the week's 168 hours)."""
-    share = float(_masks()["work"].mean())
+    """The fewest posts that all fall in working hours (the confinement window of a
+    Monday-Friday week, 47.5 of the week's 168 hours) with probability at most ``level`` when
+    each is at a random time of the week."""
+    share = float(_masks()["confine"].mean())
     return int(np.ceil(np.log(level) / np.log(share)))
 
 
-def _masks() -> dict[str, NDArray[np.bool_]]:
-    week = np.zeros((7, QUARTERS_PER_DAY), dtype=np.bool_)
-    work, lunch, night, weekday = week.copy(), week.copy(), week.copy(), week.copy()
-    work[:5, _WORK_START:_WORK_END] = True
-    lunch[:5, _LUNCH_START:_LUNCH_END] = True
+def _masks(week: int = 0) -> dict[str, NDArray[np.bool_]]:
+    """Masks of the local week: working hours, lunch, night, working days, and the wider
+    confinement window, for working week ``week`` (an index into :data:`WORKING_WEEKS`)."""
+    days = list(WORKING_WEEKS[_WEEK_NAMES[week]])
+    grid = np.zeros((7, QUARTERS_PER_DAY), dtype=np.bool_)
+    work, lunch, night, weekday, confine = (grid.copy() for _ in range(5))
+    work[days, _WORK_START:_WORK_END] = True
+    lunch[days, _LUNCH_START:_LUNCH_END] = True
     night[:, _NIGHT_START:_NIGHT_END] = True
-    weekday[:5] = True
+    weekday[days] = True
+    confine[days, _WORK_START - CONFINE_MARGIN_QUARTERS : _WORK_END + CONFINE_MARGIN_QUARTERS] = (
+        True
+    )
     return {
         "work": work.reshape(-1),
         "lunch": lunch.reshape(-1),
         "night": night.reshape(-1),
         "weekday": weekday.reshape(-1),
+        "confine": confine.reshape(-1),
     }
+
+
+def _week_masks(name: str) -> NDArray[np.bool_]:
+    """``(len(WORKING_WEEKS), 672)``: mask ``name`` of every working week."""
+    return np.stack([_masks(w)[name] for w in range(len(WORKING_WEEKS))])
 
 
 #: Events an account needs for "all in working hours" to tell when the case covers whole weeks
@@ -653,18 +749,22 @@ def _fits_from_weeks(
     fits = _fit(events, config)
     n = events.shape[0]
     local = _to_local(posts, fits.offset_quarters)  # shift 0 where no offset: UTC
-    masks = _masks()
     totals = posts.sum(axis=1)
     event_totals = events.sum(axis=1)
-    work = local[:, masks["work"]].sum(axis=1)
+
+    def masked(name: str) -> FloatArray:
+        """Per row, the posts in mask ``name`` of the row's working week."""
+        return np.asarray((local * _week_masks(name)[fits.week]).sum(axis=1), dtype=np.float64)
+
+    work = masked("work")
 
     def share(num: FloatArray, den: FloatArray) -> list[float | None]:
         return [None if d <= 0 else round(float(x / d), 4) for x, d in zip(num, den, strict=True)]
 
-    weekday = share(local[:, masks["weekday"]].sum(axis=1), totals)
+    weekday = share(masked("weekday"), totals)
     working = share(work, totals)
-    lunch = share(local[:, masks["lunch"]].sum(axis=1), work)
-    night = share(local[:, masks["night"]].sum(axis=1), totals)
+    lunch = share(masked("lunch"), work)
+    night = share(masked("night"), totals)
     windows = _active_windows(
         local.reshape(n, 7, QUARTERS_PER_DAY).sum(axis=1), config.active_share
     )
@@ -687,6 +787,7 @@ def _fits_from_weeks(
                 },
                 quiet_share=None if np.isnan(quiet) else round(quiet, 4),
                 time_basis="local" if has else "utc",
+                working_week=_WEEK_NAMES[fits.week[i]] if fits.labels[i] == "office" else None,
                 weekday_share=weekday[i],
                 working_hours_share=working[i],
                 lunch_share=lunch[i],
@@ -786,11 +887,14 @@ def network_rhythms(
     posts = _weeks(net_row, bins, posts_n, n)
     fits, raw = _fits_from_weeks(events, posts, config)
 
-    # accounts whose every post falls in local weekday working hours at the network's offset
+    # accounts whose every post falls in local working hours (of the network's working week)
+    # at the network's offset; confined: nothing outside the wider confinement window
     local_bins = (bins + raw.offset_quarters[net_row]) % WEEK_BINS
-    outside = np.bincount(
-        acc_row, weights=posts_n * ~_masks()["work"][local_bins], minlength=n_accounts
-    )
+    row_week = raw.week[net_row]
+    off_work = ~_week_masks("work")[row_week, local_bins]
+    off_confine = ~_week_masks("confine")[row_week, local_bins]
+    outside = np.bincount(acc_row, weights=posts_n * off_work, minlength=n_accounts)
+    beyond = np.bincount(acc_row, weights=posts_n * off_confine, minlength=n_accounts)
     has_posts = np.bincount(acc_row, minlength=n_accounts) > 0
     acc_net = indexed["net"].to_numpy()
     active = np.bincount(acc_net, weights=has_posts.astype(np.float64), minlength=n)
@@ -801,16 +905,17 @@ def network_rhythms(
     # at random times of what the case covers (not of a whole week: a one-afternoon scrape is
     # all working hours at some offset, and says nothing of who else its accounts are).
     covered = coverage_week(fetch_arrow(con, _COVERED_SQL)["quarter"].to_numpy().astype(np.int64))
-    work = _masks()["work"]
+    confine = _week_masks("confine")[raw.week]  # (networks, 672), local
     shift = (np.arange(WEEK_BINS)[None, :] + raw.offset_quarters[:, None]) % WEEK_BINS
-    work_share = (work[shift] * covered[None, :]).sum(axis=1) / max(covered.sum(), 1.0)
+    in_confine = np.take_along_axis(confine, shift, axis=1)  # read at each UTC bin
+    work_share = (in_confine * covered[None, :]).sum(axis=1) / max(covered.sum(), 1.0)
     needed = [telling_events(float(x)) for x in work_share]
     threshold = np.array([np.inf if k is None else k for k in needed], dtype=np.float64)
     account_events = np.bincount(acc_row, minlength=n_accounts)
     telling = account_events >= threshold[acc_net]
     n_telling = np.bincount(acc_net, weights=telling.astype(np.float64), minlength=n)
     n_confined = np.bincount(
-        acc_net, weights=(telling & (outside == 0)).astype(np.float64), minlength=n
+        acc_net, weights=(telling & (beyond == 0)).astype(np.float64), minlength=n
     )
     members = np.bincount(acc_net, minlength=n)
     result = {
@@ -902,16 +1007,19 @@ def synthetic_rhythm_posts(
     noise: float = 0.05,
     start: str = "2024-03-04",
     prefix: str = "acc",
+    working_week: str = "Mon-Fri",
 ) -> pa.Table:
     """Posts of synthetic accounts with a known rhythm and UTC offset.
 
     The generators are written independently of the templates (each account has its own
     habits), so the benchmark measures more than the templates' fit to themselves:
 
-    * ``office``: local weekdays; each account starts at 09:00 plus 0-15 min, lunches for an
-      hour from 13:00 +- 10 min, and stops at 17:30 minus 0-15 min; posts uniform within.
-    * ``leisure``: each account wakes near 07:00 and sleeps near 23:30 (+- 40 min; weekends
-      1.5 h and 1 h later); twice the rate after 18:00; weekend days 1.5 x as busy.
+    * ``office``: the working days of ``working_week`` (a key of :data:`WORKING_WEEKS`); each
+      account starts at 09:00 plus 0-15 min, lunches for an hour from 13:00 +- 10 min, and
+      stops at 17:30 minus 0-15 min; posts uniform within.
+    * ``leisure``: each account wakes near 07:00 and sleeps near 23:30 (+- 40 min; on the days
+      of rest of ``working_week`` 1.5 h and 1 h later); twice the rate after 18:00; days of
+      rest 1.5 x as busy.
     * ``uniform``: uniform over the window.
 
     A ``noise`` share of the posts is uniform over the window whatever the kind. Times start
@@ -931,12 +1039,14 @@ def synthetic_rhythm_posts(
     """
     if kind not in get_args(SyntheticRhythm):
         raise ConfigError(f"synthetic rhythm {kind!r}: use one of {get_args(SyntheticRhythm)}")
+    if working_week not in WORKING_WEEKS:
+        raise ConfigError(f"working week {working_week!r}: use one of {_WEEK_NAMES}")
     n = accounts * posts_per_account
     owner = np.repeat(np.arange(accounts), posts_per_account)
     start_day = dt.date.fromisoformat(start)
     first_weekday = start_day.weekday()
     day_index = np.arange(days)
-    weekend_day = (first_weekday + day_index) % 7 >= 5
+    weekend_day = ~np.isin((first_weekday + day_index) % 7, WORKING_WEEKS[working_week])
     if kind == "office":
         arrive = 540 + rng.uniform(0, 15, accounts)
         lunch = 780 + rng.uniform(-10, 10, accounts)
@@ -992,7 +1102,8 @@ class RhythmEvaluation:
     rows
         One dict per synthetic kind: ``kind``, ``networks``, ``offsets`` (tried),
         ``exact`` (offset exactly right), ``within_15min``, ``within_1h``, ``label_correct``
-        (rates 0..1), ``mean_confidence``.
+        (rates 0..1), ``mean_confidence``, ``week_correct`` (office rows: the share fitted with
+        the synthetic working week; ``None`` for the others).
     settings
         Accounts, posts per account, days, noise and seed of the trial.
     """
@@ -1004,17 +1115,19 @@ class RhythmEvaluation:
         """The rows as a Markdown table."""
         lines = [
             "| kind | networks | offsets tried | exact | within 15 min | within 1 h "
-            "| label correct | mean confidence |",
-            "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+            "| label correct | mean confidence | working week correct |",
+            "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for r in self.rows:
             rates = [
                 "n/a" if r[k] is None else f"{r[k]:.3f}"
                 for k in ("exact", "within_15min", "within_1h")
             ]
+            week = r.get("week_correct")
             lines.append(
                 f"| {r['kind']} | {r['networks']} | {r['offsets']} | {' | '.join(rates)} "
-                f"| {r['label_correct']:.3f} | {r['mean_confidence']:.3f} |"
+                f"| {r['label_correct']:.3f} | {r['mean_confidence']:.3f} "
+                f"| {'n/a' if week is None else format(week, '.3f')} |"
             )
         return "\n".join(lines)
 
@@ -1029,11 +1142,14 @@ def evaluate_rhythm(
     noise: float = 0.05,
     seed: int = 0,
     config: RhythmConfig | None = None,
+    working_week: str = "Mon-Fri",
 ) -> RhythmEvaluation:
     """Measure offset and label accuracy: one synthetic network per kind and offset.
 
     Every network goes through :func:`network_rhythms` on an in-memory case. ``uniform``
-    networks have no offset to find; their label should be ``round-the-clock``.
+    networks have no offset to find; their label should be ``round-the-clock``. The synthetic
+    accounts keep ``working_week`` (its days of rest are a leisure crowd's weekend too); the
+    rows' ``week_correct`` is the share of office networks fitted with that week.
 
     Examples
     --------
@@ -1060,6 +1176,7 @@ def evaluate_rhythm(
                     days=days,
                     noise=noise,
                     prefix=f"{nid}-",
+                    working_week=working_week,
                 )
             )
     posts = pa.concat_tables(tables)
@@ -1095,6 +1212,12 @@ def evaluate_rhythm(
                 "mean_confidence": float(
                     np.mean([fp.networks[nid].fit.utc_offset_confidence for nid in nets])
                 ),
+                "week_correct": sum(
+                    fp.networks[nid].fit.working_week == working_week for nid in nets
+                )
+                / len(nets)
+                if kind == "office"
+                else None,
             }
         )
     return RhythmEvaluation(
@@ -1105,5 +1228,6 @@ def evaluate_rhythm(
             "days": days,
             "noise": noise,
             "seed": seed,
+            "working_week": working_week,
         },
     )

@@ -92,11 +92,17 @@ def timeline(
 
 
 def heatmap(
-    week: Sequence[float], *, label: str, colour: str = "#1d4e89", office: bool = True
+    week: Sequence[float],
+    *,
+    label: str,
+    colour: str = "#1d4e89",
+    office: bool = True,
+    working_days: Sequence[int] = (0, 1, 2, 3, 4),
 ) -> Markup:
     """A 7 x 24 hour-of-week grid (Monday 00:00 first); darker cells hold more posts.
 
-    ``office`` outlines weekdays 09:00-17:30, the working day the rhythm template expects.
+    ``office`` outlines 09:00-17:30 of the ``working_days`` (Monday = 0), the working day the
+    rhythm template expects, one dashed box per run of consecutive rows.
     """
     cell_w, cell_h, left, top = 24, 18, 40, 18
     width, height = left + 24 * cell_w + 8, top + 7 * cell_h + 8
@@ -122,10 +128,20 @@ def heatmap(
                 f"<title>{DAYS[day]} {hour:02d}:00: {_num(value)} posts</title></rect>"
             )
     if office:
-        body.append(
-            f'<rect x="{left + 9 * cell_w - 0.5}" y="{top - 0.5}" width="{8.5 * cell_w}" '
-            f'height="{5 * cell_h}" fill="none" stroke="{INK}" stroke-dasharray="4 3"/>'
-        )
+        rows = sorted(set(working_days))
+        runs: list[list[int]] = []
+        for day in rows:
+            if runs and runs[-1][-1] == day - 1:
+                runs[-1].append(day)
+            else:
+                runs.append([day])
+        for run in runs:
+            body.append(
+                f'<rect class="working-days" x="{left + 9 * cell_w - 0.5}" '
+                f'y="{top + run[0] * cell_h - 0.5}" width="{8.5 * cell_w}" '
+                f'height="{len(run) * cell_h}" fill="none" stroke="{INK}" '
+                'stroke-dasharray="4 3"/>'
+            )
     return _svg(width, height, label, body)
 
 

@@ -12,7 +12,7 @@ import math
 from typing import Any, Final
 
 from cibscan.explain import group_test_summary, split_test_sentence
-from cibscan.fingerprints.rhythm import format_offset
+from cibscan.fingerprints.rhythm import WORKING_WEEKS, format_offset, working_week_words
 from cibscan.report import _charts
 from cibscan.report._casedata import CaseFacts
 from cibscan.report._graph import GraphView
@@ -213,6 +213,7 @@ def _where_when(network: dict[str, Any], facts_net: dict[str, Any]) -> dict[str,
         "offset_confidence": _float(rhythm.get("utc_offset_confidence")),
         "rhythm": rhythm.get("rhythm"),
         "active_window": _dict(rhythm.get("active_window")) or None,
+        "working_days": working_week_words(rhythm.get("working_week")),
         "weekday_share": _float(rhythm.get("weekday_share")),
         "working_hours_share": _float(rhythm.get("working_hours_share")),
         "lunch_share": _float(rhythm.get("lunch_share")),
@@ -353,7 +354,14 @@ def _charts_for(
             colour=colour,
             label="posts over time",
         ),
-        "heatmap": _charts.heatmap(week, label=f"posts by hour of week, {basis}", colour=colour),
+        "heatmap": _charts.heatmap(
+            week,
+            label=f"posts by hour of week, {basis}",
+            colour=colour,
+            working_days=WORKING_WEEKS.get(
+                str(_dict(network.get("rhythm")).get("working_week")), WORKING_WEEKS["Mon-Fri"]
+            ),
+        ),
         "heatmap_basis": basis,
         "timeline_unit": str(facts.timeline.get("unit", "hour")),
         "hijack": hijack_chart,
