@@ -182,6 +182,9 @@ def test_demo_finds_the_office(tmp_path: Path) -> None:
         "posted only between 09:00 and 17:30 UTC+01:00 on working days (Monday to Friday)"
         in explained.stdout
     )
+    assert "accounts with enough posts to tell posted nothing outside 08:30-18:00" in (
+        explained.stdout
+    )
     assert "significant links between its accounts" in explained.stdout
     networks = json.loads((tmp_path / "demo" / "networks.json").read_text())
     member = networks["networks"][0]["accounts"][0]

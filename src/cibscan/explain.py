@@ -207,7 +207,13 @@ def _network_lines(
             f"{rhythm['utc_offset']} on working days ({days}); "
             f"{_pct(rhythm.get('weekday_share'))} of its posts fell on those days and "
             f"{_pct(rhythm.get('working_hours_share'))} in working hours (offset confidence "
-            f"{_pct(rhythm.get('utc_offset_confidence'))})."
+            f"{_pct(rhythm.get('utc_offset_confidence'))})"
+            + (
+                f"; {rhythm['accounts_confined']} of {rhythm['accounts_telling']} accounts with "
+                "enough posts to tell posted nothing outside 08:30-18:00 of those days."
+                if rhythm.get("accounts_telling")
+                else "."
+            )
         )
     elif rhythm.get("rhythm"):
         lines.append(
