@@ -186,7 +186,14 @@ def _network_lines(
             f"times on {tested['signal']} where a null model that keeps every account's "
             f"activity and every item's popularity and timing predicts "
             f"{tested['expected']:,.1f} (group test p {_p(tested.get('p_value'))}, "
-            f"q {_p(tested.get('q_value'))}: the group's estimated false-discovery rate); "
+            f"q {_p(tested.get('q_value'))}: the group's estimated false-discovery rate"
+            + (
+                f"; the strongest of {len(n['group_test'])} held-out tests that confirmed "
+                "parts of it"
+                if len(n.get("group_test") or []) > 1
+                else ""
+            )
+            + "); "
             f"{n.get('internal_edges', 0):,} of its pairs are significant links on their own"
             f"{signals}."
         )

@@ -231,6 +231,13 @@ def test_groups_found_by_the_group_test_say_so(clean_case: BuiltCase, tmp_path: 
     with clean_case.open() as case:
         lines = " ".join(explain(case, folder, "G1"))
     assert "(group test p < 1e-300, q < 1e-300" in lines
+    assert "held-out tests" not in lines
+    # a group merged from several confirmed proposals says how many tests it has
+    document["coordinated_groups"][0]["group_test"] = [record, {**record, "p_value": 1e-5}]
+    (folder / "networks.json").write_text(json.dumps(document), encoding="utf-8")
+    with clean_case.open() as case:
+        lines = " ".join(explain(case, folder, "G1"))
+    assert "the strongest of 2 held-out tests that confirmed parts of it" in lines
 
 
 def test_background_is_sampled_and_layout_is_seeded(clean_case: BuiltCase, tmp_path: Path) -> None:
