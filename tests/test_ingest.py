@@ -160,13 +160,18 @@ def test_spreadsheet_dates_day_or_month_first_told_from_the_file(write) -> None:
     with pytest.raises(BadInputError) as info:
         ingest([path], open_case())
     assert str(info.value) == (
-        f"{path}, value '01/02/2024 10:00': cannot tell day-first from month-first dates: no "
-        "day above 12, so every date such as '01/02/2024 10:00' reads both ways; pass "
-        "--date-order dmy or mdy"
+        f"{path}, row 2, column 'timestamp', value '01/02/2024 10:00': cannot tell day-first "
+        "from month-first dates: no day above 12, so every date such as '01/02/2024 10:00' "
+        "reads both ways; pass --date-order dmy or mdy (a question about every date of the "
+        "file, which --on-error skip cannot settle)"
     )
+    with pytest.raises(BadInputError, match="row 2, column 'timestamp'"):
+        ingest([path], open_case(), IngestConfig(on_error="skip"))
     mixed = write("m.csv", HEADER + "1,a,13/02/2024 10:00,x\n2,a,02/13/2024 10:00,x\n")
     with pytest.raises(
-        BadInputError, match=r"mix day-first \('13/02/2024 10:00'\) and month-first"
+        BadInputError,
+        match=r"row 3, column 'timestamp', value '02/13/2024 10:00': the dates "
+        r"mix day-first \('13/02/2024 10:00'\) and month-first",
     ):
         ingest([mixed], open_case())
     case = open_case()

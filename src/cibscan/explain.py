@@ -231,10 +231,22 @@ def _network_lines(
     for marker in n.get("markers") or []:
         kind = marker.get("marker")
         if kind == "creation_burst":
+            start, end = str(marker.get("start")), str(marker.get("end"))
+            when = (
+                f"between {start} and {end}"
+                if start != end
+                else f"on {start[:10]}"  # date-only creation times: one day, not one instant
+                if start.endswith("T00:00:00Z")
+                else f"at {start}"
+            )
+            known = (
+                f" of the {marker['known']} with a known creation time"
+                if marker.get("known")
+                else ""
+            )
             lines.append(
-                f"Made in a batch: {marker['count']} accounts created between {marker['start']} "
-                f"and {marker['end']} (p = {marker['p_value']:.2g} against the case's creation "
-                "rate)."
+                f"Made in a batch: {marker['count']} accounts{known} created {when} "
+                f"(p {_p(marker.get('p_value'))} against the case's creation rate)."
             )
         elif kind == "shared_infrastructure":
             lines.append(

@@ -343,3 +343,28 @@ def test_the_week_chart_outlines_the_fitted_working_days() -> None:
     sunday = str(_charts.heatmap(week, label="w", working_days=(6, 0, 1, 2, 3)))
     assert sunday.count('class="working-days"') == 2
     assert 'height="72"' in sunday and 'height="18"' in sunday
+
+
+def test_a_batch_of_date_only_creation_times_is_one_day(
+    clean_case: BuiltCase, tmp_path: Path
+) -> None:
+    folder = copy_detection(clean_case, tmp_path)
+    document = json.loads((folder / "networks.json").read_text(encoding="utf-8"))
+    burst = {
+        "marker": "creation_burst", "count": 9, "known": 22, "p_value": 4e-44,
+        "start": "2019-01-14T00:00:00Z", "end": "2019-01-14T00:00:00Z",
+    }  # fmt: skip
+    document["networks"][0]["markers"] = [burst]
+    (folder / "networks.json").write_text(json.dumps(document), encoding="utf-8")
+    first = document["networks"][0]["id"]
+    with clean_case.open() as case:
+        lines = " ".join(explain(case, folder, first))
+    assert (
+        "Made in a batch: 9 accounts of the 22 with a known creation time created on "
+        "2019-01-14 (p = 4e-44 against the case's creation rate)."
+    ) in lines
+    burst.update(start="2019-01-14T09:00:00Z", end="2019-01-14T09:40:00Z")
+    (folder / "networks.json").write_text(json.dumps(document), encoding="utf-8")
+    with clean_case.open() as case:
+        lines = " ".join(explain(case, folder, first))
+    assert "created between 2019-01-14T09:00:00Z and 2019-01-14T09:40:00Z" in lines

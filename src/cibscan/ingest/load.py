@@ -701,19 +701,22 @@ class TableLoader:
         slash date could be both) or with both, the order cannot be read from the data and the
         user must choose it (``--date-order``). Without slash dates the order does not matter.
         """
-        texts = [
-            _stripped(f"CAST({_q(c)} AS VARCHAR)")
-            for c, typ in self._columns.items()
-            if c in _TIME_COLUMNS and typ == "VARCHAR"
-        ]
-        if not texts:
+        columns = [c for c, typ in self._columns.items() if c in _TIME_COLUMNS and typ == "VARCHAR"]
+        if not columns:
             return "dmy"
-        values = " UNION ALL ".join(f"SELECT {t} AS s FROM {self._source}" for t in texts)
+        values = " UNION ALL ".join(
+            f"SELECT {_stripped(f'CAST({_q(c)} AS VARCHAR)')} AS s, "
+            f"{_lit(self._file_column(c) or c)} AS col, _row AS r FROM {self._source}"
+            for c in columns
+        )
         pattern = "'^([0-9]{1,2})/([0-9]{1,2})/[0-9]{2,4}([^0-9/]|$)'"
+        # the first row (and its column) holding the example: the error names where it is
+        where = "struct_pack(s := s, col := col, r := r)"
         with self._read_errors():
             row = self.con.execute(
-                "SELECT max(a), max(b), arg_max(s, a), arg_max(s, b), min(s) FROM ("
-                f" SELECT s, CAST(regexp_extract(s, {pattern}, 1) AS INTEGER) AS a,"
+                f"SELECT max(a), max(b), arg_max(s, a), arg_max({where}, b),"
+                f" arg_min({where}, struct_pack(r, col)) FROM ("
+                f" SELECT s, col, r, CAST(regexp_extract(s, {pattern}, 1) AS INTEGER) AS a,"
                 f" CAST(regexp_extract(s, {pattern}, 2) AS INTEGER) AS b FROM ({values})"
                 f" WHERE contains(s, '/') AND regexp_matches(s, {pattern}))"
             ).fetchone()
@@ -724,19 +727,28 @@ class TableLoader:
             return "dmy"
         if second > 12 and first <= 12:
             return "mdy"
+        whole_file = (
+            " (a question about every date of the file, which --on-error skip cannot settle)"
+        )
         if first > 12:
             raise BadInputError(
-                f"the dates mix day-first ({day_first!r}) and month-first ({month_first!r}) "
-                "orders; pass --date-order dmy or mdy (the rows of the other order are then "
-                "rejected)",
+                f"the dates mix day-first ({day_first!r}) and month-first "
+                f"({month_first['s']!r}) orders; pass --date-order dmy or mdy (the rows of the "
+                "other order are then rejected)",
                 file=self.file_label,
-                value=month_first,
+                row=month_first["r"],
+                column=month_first["col"],
+                value=month_first["s"],
+                row_label=self.row_label,
             )
         raise BadInputError(
             "cannot tell day-first from month-first dates: no day above 12, so every date "
-            f"such as {example!r} reads both ways; pass --date-order dmy or mdy",
+            f"such as {example['s']!r} reads both ways; pass --date-order dmy or mdy" + whole_file,
             file=self.file_label,
-            value=example,
+            row=example["r"],
+            column=example["col"],
+            value=example["s"],
+            row_label=self.row_label,
         )
 
     def _soft(self, column: str) -> bool:
