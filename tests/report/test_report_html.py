@@ -98,6 +98,17 @@ def test_report_summarises_every_network(clean_case: BuiltCase, clean_report: Pa
     assert "Hijacked hashtags" in html and "Evidence: post pairs" in html
     flagged = sum(len(n["accounts"]) for n in clean_case.networks)
     assert sum(1 for n in data["nodes"]["net"] if n >= 0) == flagged
+    told = [  # the confinement behind an office-hours marker
+        n["rhythm"]
+        for n in clean_case.networks
+        if (n.get("rhythm") or {}).get("accounts_telling") and n["rhythm"].get("utc_offset")
+    ]
+    assert told
+    for rhythm in told:
+        assert (
+            f"{rhythm['accounts_confined']:,} of {rhythm['accounts_telling']:,} with enough "
+            "posts to tell posted nothing outside 08:30–18:00 of those days"
+        ) in html
     assert len(data["accounts"]) == len(data["nodes"]["x"])
 
 
