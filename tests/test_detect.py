@@ -672,3 +672,30 @@ def test_a_group_test_group_counts_its_significant_links_like_any_group() -> Non
     assert g["cohesion"] == 0.5
     assert g["mean_edge_surprise"] == 4.0
     assert g["edges_by_signal"] == {"link": 2, "share": 1, "text": 1}
+
+
+def test_a_confirmed_group_joins_the_flagged_pieces_it_holds() -> None:
+    """The edge test flagged an operation in three pieces; the held-out group holds two of them
+    whole, a third by one account, and two new accounts: it joins the two, leaves the third."""
+    from cibscan.detect import absorb_flagged
+
+    flagged = [
+        {"id": "N1", "accounts": ["a1", "a2", "a3"], "score": 30.0},
+        {"id": "N2", "accounts": ["b1", "b2", "b3", "b4"], "score": 20.0},
+        {"id": "N3", "accounts": ["c1", "c2", "c3"], "score": 10.0},
+    ]
+    tested = [
+        {
+            "id": "T1",
+            "accounts": ["a1", "a2", "a3", "b1", "b2", "c1", "n1", "n2"],
+            "score": 50.0,
+        },
+        {"id": "T2", "accounts": ["c1", "c2", "c3", "m1"], "score": 5.0},  # adds 1 < 3
+    ]
+    merges, rest = absorb_flagged(flagged, tested, 3)
+    ((merged, parts),) = merges
+    assert [p["id"] for p in parts] == ["N1", "N2"]
+    assert merged["accounts"] == ["a1", "a2", "a3", "b1", "b2", "b3", "b4", "n1", "n2"]
+    assert merged["absorbed_groups"] == ["N1", "N2"] and merged["score"] == 50.0
+    assert merged["size"] == 9
+    assert [t["id"] for t in rest] == ["T2"]  # it found N3 again, and one account more

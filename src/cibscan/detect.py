@@ -394,14 +394,34 @@ def detect(
         )
         timings["assessment"] = time.perf_counter() - started
         if cfg.group_test and not attributed:
-            # Weak ties among the accounts no flagged network holds; a confirmed group absorbs
-            # the unflagged edge-test groups it overlaps, and is assessed in turn.
+            # Weak ties, proposed among every account: a confirmed group joins the flagged
+            # networks it holds, absorbs the unflagged edge-test groups it overlaps, and is
+            # assessed in turn.
             started = time.perf_counter()
             for signal in cfg.signals:
                 if signal not in signal_traces:  # the Spark path tested edges remotely
                     signal_traces[signal] = traces(store.con, signal, window=cfg.window)
             covered = {a for g in flagged for a in g["accounts"]}
-            tested = group_test(signal_traces, result.hot_items, covered, cfg)
+            # proposed among every account: a confirmed group that holds flagged networks
+            # joins them into one (an operation the edge test saw in pieces)
+            tested = group_test(signal_traces, result.hot_items, set(), cfg)
+            merges, tested = absorb_flagged(flagged, tested, cfg.min_size)
+            for merged, parts in merges:
+                _count_links([merged], fused, cfg.alpha)
+                others = covered - {a for p in parts for a in p["accounts"]}
+                kept, _ = _assess(store, [merged], cfg, exclude=others, assessed=len(groups))
+                if kept:  # the union shows a marker that flags: it replaces its parts
+                    at = min(flagged.index(p) for p in parts)
+                    rest_flagged = [g for g in flagged if not any(g is p for p in parts)]
+                    flagged = [*rest_flagged[:at], kept[0], *rest_flagged[at:]]
+            covered = {a for g in flagged for a in g["accounts"]}
+            tested = [
+                {**t, "accounts": sorted(set(t["accounts"]) - covered)}
+                for t in tested
+                if len(set(t["accounts"]) - covered) >= cfg.min_size
+            ]
+            for t in tested:
+                t["size"] = len(t["accounts"])
             pool = merge_tested_groups(unflagged, tested, cfg.min_size)
             fresh = [g for g in pool if g.get("group_test")]
             _count_links(fresh, fused, cfg.alpha)
@@ -1097,6 +1117,54 @@ def _count_links(groups: list[dict[str, Any]], fused: pa.Table, alpha: float) ->
         g["cohesion"] = round(n / possible, 6) if possible else 0.0
         g["mean_edge_surprise"] = round(w / n, 6) if n else 0.0
         g["edges_by_signal"] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def absorb_flagged(
+    flagged: list[dict[str, Any]], tested: list[dict[str, Any]], min_size: int
+) -> tuple[list[tuple[dict[str, Any], list[dict[str, Any]]]], list[dict[str, Any]]]:
+    """Join flagged networks that one confirmed group holds.
+
+    A confirmed group (strongest first) that holds at least half of each of several flagged
+    networks, or of one while adding at least ``min_size`` accounts to it, joins them: the
+    edge test saw one operation in pieces, the held-out test sees it whole. Accounts of the
+    other flagged networks stay where they are. Returns the joined groups with the networks
+    each would replace (the caller assesses the union and keeps it only when it is flagged),
+    and the confirmed groups that joined nothing.
+
+    Examples
+    --------
+    >>> flagged = [{"id": "N1", "accounts": ["a", "b", "c"], "score": 9.0},
+    ...            {"id": "N2", "accounts": ["d", "e", "f"], "score": 8.0},
+    ...            {"id": "N3", "accounts": ["x", "y", "z"], "score": 7.0}]
+    >>> tested = [{"id": "T1", "accounts": ["a", "b", "d", "e", "g", "x"], "score": 5.0}]
+    >>> merges, rest = absorb_flagged(flagged, tested, 3)
+    >>> [(m["accounts"], [p["id"] for p in parts]) for m, parts in merges], rest
+    ([(['a', 'b', 'c', 'd', 'e', 'f', 'g'], ['N1', 'N2'])], [])
+    """
+    merges: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    rest: list[dict[str, Any]] = []
+    used: set[int] = set()
+    for confirmed in tested:
+        members = set(confirmed["accounts"])
+        parts = [
+            i
+            for i, g in enumerate(flagged)
+            if i not in used and len(members & set(g["accounts"])) * 2 >= len(g["accounts"])
+        ]
+        before = {a for i in parts for a in flagged[i]["accounts"]}
+        elsewhere = {a for i, g in enumerate(flagged) if i not in parts for a in g["accounts"]}
+        accounts = (members | before) - elsewhere
+        if not parts or (len(parts) == 1 and len(accounts - before) < min_size):
+            rest.append(confirmed)
+            continue
+        used.update(parts)
+        merged = dict(confirmed)
+        merged["accounts"] = sorted(accounts)
+        merged["size"] = len(accounts)
+        merged["absorbed_groups"] = [flagged[i]["id"] for i in parts]
+        merged["score"] = max([confirmed["score"], *(flagged[i]["score"] for i in parts)])
+        merges.append((merged, [flagged[i] for i in parts]))
+    return merges, rest
 
 
 def merge_tested_groups(
