@@ -411,17 +411,17 @@ def detect(
                 others = covered - {a for p in parts for a in p["accounts"]}
                 kept, _ = _assess(store, [merged], cfg, exclude=others, assessed=len(groups))
                 if kept:  # the union shows a marker that flags: it replaces its parts
-                    at = min(flagged.index(p) for p in parts)
-                    rest_flagged = [g for g in flagged if not any(g is p for p in parts)]
+                    gone = {id(p) for p in parts}
+                    at = min(i for i, g in enumerate(flagged) if id(g) in gone)
+                    rest_flagged = [g for g in flagged if id(g) not in gone]
                     flagged = [*rest_flagged[:at], kept[0], *rest_flagged[at:]]
             covered = {a for g in flagged for a in g["accounts"]}
+            remaining = [sorted(set(t["accounts"]) - covered) for t in tested]
             tested = [
-                {**t, "accounts": sorted(set(t["accounts"]) - covered)}
-                for t in tested
-                if len(set(t["accounts"]) - covered) >= cfg.min_size
+                {**t, "accounts": left, "size": len(left)}
+                for t, left in zip(tested, remaining, strict=True)
+                if len(left) >= cfg.min_size
             ]
-            for t in tested:
-                t["size"] = len(t["accounts"])
             pool = merge_tested_groups(unflagged, tested, cfg.min_size)
             fresh = [g for g in pool if g.get("group_test")]
             _count_links(fresh, fused, cfg.alpha)

@@ -52,6 +52,7 @@ case spanning a clock change mixes two offsets one hour apart.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import asdict, dataclass
 from typing import Any, Final, Literal, get_args
 
@@ -96,6 +97,7 @@ __all__ = [
     "rhythm_templates",
     "synthetic_rhythm_posts",
     "telling_events",
+    "working_days",
     "working_week_words",
 ]
 
@@ -419,6 +421,18 @@ class AccountRhythms:
 _DAY_NAMES: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
+def working_days(week: str | None) -> tuple[int, ...]:
+    """The working days of a week of :data:`WORKING_WEEKS` (Monday = 0); Monday to Friday when
+    ``None`` or unknown.
+
+    Examples
+    --------
+    >>> working_days("Sun-Thu"), working_days(None)
+    ((6, 0, 1, 2, 3), (0, 1, 2, 3, 4))
+    """
+    return WORKING_WEEKS.get(week or "", WORKING_WEEKS["Mon-Fri"])
+
+
 def working_week_words(week: str | None) -> str:
     """A working week in words: ``Sunday to Thursday``; Monday to Friday when ``None``.
 
@@ -427,7 +441,7 @@ def working_week_words(week: str | None) -> str:
     >>> working_week_words("Sun-Thu"), working_week_words(None)
     ('Sunday to Thursday', 'Monday to Friday')
     """
-    days = WORKING_WEEKS.get(week or "", WORKING_WEEKS["Mon-Fri"])
+    days = working_days(week)
     return f"{_DAY_NAMES[days[0]]} to {_DAY_NAMES[days[-1]]}"
 
 
@@ -508,7 +522,9 @@ def _shifted_log_templates(noise: float) -> dict[str, FloatArray]:
 
     ``office`` stacks the working weeks: row ``w * 105 + m`` is week ``w`` at offset ``m``."""
     bins = (np.arange(WEEK_BINS)[None, :] + OFFSET_QUARTERS[:, None]) % WEEK_BINS
-    logs = {name: np.log(t)[bins] for name, t in rhythm_templates(noise).items()}
+    logs = {
+        name: np.log(t)[bins] for name, t in rhythm_templates(noise).items() if name != "office"
+    }
     logs["office"] = np.concatenate([np.log(t)[bins] for t in office_templates(noise).values()])
     return logs
 
@@ -643,9 +659,12 @@ def _masks(week: int = 0) -> dict[str, NDArray[np.bool_]]:
     }
 
 
+@functools.cache
 def _week_masks(name: str) -> NDArray[np.bool_]:
-    """``(len(WORKING_WEEKS), 672)``: mask ``name`` of every working week."""
-    return np.stack([_masks(w)[name] for w in range(len(WORKING_WEEKS))])
+    """``(len(WORKING_WEEKS), 672)``: mask ``name`` of every working week (cached, read-only)."""
+    stacked = np.stack([_masks(w)[name] for w in range(len(WORKING_WEEKS))])
+    stacked.flags.writeable = False
+    return stacked
 
 
 #: Events an account needs for "all in working hours" to tell when the case covers whole weeks

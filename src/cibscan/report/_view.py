@@ -12,7 +12,7 @@ import math
 from typing import Any, Final
 
 from cibscan.explain import group_test_summary, split_test_sentence
-from cibscan.fingerprints.rhythm import WORKING_WEEKS, format_offset, working_week_words
+from cibscan.fingerprints.rhythm import format_offset, working_days, working_week_words
 from cibscan.report import _charts
 from cibscan.report._casedata import CaseFacts
 from cibscan.report._graph import GraphView
@@ -360,9 +360,7 @@ def _charts_for(
             week,
             label=f"posts by hour of week, {basis}",
             colour=colour,
-            working_days=WORKING_WEEKS.get(
-                str(_dict(network.get("rhythm")).get("working_week")), WORKING_WEEKS["Mon-Fri"]
-            ),
+            working_days=working_days(_dict(network.get("rhythm")).get("working_week")),
         ),
         "heatmap_basis": basis,
         "timeline_unit": str(facts.timeline.get("unit", "hour")),
