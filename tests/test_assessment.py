@@ -75,6 +75,14 @@ def test_handle_template_marker_needs_significance_over_the_groups() -> None:
     many = assess_groups(case.con, _assignment({"G": group, **others}))
     assert not [m for m in many["G"].markers if m["marker"] == "handle_template"]
     assert AssessmentConfig().marker_alpha == 0.01
+    # a shape without digits (three capitalised words) as rare: a naming habit, no marker
+    for i, a in enumerate(group[:4]):
+        names[a] = ("GlobalNewsHub", "LiveUpdatesHub", "TopHeadlinesNow", "DailyWireFeed")[i]
+    for i in range(4):
+        names[f"o{i}"] = f"user_{i}"
+    habit = assess_groups(_case_with_accounts(names).con, _assignment({"G": group}))["G"]
+    assert [t for t in habit.creation["handle_templates"] if t["pattern"] == "Aa+Aa+Aa+"]
+    assert not [m for m in habit.markers if m["marker"] == "handle_template"]
 
 
 def _platform_case() -> Case:
@@ -306,3 +314,29 @@ def test_a_creation_burst_must_hold_a_tenth_of_the_group() -> None:
     case, group = _creation_case(15, 150)
     (marker,) = assess_groups(case.con, _assignment({"G": group}))["G"].markers
     assert (marker["marker"], marker["count"]) == ("creation_burst", 15)
+
+
+def test_a_creation_burst_must_be_the_groups_own() -> None:
+    """Twenty of a group of 60 made within an hour are a batch when the case's other accounts
+    created that hour are fewer; when 30 more accounts outside the group joined in the same
+    hour (a wave: a debut, an app launch), the group holds 20 of 50 and the burst, as
+    significant as before, is no marker."""
+    case, group = _creation_case(20, 60)
+    (marker,) = assess_groups(case.con, _assignment({"G": group}))["G"].markers
+    assert (marker["marker"], marker["count"], marker["case_count"]) == ("creation_burst", 20, 20)
+    case.con.executemany(
+        "INSERT INTO accounts (account_id, kind, created_at, source) VALUES"
+        " (?, 'user', TIMESTAMPTZ '2023-01-01 00:00:00+00' + to_seconds(?), 'test')",
+        [(f"w{i}", 100 * 86_400.0 + 36_000 + 30 + 60 * i) for i in range(30)],
+    )
+    wave = assess_groups(case.con, _assignment({"G": group}))["G"]
+    (burst,) = [b for b in wave.creation["bursts"] if b["window"] == "hour"][:1]
+    assert (burst["count"], burst["background"]) == (20, 30) and burst["p_value"] <= 1e-6
+    assert not [m for m in wave.markers if m["marker"] == "creation_burst"]
+    assert not wave.flagged(AssessmentConfig())
+    # 20 of 39: 19 outside the group, still the group's own
+    case.con.executemany(
+        "DELETE FROM accounts WHERE account_id = ?", [(f"w{i}",) for i in range(19, 30)]
+    )
+    (marker,) = assess_groups(case.con, _assignment({"G": group}))["G"].markers
+    assert (marker["marker"], marker["case_count"]) == ("creation_burst", 39)

@@ -26,16 +26,22 @@ against the rest of the case by the fingerprint modules:
 ``creation_burst``
     Several accounts created within one hour or day, far more than the case's background
     creation rate predicts (Bonferroni-bounded p-value below ``burst_alpha``), and at least a
-    tenth (``share``; at least three) of the group's accounts whose creation time is known: a
-    batch the group was made from, not a cohort of a large crowd that joined in one wave (after
-    an election, say).
+    tenth (``share``; at least three) of the group's accounts whose creation time is known, and
+    at least half (``burst_own``) of the case's accounts created in that window: a batch the
+    group was made from, not a cohort of a large crowd that joined in one wave (after an
+    election, at a band's debut, when an app launched), whose members created then are
+    scattered over the case and outnumber those in the group. A batch the detection splits
+    into several groups keeps the marker in the group that holds most of it.
 ``shared_infrastructure``
     One IP address, device or user agent (for Twitter's archives, the app the tweets were
     posted with) used by a tenth of the group (at least three accounts) and by fewer accounts
     outside it.
 ``handle_template``
-    Handles of one shape (name plus digits) held by a fifth of the group (at least three) and
-    at least ten times rarer in the case.
+    Handles of one shape ending in digits (name plus digits, as registration scripts and
+    sign-up suggestions make them) held by a fifth of the group (at least three) and at least
+    ten times rarer in the case. A shape without digits (``GlobalNewsHub``, ``MetroWire_NYC``)
+    is a naming habit people and publishers share in the open, and is reported without being
+    a marker.
 ``reused_profile``
     One display name, bio or profile image reused by a tenth of the group (at least three) and
     rare elsewhere in the case.
@@ -93,6 +99,9 @@ class AssessmentConfig:
     share
         Share of the group a shared value must cover (infrastructure, reused profile fields),
         and a creation burst (of the accounts whose creation time is known).
+    burst_own
+        Share of the case's accounts created in a creation burst's window that the group must
+        hold for the burst to be its own.
     template_share, template_lift
         Share of the group and rarity in the case of a handle template.
     automation_alone
@@ -108,6 +117,7 @@ class AssessmentConfig:
     burst_alpha: float = 0.01
     marker_alpha: float = 0.01
     share: float = 0.1
+    burst_own: float = 0.5
     template_share: float = 0.2
     template_lift: float = 10.0
     automation_alone: bool = False
@@ -121,6 +131,7 @@ class AssessmentConfig:
             "burst_alpha",
             "marker_alpha",
             "share",
+            "burst_own",
             "template_share",
         ):
             value = getattr(self, name)
@@ -355,13 +366,17 @@ def assess_groups(
         creation = creations[nid].as_dict() if nid in creations else {}
         # a burst must be significant and hold a share of the group's accounts of known
         # creation time: eleven partisans of 842 who joined in one post-election wave are a
-        # cohort, not a batch the group was made from
+        # cohort, not a batch the group was made from; and the group must hold at least half
+        # of the case's accounts created in the window: 52 fans of a band created on its debut
+        # day, among 300 of the case, are part of a wave, not its whole
         bursts = [
             {**b, "p_adjusted": min(1.0, b["p_value"] * groups)}
             for b in creation.get("bursts", [])
             if b.get("p_value") is not None
             and b["p_value"] * groups <= cfg.burst_alpha
             and int(b.get("count") or 0) >= _at_least(int(b.get("known") or 0), cfg.share)
+            and int(b.get("count") or 0)
+            >= cfg.burst_own * (int(b.get("count") or 0) + int(b.get("background") or 0))
         ]
         if bursts:
             best = min(bursts, key=lambda b: b["p_value"])
@@ -370,6 +385,7 @@ def assess_groups(
                     "marker": "creation_burst",
                     "count": best.get("count"),
                     "known": best.get("known"),
+                    "case_count": int(best.get("count") or 0) + int(best.get("background") or 0),
                     "start": best.get("start"),
                     "end": best.get("end"),
                     "p_value": best["p_value"],
@@ -380,7 +396,11 @@ def assess_groups(
         need = _at_least(size, cfg.template_share)
         templates = []
         for t in creation.get("handle_templates", []):
-            if t.get("count", 0) >= need and (t.get("lift") or 0) >= cfg.template_lift:
+            if (
+                t.get("count", 0) >= need
+                and (t.get("lift") or 0) >= cfg.template_lift
+                and (t.get("digits") or 0) >= 1  # name plus digits, not a naming habit
+            ):
                 pv, adjusted = _enrichment(
                     drawn, nid, size, groups, t["count"], t.get("case_count", 0), "username", need
                 )

@@ -17,13 +17,26 @@ import pyarrow.parquet as pq
 from cibscan.case import Case
 from cibscan.errors import BadInputError
 from cibscan.export import restore_formula
-from cibscan.fingerprints.rhythm import working_week_words
+from cibscan.fingerprints.rhythm import utc_working_day, working_week_words
 
 __all__ = ["explain", "group_test_summary", "split_test_sentence"]
 
 
 def _pct(x: float | None) -> str:
-    return "?" if x is None else f"{100 * x:.0f}%"
+    """A share in whole percent; a share that rounds to 0% or 100% without being it says so.
+
+    Examples
+    --------
+    >>> _pct(0.004), _pct(0.0), _pct(0.9996), _pct(0.41)
+    ('<1%', '0%', '>99%', '41%')
+    """
+    if x is None:
+        return "?"
+    if 0 < x < 0.005:
+        return "<1%"
+    if 0.995 <= x < 1:
+        return ">99%"
+    return f"{100 * x:.0f}%"
 
 
 def _load(out: Path) -> dict[str, Any]:
@@ -37,6 +50,10 @@ def _load(out: Path) -> dict[str, Any]:
     except ValueError as exc:
         raise BadInputError(f"not valid JSON: {exc}", file=str(path)) from exc
     return data
+
+
+def _utc_day(hours: Any) -> str:
+    return utc_working_day(float(hours)) if isinstance(hours, int | float) else "?"
 
 
 def _hijack_line(h: dict[str, Any]) -> str:
@@ -214,7 +231,10 @@ def _network_lines(
             f"{rhythm['utc_offset']} on working days ({days}); "
             f"{_pct(rhythm.get('weekday_share'))} of its posts fell on those days and "
             f"{_pct(rhythm.get('working_hours_share'))} in working hours (offset confidence "
-            f"{_pct(rhythm.get('utc_offset_confidence'))})"
+            f"{_pct(rhythm.get('utc_offset_confidence'))} for a day that starts at 09:00; "
+            f"what the posts fix is the working day in UTC, "
+            f"{_utc_day(rhythm.get('utc_offset_hours'))}, which a shift office keeps at "
+            "another local hour)"
             + (
                 f"; {rhythm['accounts_confined']} of {rhythm['accounts_telling']} accounts with "
                 "enough posts to tell posted nothing outside 08:30-18:00 of those days."
@@ -244,8 +264,16 @@ def _network_lines(
                 if marker.get("known")
                 else ""
             )
+            case_count = marker.get("case_count")
+            of_case = (
+                f", {case_count} in the whole case"
+                if isinstance(case_count, int) and case_count > int(marker["count"])
+                else ", none outside it in the case"
+                if case_count is not None
+                else ""
+            )
             lines.append(
-                f"Made in a batch: {marker['count']} accounts{known} created {when} "
+                f"Made in a batch: {marker['count']} accounts{known} created {when}{of_case} "
                 f"(p {_p(marker.get('p_value'))} against the case's creation rate)."
             )
         elif kind == "shared_infrastructure":

@@ -289,3 +289,19 @@ def test_a_name_does_not_run_on_into_the_next_sentence() -> None:
         * 3
     ]
     assert _praised_and_attacked(rows) == (["Valorian Freedom Council"], ["Kessel"])
+
+
+def test_a_name_stops_at_punctuation_and_drops_its_possessive() -> None:
+    # "Oil: Bus" is a headline's topic and its clause; "Governor Lind's" is Governor Lind;
+    # a hyphen joins a name ("Jean-Pierre Dupont").
+    rows: list[dict[str, object]] = [
+        {"account": "a", "text": t, "lang": "en"}
+        for t in [
+            "Markets and Oil: Bus drivers are wonderful and great heroes.",
+            "Governor Lind's corrupt lies are a disgrace. We love the great Jean-Pierre Dupont.",
+        ]
+        * 3
+    ]
+    praised, attacked = _praised_and_attacked(rows)
+    assert "Oil Bus" not in praised and "Markets and Oil Bus" not in praised
+    assert "Jean Pierre Dupont" in praised and attacked == ["Governor Lind"]

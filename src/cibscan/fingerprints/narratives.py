@@ -410,6 +410,7 @@ _TOKEN: Final[Any] = _rx.compile(
     r"[@#][\p{L}\p{M}\p{N}_]+|\p{L}[\p{L}\p{M}\u200c]*(?:['’]\p{L}[\p{L}\p{M}\u200c]*)*"
 )
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+")
+_POSSESSIVE: Final = re.compile(r"['’]s$")
 _SENTENCE_BREAK = re.compile(r"[.!?…؟।۔]\s|\n")
 
 #: Lexicons vendored under ``lexicons/`` (see the licence beside each).
@@ -607,11 +608,16 @@ def _entity_mentions(
                 and tokens[j][0].isupper()
                 and tokens[j][0] not in "@#"
                 and sentence[j] == sentence[k]  # a name does not run on into the next sentence
+                # nor across punctuation: "Oil: Bus strike" is a headline's topic and a clause
+                # (a hyphen joins: "Jean-Pierre Dupont")
+                and text[matches[j - 1].end() : matches[j].start()].strip() in ("", "-")
             ):
                 j += 1
             single_at_start = j == k + 1 and sentence_start[k]
             if not single_at_start and lexicon.get(lower[k], 0.0) == 0.0:
-                spans.append((k, j, " ".join(tokens[k:j]), "name"))
+                # a possessive is the name: "Governor Lind's plan" speaks of Governor Lind
+                name = _POSSESSIVE.sub("", " ".join(tokens[k:j]))
+                spans.append((k, j, name, "name"))
             k = j
             continue
         k += 1

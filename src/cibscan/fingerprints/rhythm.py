@@ -97,6 +97,7 @@ __all__ = [
     "rhythm_templates",
     "synthetic_rhythm_posts",
     "telling_events",
+    "utc_working_day",
     "working_days",
     "working_week_words",
 ]
@@ -443,6 +444,23 @@ def working_week_words(week: str | None) -> str:
     """
     days = working_days(week)
     return f"{_DAY_NAMES[days[0]]} to {_DAY_NAMES[days[-1]]}"
+
+
+def utc_working_day(hours: float) -> str:
+    """The office template's working day (09:00-17:30 local) in UTC, at an offset in hours.
+
+    This is what the office fit measures: the hours of UTC the work falls in. The offset
+    follows from it only if the office keeps a 09:00 start; a shift that starts at 06:00 or
+    14:00 reads as an offset three or five hours off, with the same confidence.
+
+    Examples
+    --------
+    >>> utc_working_day(1.0), utc_working_day(11.5), utc_working_day(-5)
+    ('08:00-16:30 UTC', '21:30-06:00 UTC', '14:00-22:30 UTC')
+    """
+    start = round((_WORK_START * 15 - hours * 60) % 1440)
+    end = round((_WORK_END * 15 - hours * 60) % 1440)
+    return f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d} UTC"
 
 
 def format_offset(hours: float) -> str:

@@ -12,7 +12,12 @@ import math
 from typing import Any, Final
 
 from cibscan.explain import group_test_summary, split_test_sentence
-from cibscan.fingerprints.rhythm import format_offset, working_days, working_week_words
+from cibscan.fingerprints.rhythm import (
+    format_offset,
+    utc_working_day,
+    working_days,
+    working_week_words,
+)
 from cibscan.report import _charts
 from cibscan.report._casedata import CaseFacts
 from cibscan.report._graph import GraphView
@@ -211,6 +216,9 @@ def _where_when(network: dict[str, Any], facts_net: dict[str, Any]) -> dict[str,
         "has_rhythm": bool(rhythm),
         "offset": format_offset(offset) if offset is not None else None,
         "offset_confidence": _float(rhythm.get("utc_offset_confidence")),
+        "utc_day": utc_working_day(offset)
+        if offset is not None and rhythm.get("rhythm") == "office"
+        else None,
         "rhythm": rhythm.get("rhythm"),
         "active_window": _dict(rhythm.get("active_window")) or None,
         "working_days": working_week_words(rhythm.get("working_week")),
