@@ -309,6 +309,21 @@ def _network_lines(
             f"Where: {_pct(location.get('country_share'))} of its infrastructure "
             f"records from {location['country']}."
         )
+    style = n.get("style") or {}
+    groups = [g for g in style.get("writer_groups") or [] if isinstance(g, int)]
+    if groups:
+        sizes = ", ".join(str(g) for g in groups[:12]) + (", ..." if len(groups) > 12 else "")
+        lines.append(
+            f"Writing: {style.get('style_edges', 0):,} style links inside the network join "
+            f"{len(groups)} group{'s' if len(groups) != 1 else ''} of accounts that write "
+            f"alike ({sizes} accounts), as the personas of one writer do."
+        )
+    if style.get("multi_author_personas"):
+        lines.append(
+            f"Personas written by more than one author: {style['multi_author_personas']} of "
+            f"{style.get('personas_tested', '?')} tested "
+            f"({style.get('multi_author_expected', 0):.1f} expected by chance)."
+        )
     for h in (n.get("hijacked_hashtags") or [])[:3]:
         lines.append(_hijack_line(h))
     narr = n.get("narratives") or {}

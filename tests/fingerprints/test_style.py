@@ -226,6 +226,32 @@ def test_persona_authors_and_fingerprints_from_the_case() -> None:
     assert net["accounts"] == 2 and net["profiled"] == 2
     assert net["multi_author_personas"] == 1
     assert net["personas"][0]["account_id"] == "persona"
+    assert (net["personas_tested"], net["multi_author_expected"]) == (2, 0.1)
+
+
+def test_writer_groups_are_the_personas_of_each_writer() -> None:
+    """Two writers with three personas each in one network: the style links inside the
+    network join two groups of three, one per writer, and no organic writer."""
+    rng = np.random.default_rng(5)
+    rows: list[tuple[str, str]] = []
+    for k in range(30):
+        posts, _ = synthetic_persona_posts([synthetic_author(500 + k)], 12, rng, min_chars=150)
+        rows += [(f"user{k:02d}", p) for p in posts]
+    for writer, seed in (("a", 71), ("b", 72)):
+        author = synthetic_author(seed)
+        for k in range(3):
+            posts, _ = synthetic_persona_posts([author], 12, rng, min_chars=150)
+            rows += [(f"{writer}{k}", p) for p in posts]
+    case = _case_with_posts(rows)
+    members = ["a0", "a1", "a2", "b0", "b1", "b2", "user00", "user01"]
+    assignment = pa.table({"account_id": members, "network_id": ["N"] * len(members)})
+    fp = style_fingerprints(
+        case.con, assignment, config=StyleConfig(min_chars=1000, z_min=3.0), authorship=FAST
+    )
+    net = fp.as_dict()["networks"]["N"]
+    assert net["writer_group_members"] == [["a0", "a1", "a2"], ["b0", "b1", "b2"]]
+    assert net["writer_groups"] == [3, 3]
+    case.close()
 
 
 def test_bad_assignment_names_the_column() -> None:

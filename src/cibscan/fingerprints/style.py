@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 from cibscan.errors import BadInputError, ConfigError
 from cibscan.fingerprints._assignment import fetch_arrow as _fetch_arrow
@@ -1270,6 +1271,16 @@ class NetworkStyle:
         ``mean_similarity`` against random pairs of all profiled accounts of the case.
     personas
         Author estimates of its accounts with enough long posts, most authors first.
+    writer_groups
+        Connected groups (two accounts or more) of the style links inside the network, largest
+        first: accounts that write alike, as the personas of one member of staff do. Style
+        links are pairs far beyond chance on their own, so a group is evidence of one hand
+        only as far as the links are (posts other accounts copied word for word are left out
+        of the profiles, ``StyleConfig.exclude_shared_texts``; a campaign sentence inserted in
+        posts of one's own is not).
+    multi_author_expected
+        Personas expected to be called multi-author by chance: the test's level times the
+        personas tested (each is tested on its own, without correction for their number).
     """
 
     network_id: str
@@ -1279,6 +1290,8 @@ class NetworkStyle:
     mean_similarity: float | None
     cohesion_z: float | None
     personas: list[PersonaAuthors]
+    writer_groups: list[list[str]] = field(default_factory=list)
+    multi_author_expected: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """Return JSON-ready data."""
@@ -1290,7 +1303,11 @@ class NetworkStyle:
             "mean_similarity": self.mean_similarity,
             "cohesion_z": self.cohesion_z,
             "multi_author_personas": sum(p.estimate.authors > 1 for p in self.personas),
+            "personas_tested": len(self.personas),
+            "multi_author_expected": self.multi_author_expected,
             "personas": [p.as_dict() for p in self.personas],
+            "writer_groups": [len(g) for g in self.writer_groups],
+            "writer_group_members": self.writer_groups,
         }
 
 
@@ -1343,11 +1360,11 @@ def style_fingerprints(
     network_of = dict(
         zip(table["account_id"].to_pylist(), table["network_id"].to_pylist(), strict=True)
     )
-    internal: dict[str, int] = {}
+    internal: dict[str, list[tuple[str, str]]] = {}
     for s, t in zip(edges["source"].to_pylist(), edges["target"].to_pylist(), strict=True):
         ns, nt = network_of.get(s), network_of.get(t)
         if ns is not None and ns == nt:
-            internal[ns] = internal.get(ns, 0) + 1
+            internal.setdefault(ns, []).append((s, t))
     index = {a: k for k, a in enumerate(profiles.accounts)}
     members: dict[str, list[str]] = {}
     for account, network in network_of.items():
@@ -1372,12 +1389,36 @@ def style_fingerprints(
             network_id=network,
             accounts=len(members[network]),
             profiled=len(rows),
-            style_edges=internal.get(network, 0),
+            style_edges=len(internal.get(network, [])),
             mean_similarity=mean_sim,
             cohesion_z=cohesion,
             personas=found,
+            writer_groups=_linked_groups(internal.get(network, [])),
+            multi_author_expected=round(authorship.alpha * len(found), 2),
         )
     return StyleFingerprints(networks=out, config=config, authorship=authorship)
+
+
+def _linked_groups(pairs: list[tuple[str, str]]) -> list[list[str]]:
+    """Connected groups of the accounts of ``pairs``, largest first, each sorted.
+
+    Examples
+    --------
+    >>> _linked_groups([("b", "a"), ("c", "d"), ("a", "e")])
+    [['a', 'b', 'e'], ['c', 'd']]
+    """
+    if not pairs:
+        return []
+    names = sorted({a for pair in pairs for a in pair})
+    index = {a: k for k, a in enumerate(names)}
+    rows = np.array([index[a] for a, _ in pairs], dtype=np.int64)
+    cols = np.array([index[b] for _, b in pairs], dtype=np.int64)
+    graph = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(names), len(names)))
+    _, labels = connected_components(graph, directed=False)
+    groups: dict[int, list[str]] = {}
+    for name, label in zip(names, labels.tolist(), strict=True):
+        groups.setdefault(label, []).append(name)
+    return sorted(groups.values(), key=lambda g: (-len(g), g))
 
 
 # ---------------------------------------------------------------------------------------------
