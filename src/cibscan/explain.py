@@ -231,10 +231,9 @@ def _network_lines(
             f"{rhythm['utc_offset']} on working days ({days}); "
             f"{_pct(rhythm.get('weekday_share'))} of its posts fell on those days and "
             f"{_pct(rhythm.get('working_hours_share'))} in working hours (offset confidence "
-            f"{_pct(rhythm.get('utc_offset_confidence'))} for a day that starts at 09:00; "
-            f"what the posts fix is the working day in UTC, "
-            f"{_utc_day(rhythm.get('utc_offset_hours'))}, which a shift office keeps at "
-            "another local hour)"
+            f"{_pct(rhythm.get('utc_offset_confidence'))} if the day starts at 09:00: the "
+            f"posts fix the working day at {_utc_day(rhythm.get('utc_offset_hours'))}, and a "
+            "shift keeps other local hours)"
             + (
                 f"; {rhythm['accounts_confined']} of {rhythm['accounts_telling']} accounts with "
                 "enough posts to tell posted nothing outside 08:30-18:00 of those days."
@@ -316,7 +315,8 @@ def _network_lines(
         lines.append(
             f"Writing: {style.get('style_edges', 0):,} style links inside the network join "
             f"{len(groups)} group{'s' if len(groups) != 1 else ''} of accounts that write "
-            f"alike ({sizes} accounts), as the personas of one writer do."
+            f"alike ({sizes} accounts): the personas of one writer write alike, and so do "
+            "accounts that post one template's sentences."
         )
     if style.get("multi_author_personas"):
         lines.append(

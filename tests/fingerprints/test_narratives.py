@@ -305,3 +305,17 @@ def test_a_name_stops_at_punctuation_and_drops_its_possessive() -> None:
     praised, attacked = _praised_and_attacked(rows)
     assert "Oil Bus" not in praised and "Markets and Oil Bus" not in praised
     assert "Jean Pierre Dupont" in praised and attacked == ["Governor Lind"]
+
+
+def test_a_word_shouted_in_capitals_is_no_name() -> None:
+    # "GOVERNMENT" is the word the network also writes in lower case; NATO is never "nato"
+    rows: list[dict[str, object]] = [
+        {"account": "a", "text": t, "lang": "en"}
+        for t in [
+            "The GOVERNMENT is wonderful and great, and NATO is wonderful and great.",
+            "Our government works hard for the people.",
+        ]
+        * 3
+    ]
+    praised, _ = _praised_and_attacked(rows)
+    assert "NATO" in praised and "GOVERNMENT" not in praised

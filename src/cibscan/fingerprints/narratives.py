@@ -638,15 +638,27 @@ def _entity_sentiment(
     """Praised and attacked entities of one network, and the share of posts scored."""
     scores: dict[tuple[str, str], list[float]] = defaultdict(list)
     scored = total = 0
+    # words the network writes in lower case: "GOVERNMENT" or "NORMAL" in capitals is a word
+    # shouted, not a name (an acronym, NATO, is not written "nato" in running text)
+    lowercase: set[str] = set()
     for text, lang in texts:
         total += 1
         mentions, ok = _entity_mentions(text, lang, config.window)
         scored += ok
         for entity, kind, s in mentions:
             scores[(entity, kind)].append(s)
+        if ok:
+            lowercase.update(m.group() for m in _TOKEN.finditer(text) if m.group().islower())
     summary = []
     for (entity, kind), values in scores.items():
         if len(values) < config.min_mentions:
+            continue
+        if (
+            kind == "name"
+            and " " not in entity
+            and entity.isupper()
+            and entity.lower() in lowercase
+        ):
             continue
         arr = np.asarray(values)
         summary.append(
