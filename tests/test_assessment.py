@@ -340,3 +340,17 @@ def test_a_creation_burst_must_be_the_groups_own() -> None:
     )
     (marker,) = assess_groups(case.con, _assignment({"G": group}))["G"].markers
     assert (marker["marker"], marker["case_count"]) == ("creation_burst", 39)
+
+
+def test_a_creation_marker_counts_every_burst_of_its_window() -> None:
+    """A group of 40 made in two sessions of 15, a week apart: the marker names the strongest
+    and counts both (30 accounts in 2 bursts of an hour)."""
+    case, group = _creation_case(15, 40)
+    case.con.executemany(
+        "UPDATE accounts SET created_at = TIMESTAMPTZ '2023-01-01 00:00:00+00' + to_seconds(?)"
+        " WHERE account_id = ?",
+        [(107 * 86_400.0 + 50_000 + 60 * i, a) for i, a in enumerate(group[15:30])],
+    )
+    (marker,) = assess_groups(case.con, _assignment({"G": group}))["G"].markers
+    assert marker["marker"] == "creation_burst" and marker["count"] == 15
+    assert (marker["window"], marker["bursts"], marker["batched"]) == ("hour", 2, 30)

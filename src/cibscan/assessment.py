@@ -31,7 +31,9 @@ against the rest of the case by the fingerprint modules:
     group was made from, not a cohort of a large crowd that joined in one wave (after an
     election, at a band's debut, when an app launched), whose members created then are
     scattered over the case and outnumber those in the group. A batch the detection splits
-    into several groups keeps the marker in the group that holds most of it.
+    into several groups keeps the marker in the group that holds most of it. The marker names
+    the strongest burst and counts every burst of its window (``bursts``, ``batched``): a farm
+    made in three sessions is all of its accounts, not only the strongest session's.
 ``shared_infrastructure``
     One IP address, device or user agent (for Twitter's archives, the app the tweets were
     posted with) used by a tenth of the group (at least three accounts) and by fewer accounts
@@ -380,9 +382,15 @@ def assess_groups(
         ]
         if bursts:
             best = min(bursts, key=lambda b: b["p_value"])
+            # the bursts of the best one's window are disjoint (taken greedily): a farm made
+            # in three sessions is 200 of 200, not only its strongest 65
+            same = [b for b in bursts if b.get("window") == best.get("window")]
             markers.append(
                 {
                     "marker": "creation_burst",
+                    "window": best.get("window"),
+                    "bursts": len(same),
+                    "batched": sum(int(b.get("count") or 0) for b in same),
                     "count": best.get("count"),
                     "known": best.get("known"),
                     "case_count": int(best.get("count") or 0) + int(best.get("background") or 0),

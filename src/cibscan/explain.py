@@ -271,9 +271,16 @@ def _network_lines(
                 if case_count is not None
                 else ""
             )
+            bursts = marker.get("bursts")
+            more = (
+                f" In all, {marker.get('batched')} of its accounts were made in {bursts} such "
+                f"bursts of one {marker.get('window')} each."
+                if isinstance(bursts, int) and bursts > 1
+                else ""
+            )
             lines.append(
                 f"Made in a batch: {marker['count']} accounts{known} created {when}{of_case} "
-                f"(p {_p(marker.get('p_value'))} against the case's creation rate)."
+                f"(p {_p(marker.get('p_value'))} against the case's creation rate).{more}"
             )
         elif kind == "shared_infrastructure":
             lines.append(

@@ -379,3 +379,10 @@ def test_a_batch_of_date_only_creation_times_is_one_day(
     with clean_case.open() as case:
         lines = " ".join(explain(case, folder, first))
     assert "created between 2019-01-14T09:00:00Z and 2019-01-14T09:40:00Z" in lines
+    # a farm made in three sessions: every burst of the window is counted, and the case's own
+    burst.update(bursts=3, batched=21, window="hour", case_count=9)
+    (folder / "networks.json").write_text(json.dumps(document), encoding="utf-8")
+    with clean_case.open() as case:
+        lines = " ".join(explain(case, folder, first))
+    assert "none outside it in the case" in lines
+    assert "In all, 21 of its accounts were made in 3 such bursts of one hour each." in lines
