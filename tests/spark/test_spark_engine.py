@@ -20,7 +20,7 @@ from cibscan.cli import main
 from cibscan.detect import DetectConfig, detect
 from cibscan.errors import ConfigError
 from cibscan.networks import NetworkConfig, NetworkResult, networks
-from cibscan.spark import write_spark_outputs
+from cibscan.spark import spark_detect_edges, write_spark_outputs
 from cibscan.synth import SynthConfig, generate
 from cibscan.traces import SIGNALS
 
@@ -258,6 +258,27 @@ def test_case_store_posts_are_staged_where_asked(spark: Any, tmp_path: Path) -> 
     )  # fmt: skip
     assert code == 0 and len(list(staging.iterdir())) == 2
     assert pq.read_table(out).to_pylist() == duck.edges.to_pylist()
+
+
+def test_a_temporary_export_is_removed_when_the_run_ends(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each run on a case store used to leave its posts in /tmp/cibscan-spark-*: a copy of the
+    # whole case per run, never removed.
+    import tempfile
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    case = make_case(HAND)
+    duck = networks(case, ["share"], window=60)
+    assert_same(duck, networks(case, ["share"], window=60, engine="spark"))
+    assert spark_detect_edges(case, ["share"], window=60).network.edges.num_rows > 0
+    assert list(temp.iterdir()) == []
+    empty = open_case()
+    with pytest.raises(Exception, match="no rows"):
+        networks(empty, ["share"], window=60, engine="spark")
+    assert list(temp.iterdir()) == []  # also when the run fails
 
 
 def test_parquet_input_and_cli(spark: Any, synth_case: Case, tmp_path: Path) -> None:

@@ -22,8 +22,10 @@ the distinct texts), and Benjamini-Hochberg, fusion and clustering over the edge
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time as _time
@@ -142,8 +144,26 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
     return session
 
 
-def _posts_frame(spark: SparkSession, posts: PostsInput, staging: str | None) -> DataFrame:
-    """The ``posts`` of a case store, a Parquet path/URI or a DataFrame, in canonical columns."""
+@contextlib.contextmanager
+def _staged_posts(
+    spark: SparkSession, posts: PostsInput, staging: str | None
+) -> Iterator[DataFrame]:
+    """:func:`_posts_frame` for the length of a run: a case store's posts exported to a
+    temporary folder of our own are removed when the run ends (its results are collected to the
+    driver by then), or fails. A ``staging`` folder the caller gave is left as it is."""
+    created: list[str] = []
+    try:
+        yield _posts_frame(spark, posts, staging, created)
+    finally:
+        for folder in created:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _posts_frame(
+    spark: SparkSession, posts: PostsInput, staging: str | None, created: list[str] | None = None
+) -> DataFrame:
+    """The ``posts`` of a case store, a Parquet path/URI or a DataFrame, in canonical columns
+    (a temporary export folder made here is appended to ``created``)."""
     from pyspark.sql import DataFrame
     from pyspark.sql import functions as sf
 
@@ -152,7 +172,7 @@ def _posts_frame(spark: SparkSession, posts: PostsInput, staging: str | None) ->
     elif isinstance(posts, (Case, duckdb.DuckDBPyConnection)) or (
         isinstance(posts, (str, os.PathLike)) and str(posts).endswith((".duckdb", ".db"))
     ):
-        frame = spark.read.parquet(_export_posts(posts, staging))
+        frame = spark.read.parquet(_export_posts(posts, staging, created))
     elif isinstance(posts, (str, os.PathLike)):
         frame = spark.read.parquet(str(posts))
     else:
@@ -174,11 +194,15 @@ def _posts_frame(spark: SparkSession, posts: PostsInput, staging: str | None) ->
     return frame.select(*columns)
 
 
-def _export_posts(posts: Any, staging: str | None) -> str:
+def _export_posts(posts: Any, staging: str | None, created: list[str] | None = None) -> str:
     """Copy a case store's posts to Parquet (a path Spark's executors can read)."""
     from cibscan.case import open_case
 
-    folder = staging or tempfile.mkdtemp(prefix="cibscan-spark-")
+    folder = staging
+    if folder is None:
+        folder = tempfile.mkdtemp(prefix="cibscan-spark-")
+        if created is not None:
+            created.append(folder)
     target = str(Path(folder) / f"posts-{os.getpid()}-{_time.time_ns()}.parquet")
     opened: Case | None = None
     if isinstance(posts, Case):
@@ -868,10 +892,10 @@ def spark_networks(
     """
     cfg = config.resolved()
     spark = spark_session(master, conf)
-    frame = _posts_frame(spark, posts, staging)
-    if frame.limit(1).count() == 0:
-        raise EmptyInputError("the posts input has no rows")
-    runs = [_signal_network(spark, frame, signal, cfg) for signal in cfg.signals]
+    with _staged_posts(spark, posts, staging) as frame:
+        if frame.limit(1).count() == 0:
+            raise EmptyInputError("the posts input has no rows")
+        runs = [_signal_network(spark, frame, signal, cfg) for signal in cfg.signals]
     return _result(runs, cfg)
 
 
@@ -948,51 +972,53 @@ def spark_detect_edges(
         evidence_limit=evidence_limit,
     ).resolved()
     spark = spark_session(master, conf)
-    frame = _posts_frame(spark, posts, staging)
-    if frame.limit(1).count() == 0:
-        raise EmptyInputError("the posts input has no rows")
-    runs: list[_SignalRun] = []
-    tested: list[pa.Table] = []
-    nulls: dict[str, SignalNull] = {}
-    n_parts = _partitions(spark)
-    for signal in cfg.signals:
-        run = _signal_network(spark, frame, signal, cfg, keep=True)
-        runs.append(run)
-        parts = (
-            run.traces.select("account", "item", "post", "time")
-            .repartition(n_parts, "item")
-            .mapInArrow(_null_partition(run.window_us), _NULL_SCHEMA)
-        )
-        # Exposures are float sums; adding the partitions' partial sums as decimals makes the
-        # total independent of the order in which Spark delivers them (deterministic output).
-        sums = parts.groupBy("account").agg(
-            sf.sum("degree").alias("degree"),
-            sf.sum(sf.col("exposure").cast("decimal(38,12)")).cast("double").alias("exposure"),
-        )
-        # The per-account sums are as many rows as accounts: the driver holds them once, as
-        # the DuckDB path's SignalNull does, and the edges' join reads them from Spark.
-        collected = sums.toArrow()
-        is_mass = pa.compute.is_null(collected.column("account"))
-        pair_mass = float(pa.compute.sum(collected.filter(is_mass).column("exposure")).as_py() or 0)
-        degree_table = (
-            collected.filter(pa.compute.invert(is_mass))
-            .sort_by([("account", "ascending")])
-            .select(["account", "degree", "exposure"])
-        )
-        degree_table = degree_table.cast(
-            pa.schema(
-                [("account", pa.string()), ("degree", pa.int64()), ("exposure", pa.float64())]
+    with _staged_posts(spark, posts, staging) as frame:
+        if frame.limit(1).count() == 0:
+            raise EmptyInputError("the posts input has no rows")
+        runs: list[_SignalRun] = []
+        tested: list[pa.Table] = []
+        nulls: dict[str, SignalNull] = {}
+        n_parts = _partitions(spark)
+        for signal in cfg.signals:
+            run = _signal_network(spark, frame, signal, cfg, keep=True)
+            runs.append(run)
+            parts = (
+                run.traces.select("account", "item", "post", "time")
+                .repartition(n_parts, "item")
+                .mapInArrow(_null_partition(run.window_us), _NULL_SCHEMA)
             )
-        )
-        incidences = int(pa.compute.sum(degree_table.column("degree")).as_py() or 0)
-        degrees = spark.createDataFrame(degree_table)
-        rate = 2.0 * pair_mass / float(incidences) ** 2 if incidences else 0.0
-        null = SignalNull(signal, incidences, pair_mass, rate, degree_table)
-        nulls[signal] = null
-        if run.edges.num_rows:
-            pairs = run.stats.get("co_acting_pairs")
-            tested.append(_edge_pvalues(spark, run.edges, degrees, incidences, pairs))
-        run.traces.unpersist()
+            # Exposures are float sums; adding the partitions' partial sums as decimals makes the
+            # total independent of the order in which Spark delivers them (deterministic output).
+            sums = parts.groupBy("account").agg(
+                sf.sum("degree").alias("degree"),
+                sf.sum(sf.col("exposure").cast("decimal(38,12)")).cast("double").alias("exposure"),
+            )
+            # The per-account sums are as many rows as accounts: the driver holds them once, as
+            # the DuckDB path's SignalNull does, and the edges' join reads them from Spark.
+            collected = sums.toArrow()
+            is_mass = pa.compute.is_null(collected.column("account"))
+            pair_mass = float(
+                pa.compute.sum(collected.filter(is_mass).column("exposure")).as_py() or 0
+            )
+            degree_table = (
+                collected.filter(pa.compute.invert(is_mass))
+                .sort_by([("account", "ascending")])
+                .select(["account", "degree", "exposure"])
+            )
+            degree_table = degree_table.cast(
+                pa.schema(
+                    [("account", pa.string()), ("degree", pa.int64()), ("exposure", pa.float64())]
+                )
+            )
+            incidences = int(pa.compute.sum(degree_table.column("degree")).as_py() or 0)
+            degrees = spark.createDataFrame(degree_table)
+            rate = 2.0 * pair_mass / float(incidences) ** 2 if incidences else 0.0
+            null = SignalNull(signal, incidences, pair_mass, rate, degree_table)
+            nulls[signal] = null
+            if run.edges.num_rows:
+                pairs = run.stats.get("co_acting_pairs")
+                tested.append(_edge_pvalues(spark, run.edges, degrees, incidences, pairs))
+            run.traces.unpersist()
     network = _result(runs, cfg)
     columns = [*network.edges.schema.names, "expected", "p_value", "q_value"]
     if tested:
