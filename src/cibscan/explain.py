@@ -56,6 +56,38 @@ def _utc_day(hours: Any) -> str:
     return utc_working_day(float(hours)) if isinstance(hours, int | float) else "?"
 
 
+def _related_line(r: dict[str, Any]) -> str:
+    """One related network, in words.
+
+    >>> import textwrap
+    >>> print(textwrap.fill(_related_line({"network": "N3", "items": 2,
+    ...     "by_kind": {"hashtag": 1, "domain": 1}, "p_adjusted": 1e-60,
+    ...     "evidence": [{"kind": "domain", "item": "x.example", "accounts_here": 40,
+    ...     "accounts_there": 38, "accounts_other": 0, "accounts_outside": 1}]}), 90))
+    Related to N3 through 2 items that few accounts outside the networks use (1 hashtag, 1
+    domain; adjusted p 1e-60): domain x.example, 40 of its accounts, 38 of N3's and 1 in no
+    network.
+    """
+    kinds = ", ".join(f"{c} {k}" for k, c in (r.get("by_kind") or {}).items())
+    shown = []
+    for e in (r.get("evidence") or [])[:3]:
+        item = str(e.get("item", ""))
+        item = item if len(item) <= 60 else item[:59] + "…"
+        item = "#" + item if e.get("kind") == "hashtag" else item
+        shown.append(
+            f"{e.get('kind')} {item}, {e.get('accounts_here', 0)} of its accounts, "
+            f"{e.get('accounts_there', 0)} of {r.get('network')}'s"
+            + (f", {e['accounts_other']} of other networks" if e.get("accounts_other") else "")
+            + f" and {e.get('accounts_outside', 0)} in no network"
+        )
+    items = int(r.get("items") or 0)
+    return (
+        f"Related to {r.get('network')} through {items} item{'s' if items != 1 else ''} that "
+        f"few accounts outside the networks use ({kinds}; adjusted p "
+        f"{float(r.get('p_adjusted') or 1.0):.2g}): " + "; ".join(shown) + "."
+    )
+
+
 def _hijack_line(h: dict[str, Any]) -> str:
     """A hijacked hashtag in words, the evidence that flagged it first.
 
@@ -333,6 +365,8 @@ def _network_lines(
         )
     for h in (n.get("hijacked_hashtags") or [])[:3]:
         lines.append(_hijack_line(h))
+    for r in (n.get("related_networks") or [])[:5]:
+        lines.append(_related_line(r))
     narr = n.get("narratives") or {}
     tags = ", ".join("#" + t["item"] for t in (narr.get("hashtags") or [])[:5])
     terms = ", ".join(t["item"] for t in (narr.get("terms") or [])[:8])

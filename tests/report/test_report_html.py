@@ -251,6 +251,48 @@ def test_groups_found_by_the_group_test_say_so(clean_case: BuiltCase, tmp_path: 
     assert "the strongest of 2 held-out tests that confirmed parts of it" in lines
 
 
+def test_related_networks_are_linked_and_their_items_escaped(
+    clean_case: BuiltCase, tmp_path: Path
+) -> None:
+    folder = copy_detection(clean_case, tmp_path)
+    document = json.loads((folder / "networks.json").read_text(encoding="utf-8"))
+    first = document["networks"][0]
+    hostile = "<img src=x onerror=alert(1)>.example"
+    evidence = {
+        "kind": "domain", "item": hostile, "accounts_here": 12, "accounts_there": 9,
+        "accounts_other": 0, "accounts_outside": 1, "p_value": 1e-40, "p_adjusted": 1e-36,
+    }  # fmt: skip
+    first["related_networks"] = [
+        {"network": "N-elsewhere", "items": 3, "by_kind": {"domain": 2, "hashtag": 1},
+         "p_adjusted": 1e-36, "evidence": [evidence]},
+    ]  # fmt: skip
+    if len(document["networks"]) > 1:
+        other = document["networks"][1]["id"]
+        first["related_networks"].insert(
+            0, {"network": other, "items": 1, "by_kind": {"link": 1}, "p_adjusted": 1e-9,
+                "evidence": [{**evidence, "kind": "link", "item": "https://x.example/a"}]},
+        )  # fmt: skip
+    (folder / "networks.json").write_text(json.dumps(document), encoding="utf-8")
+    with clean_case.open() as case:
+        out = render_report(case, folder, tmp_path / "related.html", max_background_nodes=10)
+    html = out.read_text(encoding="utf-8")
+    assert "<h3>Related networks</h3>" in html
+    assert "Network <bdi>N-elsewhere</bdi>: 3 items (2 domain, 1 hashtag)" in html
+    assert 'href="#N-elsewhere"' not in html  # not in the report: no link
+    assert "&lt;img src=x onerror=alert(1)&gt;.example" in html and hostile not in html
+    if len(document["networks"]) > 1:
+        assert f'<a href="#net-1">Network <bdi>{other}</bdi></a>' in html
+        assert "possibly one operation (see Related networks)" in html
+    with clean_case.open() as case:
+        lines = explain(case, folder, first["id"])
+    told = [line for line in lines if line.startswith("Related to N-elsewhere")]
+    assert told == [
+        "Related to N-elsewhere through 3 items that few accounts outside the networks use "
+        "(2 domain, 1 hashtag; adjusted p 1e-36): domain <img src=x onerror=alert(1)>.example, "
+        "12 of its accounts, 9 of N-elsewhere's and 1 in no network."
+    ]
+
+
 def test_background_is_sampled_and_layout_is_seeded(clean_case: BuiltCase, tmp_path: Path) -> None:
     flagged = sum(len(n["accounts"]) for n in clean_case.networks)
     with clean_case.open() as case:

@@ -5,9 +5,10 @@ network_id``): :mod:`~cibscan.fingerprints.rhythm` (when and from which time zon
 :mod:`~cibscan.fingerprints.creation` (how the accounts were made),
 :mod:`~cibscan.fingerprints.infra` (shared infrastructure), :mod:`~cibscan.fingerprints.assets`
 (Pages, Groups, followers reached), :mod:`~cibscan.fingerprints.style` (who writes),
-:mod:`~cibscan.fingerprints.hashtags` (hijacked hashtags) and
-:mod:`~cibscan.fingerprints.narratives` (what they say). :func:`fingerprint_networks` runs them
-all and merges their output into the networks' records.
+:mod:`~cibscan.fingerprints.hashtags` (hijacked hashtags),
+:mod:`~cibscan.fingerprints.narratives` (what they say) and
+:mod:`~cibscan.fingerprints.related` (networks that use the same distinctive material).
+:func:`fingerprint_networks` runs them all and merges their output into the networks' records.
 """
 
 from __future__ import annotations
@@ -37,13 +38,17 @@ def fingerprint_networks(
     -------
     list of dict
         The records, each with ``rhythm``, ``creation``, ``infra`` (when the case has infra
-        rows), ``assets``, ``style``, ``narratives`` and ``hijacked_hashtags``.
+        rows), ``assets``, ``style``, ``narratives``, ``hijacked_hashtags``,
+        ``related_networks`` (the other networks that use its distinctive items) and
+        ``related_group`` (every network joined to it that way, itself included; empty when
+        none is).
     """
     from cibscan.fingerprints.assets import asset_fingerprints
     from cibscan.fingerprints.creation import creation_fingerprints
     from cibscan.fingerprints.hashtags import hashtag_hijacking
     from cibscan.fingerprints.infra import infra_fingerprints
     from cibscan.fingerprints.narratives import narratives
+    from cibscan.fingerprints.related import related_networks
     from cibscan.fingerprints.rhythm import network_rhythms
     from cibscan.fingerprints.style import style_fingerprints
 
@@ -67,6 +72,8 @@ def fingerprint_networks(
     if any("infra" not in n for n in networks):
         parts["infra"] = infra_fingerprints(con, assignment).as_dict()["networks"]
     hijacks = hashtag_hijacking(con, assignment).as_dict()["networks"]
+    related = related_networks(con, assignment)
+    group_of = {n: g for g in related.groups for n in g}
     merged_all = []
     for network in networks:
         merged = dict(network)
@@ -74,5 +81,7 @@ def fingerprint_networks(
             if key not in merged and network["id"] in values:
                 merged[key] = values[network["id"]]
         merged["hijacked_hashtags"] = hijacks.get(network["id"], {}).get("hijacked_hashtags", [])
+        merged["related_networks"] = related.for_network(network["id"])
+        merged["related_group"] = list(group_of.get(network["id"], []))
         merged_all.append(merged)
     return merged_all

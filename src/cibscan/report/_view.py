@@ -388,6 +388,7 @@ def network_views(
         for r in outputs.accounts.select(["account_id", "score", "top_signals"]).to_pylist()
     }
     views: list[dict[str, Any]] = []
+    anchors = {str(n.get("id")): f"net-{i}" for i, n in enumerate(outputs.networks)}
     for i, network in enumerate(outputs.networks):
         facts_net = facts.networks[i] if i < len(facts.networks) else {}
         members = [str(a) for a in _list(network.get("accounts"))]
@@ -466,10 +467,34 @@ def network_views(
                 "creation": creation,
                 "bursts": _items(creation.get("bursts"), 10),
                 "infra": infra,
+                "has_related": "related_networks" in network,
+                "related": _related(network, anchors),
                 "charts": _charts_for(i, network, facts_net, facts, what),
             }
         )
     return views
+
+
+def _related(network: dict[str, Any], anchors: dict[str, str]) -> list[dict[str, Any]]:
+    """The networks related to this one (``related_networks``), each with its anchor in the
+    report (``None`` when it is not in it) and its strongest items."""
+    out = []
+    for r in _items(network.get("related_networks"), 20):
+        other = str(r.get("network"))
+        out.append(
+            {
+                "network": other,
+                "anchor": anchors.get(other),
+                "count": _int(r.get("items")) or 0,
+                "by_kind": sorted(
+                    ((str(k), _int(v) or 0) for k, v in _dict(r.get("by_kind")).items()),
+                    key=lambda kv: (-kv[1], kv[0]),
+                ),
+                "p_adjusted": _float(r.get("p_adjusted")),
+                "evidence": _items(r.get("evidence"), 10),
+            }
+        )
+    return out
 
 
 def _handle(facts: CaseFacts, account: str) -> str:
