@@ -229,6 +229,26 @@ def test_entities_extracted_unicode(write) -> None:  # type: ignore[no-untyped-d
     assert urls == ["https://example.com/a?id=1"]
 
 
+def test_full_width_signs_folded_arabic_tags_and_numbers(write) -> None:  # type: ignore[no-untyped-def]
+    # The full-width number sign of Chinese keyboards opens a tag; the Arabic tatweel and
+    # vowel marks are dropped (#الهـلال and #الهِلال are #الهلال); a tag of digits in any
+    # script is a number.
+    text = "大家好 ＃日常 #الهـلال #الهِلال #الهلال #رؤية_٢٠٣٠ #٢٠٣٠ #۱۴۰۳ #2030"
+    path = write("p.csv", HEADER + f'1,a,2024-01-01T10:00:00Z,"{text}"\n')
+    given = write(
+        "g.csv",
+        "post_id,account_id,timestamp,hashtags\n"
+        '1,a,2024-01-01T10:00:00Z,"[""#الهـلال"", ""٢٠٣٠"", ""Riyadh""]"\n',
+    )
+    case = open_case()
+    ingest([path], case)
+    (tags,) = case.con.execute("SELECT hashtags FROM posts").fetchone()
+    assert tags == ["日常", "الهلال", "الهلال", "الهلال", "رؤية_٢٠٣٠"]
+    other = open_case()
+    ingest([given], other)
+    assert other.con.execute("SELECT hashtags FROM posts").fetchone() == (["الهلال", "riyadh"],)
+
+
 def test_list_columns_json_or_space_separated(write) -> None:  # type: ignore[no-untyped-def]
     path = write(
         "p.csv",

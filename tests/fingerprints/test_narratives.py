@@ -319,3 +319,24 @@ def test_a_word_shouted_in_capitals_is_no_name() -> None:
     ]
     praised, _ = _praised_and_attacked(rows)
     assert "NATO" in praised and "GOVERNMENT" not in praised
+
+
+def test_the_tags_that_end_a_post_are_its_labels_not_its_targets() -> None:
+    # A flood appends its trending tags to every post: "lies ... #Riyadh #Breaking" attacks
+    # neither. A tag inside the sentence is spoken of ("#Reyes is wonderful"), and the
+    # Arabic tatweel and vowel marks do not make another tag.
+    rows: list[dict[str, object]] = [
+        {"account": "a", "text": t, "lang": "en"}
+        for t in [
+            "Shameful corrupt lies from the council, a disgrace #Riyadh #Breaking",
+            "#Reyes is wonderful and great, thank you",
+            "We love #الهـلال, wonderful and great",
+            "We love #الهلال, wonderful and great",
+            "We love #الهِلال, wonderful and great",
+        ]
+        * 3
+    ]
+    praised, attacked = _praised_and_attacked(rows)
+    assert "#riyadh" not in attacked and "#breaking" not in attacked
+    assert "#reyes" in praised
+    assert "#الهلال" in praised and not any("ـ" in p or "ِ" in p for p in praised)

@@ -287,8 +287,8 @@ def _item_counts_sql(kind: str, assignment: str, stopwords: str) -> str:
         items = rf"""SELECT account_id, item FROM (
                         SELECT account_id, lang, unnest(regexp_extract_all(
                             regexp_replace(regexp_replace(lower(text),
-                                '(https?://|www\.)\S+', ' ', 'g'), '[@#][\p{{L}}\p{{N}}_]+', ' ',
-                                'g'),
+                                '(https?://|www\.)\S+', ' ', 'g'),
+                                '[@#\x{{FF03}}][\p{{L}}\p{{M}}\p{{N}}_]+', ' ', 'g'),
                             '[\p{{L}}\p{{M}}\p{{N}}_]+')) AS item
                         FROM (SELECT account_id, text,
                                      coalesce(split_part(lower(nullif(lang, '')), '-', 1), '*')
@@ -407,9 +407,12 @@ _NEGATION_SCALE: Final = -0.74  # VADER's N_SCALAR
 # Letters with their combining marks (Devanagari vowel signs, Arabic harakat) and the Persian
 # zero-width non-joiner, so that a word of any script is one token.
 _TOKEN: Final[Any] = _rx.compile(
-    r"[@#][\p{L}\p{M}\p{N}_]+|\p{L}[\p{L}\p{M}\u200c]*(?:['’]\p{L}[\p{L}\p{M}\u200c]*)*"
+    r"[@#\uff03][\p{L}\p{M}\p{N}_]+|\p{L}[\p{L}\p{M}\u200c]*(?:['’]\p{L}[\p{L}\p{M}\u200c]*)*"
 )
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+")
+#: Marks a hashtag is compared without, as ingest stores hashtags (cibscan.ingest.load):
+#: the Arabic tatweel and harakat.
+_TAG_MARKS: Final = re.compile("[\u0640\u064b-\u065f\u0670\u06d6-\u06ed]")
 _POSSESSIVE: Final = re.compile(r"['’]s$")
 _SENTENCE_BREAK = re.compile(r"[.!?…؟।۔]\s|\n")
 
@@ -588,17 +591,25 @@ def _entity_mentions(
     sentence_start = np.concatenate(([True], sentence[1:] != sentence[:-1]))
     valence = np.zeros(len(tokens))
     for k, w in enumerate(lower):
-        v = lexicon.get(w.lstrip("#"), 0.0) if not w.startswith("@") else 0.0
+        v = lexicon.get(w.lstrip("#\uff03"), 0.0) if not w.startswith("@") else 0.0
         if v and any(x in negations for x in lower[max(0, k - 3) : k]):
             v *= _NEGATION_SCALE
         valence[k] = v
     # Entities: @mentions, #hashtags, and runs of capitalised words that are not stop words.
+    # Hashtags of the block that ends a post are its labels, not what it speaks of: "Shameful
+    # lies! #Riyadh #Breaking" does not attack Riyadh (a flood appends its trending tags so).
+    labels = len(tokens)
+    while labels > 0 and tokens[labels - 1][0] in "@#\uff03":
+        labels -= 1
     spans: list[tuple[int, int, str, str]] = []
     k = 0
     while k < len(tokens):
         t = tokens[k]
-        if t[0] in "@#":
-            spans.append((k, k + 1, t.lower(), "mention" if t[0] == "@" else "hashtag"))
+        if t[0] in "@#\uff03":
+            if t[0] == "@":
+                spans.append((k, k + 1, t.lower(), "mention"))
+            elif k < labels:
+                spans.append((k, k + 1, "#" + _TAG_MARKS.sub("", t[1:].lower()), "hashtag"))
             k += 1
             continue
         if t[0].isupper() and lower[k] not in stop:
@@ -606,7 +617,7 @@ def _entity_mentions(
             while (
                 j < len(tokens)
                 and tokens[j][0].isupper()
-                and tokens[j][0] not in "@#"
+                and tokens[j][0] not in "@#\uff03"
                 and sentence[j] == sentence[k]  # a name does not run on into the next sentence
                 # nor across punctuation: "Oil: Bus strike" is a headline's topic and a clause
                 # (a hyphen joins: "Jean-Pierre Dupont")

@@ -46,7 +46,15 @@ MIN_TIMESTAMP: Final = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 
 # Unicode-aware hashtags (Persian and Arabic use ZWNJ/ZWJ inside words); not after a letter,
 # digit, '&' or '/', so that URL fragments and HTML entities are not hashtags.
-HASHTAG_RE: Final = r"(?:^|[^\p{L}\p{N}\p{M}_&/#])#([\p{L}\p{N}\p{M}_\x{200C}\x{200D}]+)"
+# The full-width number sign (U+FF03) of Chinese and Japanese keyboards is a hashtag's too, as
+# twitter-text reads it.
+HASHTAG_RE: Final = (
+    r"(?:^|[^\p{L}\p{N}\p{M}_&/#\x{FF03}])[#\x{FF03}]([\p{L}\p{N}\p{M}_\x{200C}\x{200D}]+)"
+)
+#: Marks a hashtag is stored without: the Arabic tatweel (U+0640, a stretch of the line that
+#: only fills space) and the Arabic vowel and Quranic marks (harakat), which writers add or
+#: leave out at will: #الهـلال and #الهِلال are #الهلال.
+TAG_FOLD_RE: Final = r"[\x{0640}\x{064B}-\x{065F}\x{0670}\x{06D6}-\x{06ED}]"
 MENTION_RE: Final = r"(?:^|[^\p{L}\p{N}\p{M}_.@/])@([\p{L}\p{N}\p{M}_]+)"
 URL_RE: Final = r"https?://[^\s<>\"'\x{200B}\x{2026}]+"
 URL_TRAIL: Final = r"[.,;:!?)\]}'\"»›]+$"
@@ -121,9 +129,18 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _folded_tag(x: str) -> str:
+    """SQL: the hashtag ``x`` lower-cased, without the marks of :data:`TAG_FOLD_RE` (replaced
+    only in the tags that hold one)."""
+    return (
+        f"CASE WHEN regexp_matches({x}, {_lit(TAG_FOLD_RE)})"
+        f" THEN lower(regexp_replace({x}, {_lit(TAG_FOLD_RE)}, '', 'g')) ELSE lower({x}) END"
+    )
+
+
 def _clean_list(
     given: list[str],
-    needle: str,
+    needle: str | tuple[str, ...],
     pattern: str,
     group: int | None,
     clean: str,
@@ -140,8 +157,10 @@ def _clean_list(
     g = "" if group is None else f", {group}"
     matches = f"regexp_extract_all(t_text, {_lit(pattern)}{g})"
     whens = " ".join(f"WHEN {x} IS NOT NULL THEN {clean.replace('@L', x)}" for x in given)
+    needles = (needle,) if isinstance(needle, str) else needle
+    holds = " OR ".join(f"contains(t_text, {_lit(n)})" for n in needles)
     return (
-        f"(CASE {whens} WHEN contains(t_text, {_lit(needle)})"
+        f"(CASE {whens} WHEN {holds}"
         f" THEN {clean_matches.replace('@L', matches)} ELSE []::VARCHAR[] END)"
     )
 
@@ -615,14 +634,18 @@ class TableLoader:
             # the regular expression and the clean-up lambdas alike: both map [] to [].
             # Matches hold no spaces, and no '#' or '@' (the pattern captures what follows it),
             # so only given lists need trimming.
-            digits = "NOT regexp_full_match(x, '[0-9]+')"
+            # A tag of digits alone (#2030, #٢٠٣٠) is a number, not a topic.
+            digits = "NOT regexp_full_match(x, '\\p{Nd}+')"
             if name == "hashtags":
                 tags = (
-                    f"list_filter(list_transform(@L, lambda x: lower({_stripped('x', '#')})),"
+                    f"list_filter(list_transform(@L, lambda x: {_folded_tag(_stripped('x', '#'))}),"
                     f" lambda x: x IS NOT NULL AND x <> '' AND {digits})"
                 )
-                found = f"list_filter(list_transform(@L, lambda x: lower(x)), lambda x: {digits})"
-                return _clean_list([t], "#", HASHTAG_RE, 1, tags, found)
+                found = (
+                    f"list_filter(list_transform(@L, lambda x: {_folded_tag('x')}),"
+                    f" lambda x: x <> '' AND {digits})"
+                )
+                return _clean_list([t], ("#", "\uff03"), HASHTAG_RE, 1, tags, found)
             if name == "mentions":
                 users = (
                     f"list_filter(list_transform(@L, lambda x: lower({_stripped('x', '@')})),"
