@@ -354,3 +354,33 @@ def test_a_creation_marker_counts_every_burst_of_its_window() -> None:
     (marker,) = assess_groups(case.con, _assignment({"G": group}))["G"].markers
     assert marker["marker"] == "creation_burst" and marker["count"] == 15
     assert (marker["window"], marker["bursts"], marker["batched"]) == ("hour", 2, 30)
+
+
+def test_a_shared_bio_supports_a_flag_and_a_shared_name_raises_one() -> None:
+    """Thirty fans of a band write "kelgraband stan" in their bios, and nobody else does: a
+    community declaring itself (an outside reviewer's fan club was flagged on it alone). A
+    display name that a tenth of the group shares is a persona template, and flags."""
+    fans = [f"fan{i}" for i in range(30)]
+    organic = [f"o{i}" for i in range(600)]
+    case = open_case()
+    case.con.executemany(
+        "INSERT INTO accounts (account_id, kind, display_name, description, source)"
+        " VALUES (?, 'user', ?, ?, 'test')",
+        [(a, f"Fan {i}", "kelgraband stan") for i, a in enumerate(fans)]
+        + [(a, f"Person {i}", f"my own words {i}") for i, a in enumerate(organic)],
+    )
+    group = assess_groups(case.con, _assignment({"F": fans}))["F"]
+    (marker,) = group.markers
+    assert marker["marker"] == "reused_profile" and marker["fields"] == ["description"]
+    assert (marker["count"], marker["case_count"]) == (30, 30)
+    assert not group.flagged(AssessmentConfig())
+    assert group.flagged(AssessmentConfig(bio_alone=True))
+    assert DetectConfig(bio_alone=True).assessment_config().bio_alone
+    # the personas of one template share a name too
+    case.con.execute(
+        "UPDATE accounts SET display_name = 'Proud Patriot' WHERE account_id LIKE 'fan%'"
+    )
+    group = assess_groups(case.con, _assignment({"F": fans}))["F"]
+    (marker,) = group.markers
+    assert marker["fields"] == ["description", "display_name"]
+    assert group.flagged(AssessmentConfig())

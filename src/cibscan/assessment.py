@@ -46,7 +46,10 @@ against the rest of the case by the fingerprint modules:
     a marker.
 ``reused_profile``
     One display name, bio or profile image reused by a tenth of the group (at least three) and
-    rare elsewhere in the case.
+    rare elsewhere in the case. A bio alone supports a flag but does not raise one (unless
+    ``bio_alone``): a bio is where people declare what they belong to, and a fan club
+    ("kelgraband stan") or a campaign (its slogan) shares one in the open. A name and a face
+    are one's own; personas made from one template share them.
 
 The last three are also tests, because with many groups and many values some group will hold
 three accounts of a rare value by chance: the count of the value in the group is compared with a
@@ -112,6 +115,9 @@ class AssessmentConfig:
     office_alone
         Let ``office_hours`` flag a group on its own even when its members are not confined to
         working hours (see the module documentation).
+    bio_alone
+        Let a ``reused_profile`` marker whose reused values are all bios flag a group on its
+        own (see the module documentation).
     """
 
     min_markers: int = 1
@@ -124,6 +130,7 @@ class AssessmentConfig:
     template_lift: float = 10.0
     automation_alone: bool = False
     office_alone: bool = False
+    bio_alone: bool = False
 
     def __post_init__(self) -> None:
         if self.min_markers < 0:
@@ -192,6 +199,9 @@ def _raises_flag(marker: dict[str, Any], config: AssessmentConfig) -> bool:
         return config.automation_alone
     if marker["marker"] == "office_hours":
         return config.office_alone or bool(marker.get("members_confined_to_work", True))
+    if marker["marker"] == "reused_profile":
+        fields = marker.get("fields") or [marker.get("field")]
+        return config.bio_alone or any(f != "description" for f in fields)
     return True
 
 
@@ -441,6 +451,7 @@ def assess_groups(
                         k: reused[0].get(k)
                         for k in ("field", "value", "count", "case_count", "p_value", "p_adjusted")
                     },
+                    "fields": sorted({r["field"] for r in reused}),
                 }
             )
         net_infra = infra.networks[nid].as_dict() if nid in infra.networks else None

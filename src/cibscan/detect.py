@@ -122,6 +122,10 @@ class DetectConfig:
         Let an office-hours rhythm flag a group on its own when its members also post outside
         working hours; by default only members confined to working hours do, since staff who
         post about their work (newsrooms, ministries) keep office hours too.
+    bio_alone
+        Let a bio that a tenth of the group shares flag it on its own; by default a reused bio
+        supports a flag (a fan club or a campaign declares itself in its bios), and a reused
+        display name or profile image still flags.
     attributed
         ``"yes"``: every account of the case was attributed to an operation by a platform (a
         takedown archive), so the question is the operation's structure, not whether it
@@ -161,6 +165,7 @@ class DetectConfig:
     min_markers: int = 1
     automation_alone: bool = False
     office_alone: bool = False
+    bio_alone: bool = False
     attributed: str = "auto"
     group_test: bool = True
     attach_assets: bool = True
@@ -198,6 +203,7 @@ class DetectConfig:
             min_markers=self.min_markers,
             automation_alone=self.automation_alone,
             office_alone=self.office_alone,
+            bio_alone=self.bio_alone,
         )
 
     def cluster_config(self) -> ClusterConfig:

@@ -8,6 +8,7 @@ investigator would write it in a takedown report.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -325,9 +326,16 @@ def _network_lines(
                 f"accounts ({marker['lift']:.0f} times its share in the case)."
             )
         elif kind == "reused_profile":
+            fields = marker.get("fields") or [marker.get("field")]
             lines.append(
                 f"Reused profile {marker['field']} {marker['value']!r} on "
                 f"{marker['count']} of its accounts ({marker['case_count']} in the case)."
+                + (
+                    " A shared bio alone supports a flag but does not raise one: communities "
+                    "declare what they belong to in their bios."
+                    if all(f == "description" for f in fields)
+                    else ""
+                )
             )
         elif kind == "office_hours" and not marker.get("members_confined_to_work", True):
             lines.append(
@@ -370,13 +378,35 @@ def _network_lines(
     narr = n.get("narratives") or {}
     tags = ", ".join("#" + t["item"] for t in (narr.get("hashtags") or [])[:5])
     terms = ", ".join(t["item"] for t in (narr.get("terms") or [])[:8])
-    if tags or terms:
-        lines.append(f"What it says: distinctive hashtags {tags or 'none'}; terms {terms}.")
+    domains = ", ".join(t["item"] for t in (narr.get("domains") or [])[:5])
+    if tags or terms or domains:
+        lines.append(
+            f"What it says: distinctive hashtags {tags or 'none'}; domains {domains or 'none'}; "
+            f"terms {terms or 'none'}."
+        )
     praises = ", ".join(e["entity"] for e in (narr.get("praises") or [])[:3])
     attacks = ", ".join(e["entity"] for e in (narr.get("attacks") or [])[:3])
     if praises or attacks:
         lines.append(f"Praises {praises or 'nobody'}; attacks {attacks or 'nobody'}.")
     return lines
+
+
+def _when(value: Any) -> str:
+    """A time to the second, in UTC.
+
+    >>> import datetime as dt
+    >>> _when(dt.datetime(2025, 3, 23, 21, 58, 17, 659000, tzinfo=dt.UTC))
+    '2025-03-23 21:58:17 UTC'
+    >>> _when(None)
+    'unknown'
+    """
+    if value is None:
+        return "unknown"
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return str(value.strftime("%Y-%m-%d %H:%M:%S UTC"))
+    return str(value)
 
 
 def _account_lines(case: Case, out: Path, account: str, data: dict[str, Any]) -> list[str]:
@@ -403,10 +433,11 @@ def _account_lines(case: Case, out: Path, account: str, data: dict[str, Any]) ->
     lines = [f"Account {account}" + (f" (@{info[1]}, {info[0]})" if info and info[1] else "") + "."]
     if info is not None:
         lines.append(
-            f"Created {info[2] or 'unknown'}; {info[3] if info[3] is not None else '?'} followers."
+            f"Created {_when(info[2]) if info[2] else 'unknown'}; "
+            f"{info[3] if info[3] is not None else '?'} followers."
         )
     if posts is not None:
-        lines.append(f"{posts[0]} posts from {posts[1]} to {posts[2]}.")
+        lines.append(f"{posts[0]} posts from {_when(posts[1])} to {_when(posts[2])}.")
     row = row or {}
     network = row.get("network_id") or ""
     if network:

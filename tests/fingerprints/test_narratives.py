@@ -340,3 +340,19 @@ def test_the_tags_that_end_a_post_are_its_labels_not_its_targets() -> None:
     assert "#riyadh" not in attacked and "#breaking" not in attacked
     assert "#reyes" in praised
     assert "#الهلال" in praised and not any("ـ" in p or "ِ" in p for p in praised)
+
+
+def test_one_angry_post_among_many_is_no_attack() -> None:
+    # An entity mentioned in 24 posts, one of them negative, is not attacked (its mean is
+    # below zero); three negative mentions, most of those with a sentiment, are an attack.
+    neutral = ["@delis posted the schedule for the meeting"] * 23
+    rows: list[dict[str, object]] = [
+        {"account": "a", "text": t, "lang": "en"}
+        for t in [*neutral, "@delis is a terrible liar", "@kent is wonderful and great"]
+    ]
+    praised, attacked = _praised_and_attacked(rows)
+    assert attacked == [] and praised == []
+    rows += [{"account": "a", "text": "@delis is a terrible liar", "lang": "en"}] * 2
+    rows.append({"account": "a", "text": "@delis is wonderful", "lang": "en"})
+    praised, attacked = _praised_and_attacked(rows)
+    assert attacked == ["@delis"]  # 3 negative, 1 positive signed mentions

@@ -17,6 +17,7 @@ from cibscan.cli.detect import (
     AlphaOption,
     AttributedOption,
     AutomationAloneOption,
+    BioAloneOption,
     MinMarkersOption,
     MinSizeOption,
     OfficeAloneOption,
@@ -82,6 +83,7 @@ def investigate_command(
     min_markers: MinMarkersOption = DetectConfig.min_markers,
     office_alone: OfficeAloneOption = DetectConfig.office_alone,
     automation_alone: AutomationAloneOption = DetectConfig.automation_alone,
+    bio_alone: BioAloneOption = DetectConfig.bio_alone,
     attributed: AttributedOption = DetectConfig.attributed,
     seed: SeedOption = 0,
     pseudonymize: Annotated[
@@ -145,6 +147,7 @@ def investigate_command(
             min_markers=min_markers,
             office_alone=office_alone,
             automation_alone=automation_alone,
+            bio_alone=bio_alone,
             attributed=attributed,
             seed=seed,
         ),

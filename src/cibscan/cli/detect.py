@@ -43,6 +43,14 @@ OfficeAloneOption = Annotated[
         "also post outside working hours.",
     ),
 ]
+BioAloneOption = Annotated[
+    bool,
+    typer.Option(
+        "--bio-alone",
+        help="Let a bio shared by the group flag it on its own (by default it supports a flag: "
+        "communities declare what they belong to in their bios).",
+    ),
+]
 AutomationAloneOption = Annotated[
     bool,
     typer.Option(
@@ -73,6 +81,7 @@ def detect_command(
     min_markers: MinMarkersOption = DetectConfig.min_markers,
     office_alone: OfficeAloneOption = DetectConfig.office_alone,
     automation_alone: AutomationAloneOption = DetectConfig.automation_alone,
+    bio_alone: BioAloneOption = DetectConfig.bio_alone,
     attributed: AttributedOption = DetectConfig.attributed,
     seed: SeedOption = 0,
     engine: Annotated[
@@ -114,6 +123,7 @@ def detect_command(
         min_markers=min_markers,
         office_alone=office_alone,
         automation_alone=automation_alone,
+        bio_alone=bio_alone,
         attributed=attributed,
         seed=seed,
         engine=engine,

@@ -83,12 +83,17 @@ class NarrativeConfig:
         Distinctive hashtags, domains and terms reported per network (highest z first).
     min_count
         An item must occur at least this often in the network to be reported.
+    min_z
+        ... and have a z-score of at least this (1.96: two standard errors above the case; a
+        z of 0.1 is an item the network uses as anyone would).
     prior_strength
         ``a0`` of the Dirichlet prior; ``None`` uses the case's total count of the item kind.
     window
         Words on each side of an entity whose sentiment counts.
     min_mentions
-        Mentions an entity needs in the network's scored posts to be reported.
+        Mentions with a sentiment (scored above or below zero) an entity needs in the
+        network's posts to be reported; praised or attacked are those whose mean is positive
+        or negative *and* most of whose signed mentions agree.
     top_entities
         Entities reported as praised and as attacked.
     representative
@@ -101,6 +106,7 @@ class NarrativeConfig:
 
     top_items: int = 20
     min_count: int = 3
+    min_z: float = 1.96
     prior_strength: float | None = None
     window: int = 5
     min_mentions: int = 3
@@ -361,7 +367,7 @@ def _distinctive(
         for k, network in enumerate(networks):
             y = matrix[k]
             z = weighted_log_odds(y, total - y, config.prior_strength)
-            ok = np.flatnonzero((y >= config.min_count) & (z > 0))
+            ok = np.flatnonzero((y >= config.min_count) & (z >= config.min_z) & (z > 0))
             order = ok[np.lexsort((ok, -z[ok]))][: config.top_items]
             out[network][kind] = [
                 DistinctiveItem(items[i], round(float(z[i]), 4), int(y[i]), int(total[i] - y[i]))
@@ -662,7 +668,8 @@ def _entity_sentiment(
             lowercase.update(m.group() for m in _TOKEN.finditer(text) if m.group().islower())
     summary = []
     for (entity, kind), values in scores.items():
-        if len(values) < config.min_mentions:
+        signed = sum(1 for v in values if v != 0)
+        if signed < config.min_mentions:
             continue
         if (
             kind == "name"
@@ -684,11 +691,11 @@ def _entity_sentiment(
         )
     # "Most" praised or attacked: the net sentiment summed over mentions.
     praises = sorted(
-        (e for e in summary if e.sentiment > 0),
+        (e for e in summary if e.sentiment > 0 and e.positive > e.negative),
         key=lambda e: (-e.sentiment * e.mentions, e.entity),
     )[: config.top_entities]
     attacks = sorted(
-        (e for e in summary if e.sentiment < 0),
+        (e for e in summary if e.sentiment < 0 and e.negative > e.positive),
         key=lambda e: (e.sentiment * e.mentions, e.entity),
     )[: config.top_entities]
     return praises, attacks, round(scored / total, 4) if total else 0.0
