@@ -28,6 +28,7 @@ topic they share, not their material; it is reported as hijacked by each
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
@@ -252,30 +253,35 @@ class RelatedNetworks:
         }
 
 
-def _kind_sql(kind: str, assignment: str) -> tuple[str, str]:
-    """Per (item, network) user counts of the items that two networks use, and the margins.
+def _users_sql(kind: str, assignment: str) -> str:
+    """SQL of ``item, account, network_id``: each user of an item of ``kind`` once, with its
+    network (null for accounts in no network)."""
+    traces = f"SELECT DISTINCT account, item FROM ({trace_sql(kind)}) WHERE item IS NOT NULL"
+    return f"""SELECT t.item, t.account, a.network_id
+               FROM ({traces}) t LEFT JOIN "{assignment}" a ON a.account_id = t.account"""
+
+
+def _kind_sql(tn: str) -> tuple[str, str]:
+    """Per (item, network) user counts of the items that two networks use, and the margins,
+    from the users table ``tn`` (:func:`_users_sql`).
 
     Returns the SQL of the counts (``item, network_id, users, item_users``, ``network_id``
     null for users in no network) and of the margins (``network_id, users``, ``network_id``
-    null for the kind's users in all, plus the items of each popularity ``k``).
+    null for the kind's users in no network, plus the items of each popularity ``k``).
     """
-    traces = f"SELECT DISTINCT account, item FROM ({trace_sql(kind)}) WHERE item IS NOT NULL"
-    base = f"""
-        WITH t AS ({traces}),
-        tn AS (SELECT t.item, t.account, a.network_id
-               FROM t LEFT JOIN "{assignment}" a ON a.account_id = t.account)"""
-    counts = f"""{base},
-        shared AS (SELECT item FROM tn WHERE network_id IS NOT NULL
-                   GROUP BY item HAVING count(DISTINCT network_id) >= 2),
-        k AS (SELECT item, count(*) AS item_users FROM tn SEMI JOIN shared USING (item)
+    counts = f"""
+        WITH shared AS (SELECT item FROM {tn} WHERE network_id IS NOT NULL
+                        GROUP BY item HAVING count(DISTINCT network_id) >= 2),
+        k AS (SELECT item, count(*) AS item_users FROM {tn} SEMI JOIN shared USING (item)
               GROUP BY item)
         SELECT tn.item, tn.network_id, count(*) AS users, any_value(k.item_users) AS item_users
-        FROM tn JOIN k USING (item)
+        FROM {tn} tn JOIN k USING (item)
         GROUP BY tn.item, tn.network_id
         ORDER BY tn.item, tn.network_id NULLS LAST"""
-    margins = f"""{base},
-        users AS (SELECT network_id, count(DISTINCT account) AS users FROM tn GROUP BY ALL),
-        pop AS (SELECT k, count(*) AS items FROM (SELECT count(*) AS k FROM tn GROUP BY item)
+    margins = f"""
+        WITH users AS (SELECT network_id, count(DISTINCT account) AS users FROM {tn}
+                       GROUP BY ALL),
+        pop AS (SELECT k, count(*) AS items FROM (SELECT count(*) AS k FROM {tn} GROUP BY item)
                 GROUP BY k)
         SELECT 'users' AS what, network_id, users AS k, NULL::BIGINT AS items FROM users
         UNION ALL
@@ -289,23 +295,21 @@ def _cut(item: str) -> str:
 
 def _components(pairs: list[RelatedPair], order: dict[str, int]) -> list[list[str]]:
     """Networks joined by related pairs, each in assignment order, largest first."""
-    parent: dict[str, str] = {}
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for p in pairs:
-        a, b = find(p.networks[0]), find(p.networks[1])
-        if a != b:
-            parent[max(a, b, key=order.__getitem__)] = min(a, b, key=order.__getitem__)
-    groups: dict[str, list[str]] = {}
-    for x in parent:
-        groups.setdefault(find(x), []).append(x)
-    out = [sorted(g, key=order.__getitem__) for g in groups.values()]
-    return sorted(out, key=lambda g: (-len(g), order[g[0]]))
+    names = sorted({n for p in pairs for n in p.networks}, key=order.__getitem__)
+    if not names:
+        return []
+    index = {n: i for i, n in enumerate(names)}
+    rows = [index[p.networks[0]] for p in pairs]
+    cols = [index[p.networks[1]] for p in pairs]
+    graph = coo_matrix(([1] * len(pairs), (rows, cols)), shape=(len(names), len(names)))
+    _, labels = connected_components(graph, directed=False)
+    groups: dict[int, list[str]] = {}
+    for name, label in zip(names, labels.tolist(), strict=True):
+        groups.setdefault(label, []).append(name)  # names are in assignment order
+    return sorted(groups.values(), key=lambda g: (-len(g), order[g[0]]))
 
 
 def related_networks(
@@ -351,8 +355,15 @@ def related_networks(
     if n_pairs:
         with _registered(con, table, "assignment") as name:
             for kind in config.kinds:
-                counts_sql, margins_sql = _kind_sql(kind, name)
-                margins = _fetch_arrow(con, margins_sql).to_pylist()
+                # one pass over the posts per kind: both queries read the users table
+                tn = f"_cib_related_{uuid.uuid4().hex}"
+                con.execute(f"CREATE TEMP TABLE {tn} AS {_users_sql(kind, name)}")
+                try:
+                    counts_sql, margins_sql = _kind_sql(tn)
+                    margins = _fetch_arrow(con, margins_sql).to_pylist()
+                    rows = _fetch_arrow(con, counts_sql).to_pylist()
+                finally:
+                    con.execute(f"DROP TABLE IF EXISTS {tn}")
                 # the kind's users: those in no network (network_id null) and each network's
                 users: dict[str | None, int] = {
                     r["network_id"]: int(r["k"]) for r in margins if r["what"] == "users"
@@ -361,7 +372,6 @@ def related_networks(
                 tests += n_pairs * sum(
                     int(r["items"]) for r in margins if r["what"] == "pop" and int(r["k"]) >= floor
                 )
-                rows = _fetch_arrow(con, counts_sql).to_pylist()
                 candidates.extend(_kind_candidates(kind, rows, users, n_total, order, config))
     # Bonferroni: every item of at least 2 * min_accounts users, for every pair of networks.
     found: dict[tuple[str, str], list[RelatedItem]] = {}

@@ -637,8 +637,9 @@ class TableLoader:
             # A tag of digits alone (#2030, #٢٠٣٠) is a number, not a topic.
             digits = "NOT regexp_full_match(x, '\\p{Nd}+')"
             if name == "hashtags":
+                stripped = f"list_transform(@L, lambda x: {_stripped('x', '#')})"
                 tags = (
-                    f"list_filter(list_transform(@L, lambda x: {_folded_tag(_stripped('x', '#'))}),"
+                    f"list_filter(list_transform({stripped}, lambda x: {_folded_tag('x')}),"
                     f" lambda x: x IS NOT NULL AND x <> '' AND {digits})"
                 )
                 found = (

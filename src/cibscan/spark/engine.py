@@ -148,22 +148,20 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
 def _staged_posts(
     spark: SparkSession, posts: PostsInput, staging: str | None
 ) -> Iterator[DataFrame]:
-    """:func:`_posts_frame` for the length of a run: a case store's posts exported to a
-    temporary folder of our own are removed when the run ends (its results are collected to the
-    driver by then), or fails. A ``staging`` folder the caller gave is left as it is."""
-    created: list[str] = []
+    """:func:`_posts_frame` for the length of a run: without a ``staging`` folder, a case
+    store's posts are exported to a temporary folder that is removed when the run ends (its
+    results are collected to the driver by then) or fails. A ``staging`` folder the caller gave
+    is left as it is."""
+    folder = None if staging is not None else tempfile.mkdtemp(prefix="cibscan-spark-")
     try:
-        yield _posts_frame(spark, posts, staging, created)
+        yield _posts_frame(spark, posts, staging or folder)
     finally:
-        for folder in created:
+        if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _posts_frame(
-    spark: SparkSession, posts: PostsInput, staging: str | None, created: list[str] | None = None
-) -> DataFrame:
-    """The ``posts`` of a case store, a Parquet path/URI or a DataFrame, in canonical columns
-    (a temporary export folder made here is appended to ``created``)."""
+def _posts_frame(spark: SparkSession, posts: PostsInput, staging: str | None) -> DataFrame:
+    """The ``posts`` of a case store, a Parquet path/URI or a DataFrame, in canonical columns."""
     from pyspark.sql import DataFrame
     from pyspark.sql import functions as sf
 
@@ -172,7 +170,7 @@ def _posts_frame(
     elif isinstance(posts, (Case, duckdb.DuckDBPyConnection)) or (
         isinstance(posts, (str, os.PathLike)) and str(posts).endswith((".duckdb", ".db"))
     ):
-        frame = spark.read.parquet(_export_posts(posts, staging, created))
+        frame = spark.read.parquet(_export_posts(posts, staging))
     elif isinstance(posts, (str, os.PathLike)):
         frame = spark.read.parquet(str(posts))
     else:
@@ -194,15 +192,11 @@ def _posts_frame(
     return frame.select(*columns)
 
 
-def _export_posts(posts: Any, staging: str | None, created: list[str] | None = None) -> str:
+def _export_posts(posts: Any, staging: str | None) -> str:
     """Copy a case store's posts to Parquet (a path Spark's executors can read)."""
     from cibscan.case import open_case
 
-    folder = staging
-    if folder is None:
-        folder = tempfile.mkdtemp(prefix="cibscan-spark-")
-        if created is not None:
-            created.append(folder)
+    folder = staging or tempfile.mkdtemp(prefix="cibscan-spark-")
     target = str(Path(folder) / f"posts-{os.getpid()}-{_time.time_ns()}.parquet")
     opened: Case | None = None
     if isinstance(posts, Case):
