@@ -15,6 +15,7 @@ from cibscan.case import Case, open_case
 from cibscan.errors import ConfigError
 from cibscan.traces import (
     SIGNALS,
+    cjk_texts,
     cnt_normalise_text,
     minhash_signatures,
     near_duplicate_clusters,
@@ -224,12 +225,51 @@ def test_minhash_estimates_jaccard() -> None:
     b = a.replace("hard", "easy")
 
     def shingles(text: str) -> set[str]:
-        padded = text + "\0" * 4
-        return {padded[i : i + 5] for i in range(len(text))}
+        return {text[i : i + 5] for i in range(len(text) - 4)}
 
     exact = len(shingles(a) & shingles(b)) / len(shingles(a) | shingles(b))
     sig = minhash_signatures([a, b], num_perm=1024)
     assert abs(float((sig[0] == sig[1]).mean()) - exact) < 0.05
+
+
+def test_a_character_appended_changes_one_shingle() -> None:
+    # Every text's end used to be padded into shingles of its own: a "!" appended to a text of
+    # 30 characters changed five of its shingles, and the estimate of a copy fell to 0.74.
+    rng = np.random.default_rng(0)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz "))
+    estimates = []
+    for _ in range(200):
+        text = "".join(rng.choice(letters, 30))
+        sig = minhash_signatures([text, text + "!"])
+        estimates.append(float((sig[0] == sig[1]).mean()))
+    assert abs(float(np.mean(estimates)) - 26 / 27) < 0.02  # 26 shared shingles of 27
+    # A text shorter than a shingle is one shingle, itself.
+    short = minhash_signatures(["abc", "abc", "abd"], num_perm=16)
+    assert (short[0] == short[1]).all() and not (short[0] == short[2]).any()
+
+
+def test_chinese_paraphrases_are_near_duplicates_on_two_character_shingles() -> None:
+    # Chinese words are one to three characters: one character changed in a 38-character
+    # post alters 5 of its 34 five-character shingles (Jaccard 29/39 = 0.74) but 2 of its 37
+    # two-character ones (35 distinct, two repeat: 33/37 = 0.89).
+    base = "大家千万不要相信他说的话这些都是假的消息请不要转发谢谢大家今天晚上八点一起看"
+    changed = base[:20] + "全" + base[21:]
+
+    def jaccard(a: str, b: str, k: int) -> float:
+        sa, sb = ({t[i : i + k] for i in range(len(t) - k + 1)} for t in (a, b))
+        return len(sa & sb) / len(sa | sb)
+
+    assert len(base) == len(changed) == 38
+    assert jaccard(base, changed, 5) == 29 / 39 and jaccard(base, changed, 2) == 33 / 37
+    assert cjk_texts([base, "an english text"]).tolist() == [True, False]
+    other = "今天天气很好我们一起去公园散步吧然后吃个饭再回家休息一下"
+    texts = [base, changed, other]
+    assert near_duplicate_clusters(texts).tolist() == [0, 0, 2]
+    assert near_duplicate_clusters(texts, cjk_shingle=None).tolist() == [0, 1, 2]
+    # Latin texts keep five-character shingles whatever cjk_shingle is.
+    latin = ["vote for the party today, all of you", "vote for the party today, all of you!"]
+    sig = minhash_signatures(latin)
+    assert np.array_equal(sig, minhash_signatures(latin, cjk_shingle=None))
 
 
 def test_near_duplicate_clusters_of_nothing_and_of_distinct_texts() -> None:

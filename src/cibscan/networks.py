@@ -209,6 +209,9 @@ class NetworkConfig:
         Shortest normalised text for ``text`` and ``near_text`` items.
     near_text_threshold, num_perm, bands, shingle, seed
         MinHash/LSH options of ``near_text`` (Jaccard of character shingles).
+    cjk_shingle
+        Characters per shingle of texts written mostly in Han, Kana or Hangul, whose words
+        are one to three characters (``None``: ``shingle``).
     similarity_threshold, min_tokens
         ``near_text`` under ``cnt``: the peer's token-set Jaccard threshold and minimum
         document size (its CLI defaults, 0.8 and 1).
@@ -237,6 +240,7 @@ class NetworkConfig:
     num_perm: int = 64
     bands: int = 16
     shingle: int = 5
+    cjk_shingle: int | None = 2
     seed: int = 0
     similarity_threshold: float = 0.8
     min_tokens: int = 1
@@ -293,6 +297,8 @@ class NetworkConfig:
         _positive("num_perm", self.num_perm)
         _positive("bands", self.bands)
         _positive("shingle", self.shingle)
+        if self.cjk_shingle is not None:
+            _positive("cjk_shingle", self.cjk_shingle)
         _positive("partitions", self.partitions)
         if self.num_perm % self.bands:
             raise ConfigError(
@@ -865,6 +871,7 @@ def _raw_trace_sql(run: _Run, signal: str, cfg: NetworkConfig) -> str:
             shingle=cfg.shingle,
             seed=cfg.seed,
             min_text_chars=cfg.min_text_chars,
+            cjk_shingle=cfg.cjk_shingle,
         )
         view = run.register("near_text_map", cluster_map)
         return near_text_trace_sql(view, min_text_chars=cfg.min_text_chars)

@@ -519,6 +519,7 @@ def _near_text_traces(posts: DataFrame, cfg: NetworkConfig) -> DataFrame:
         bands=cfg.bands,
         shingle=cfg.shingle,
         seed=cfg.seed,
+        cjk_shingle=cfg.cjk_shingle,
     )
     first_post = np.asarray(firsts.column("first_post").to_pylist(), dtype=object)
     clusters = pa.table(
