@@ -9,6 +9,10 @@ handles for ids, another export's ids) gave other communities: 43 of the 50 rena
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Final
 
 import numpy as np
 import pyarrow as pa
@@ -16,7 +20,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cibscan.clusters import Clustering, cluster_accounts, communities, structural_order
+from cibscan.clusters import (
+    WEIGHT_STEPS,
+    Clustering,
+    _integer_weights,
+    cluster_accounts,
+    communities,
+    structural_order,
+)
 
 
 def _planted(seed: int, n: int = 80) -> dict[tuple[str, str], float]:
@@ -151,3 +162,37 @@ def test_a_split_test_merges_the_communities_it_puts_in_one_group() -> None:
     assert len(asked) == 1 and sorted(sorted(c) for c in asked[0]) == cliques
     one = cluster_accounts(fused, split_test=lambda found: [0] * len(found)).networks
     assert [n["size"] for n in one] == [15]
+
+
+#: A group-test graph (307 accounts, the hostile-names case of tests/hardening) on which
+#: leidenalg 0.12's seeded Leiden moved nodes back and forth forever with fractional weights.
+LOOP_GRAPH: Final = Path(__file__).parent / "data" / "leiden_loop.csv"
+_LOOP_RUN: Final = """
+import csv, sys
+import numpy as np
+from cibscan.clusters import ClusterConfig, leiden_membership
+rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8")))
+src = np.array([int(r["source"]) for r in rows])
+tgt = np.array([int(r["target"]) for r in rows])
+weight = np.array([float(r["weight"]) for r in rows])
+found = leiden_membership(307, src, tgt, weight, ClusterConfig(seed=0, iterations=2))
+print(len(set(found.tolist())))
+"""
+
+
+def test_leiden_ends_on_a_graph_where_rounding_made_it_loop() -> None:
+    """Integer weights: the graph that looped ends within a minute (it takes milliseconds)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LOOP_RUN, str(LOOP_GRAPH)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert int(done.stdout) >= 2
+
+
+def test_integer_weights_keep_the_weights_ratios() -> None:
+    weight = np.array([178.2, 1.3, 89.1, np.inf, np.nan])
+    steps = _integer_weights(weight)
+    assert steps.tolist() == [WEIGHT_STEPS, round(1.3 / 178.2 * WEIGHT_STEPS), WEIGHT_STEPS // 2,
+                              WEIGHT_STEPS, 1]  # fmt: skip
+    assert (steps == np.rint(steps)).all()
+    assert _integer_weights(np.array([0.0, 0.0])).tolist() == [1.0, 1.0]
