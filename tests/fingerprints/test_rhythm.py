@@ -42,10 +42,12 @@ def _posts_at(times: list[tuple[str, dt.datetime]]) -> list[dict[str, object]]:
     ]
 
 
-def test_offsets_tried_are_every_quarter_hour_from_minus_12_to_plus_14() -> None:
-    assert len(ALL_OFFSETS) == 105
+def test_offsets_tried_are_the_civil_offsets_from_minus_12_to_plus_14() -> None:
+    assert len(ALL_OFFSETS) == 40
     assert ALL_OFFSETS[0] == -12.0 and ALL_OFFSETS[-1] == 14.0
-    assert 5.75 in ALL_OFFSETS and 3.5 in ALL_OFFSETS
+    assert set(range(-12, 15)) <= set(ALL_OFFSETS)  # every whole hour
+    assert {5.75, 3.5, 5.5, -9.5, -3.5, -2.5, 8.75, 12.75, 13.75} <= set(ALL_OFFSETS)
+    assert not {7.75, 1.25, -5.5, 2.5} & set(ALL_OFFSETS)
 
 
 def test_templates_are_distributions_in_local_time() -> None:
@@ -63,10 +65,10 @@ def test_templates_are_distributions_in_local_time() -> None:
 
 
 def test_office_networks_at_every_offset() -> None:
-    """20 accounts x 10 posts over three weeks, one network per 15-minute offset."""
+    """20 accounts x 10 posts over three weeks, one network per civil offset."""
     ev = evaluate_rhythm(offsets=ALL_OFFSETS, kinds=("office",), seed=11)
     row = ev.rows[0]
-    assert row["networks"] == 105
+    assert row["networks"] == 40
     assert row["exact"] >= 0.9
     assert row["within_15min"] >= 0.97
     assert row["within_1h"] == 1.0
@@ -259,9 +261,13 @@ def test_a_night_shift_pattern_is_unknown_not_round_the_clock() -> None:
 
 
 @settings(max_examples=8, deadline=None)
-@given(shift_quarters=st.integers(min_value=-24, max_value=24))
-def test_shifting_every_post_shifts_the_offset(shift_quarters: int) -> None:
-    """Moving all posts later by s makes the inferred local time zone s further west."""
+@given(shift_hours=st.integers(min_value=-6, max_value=6))
+def test_shifting_every_post_shifts_the_offset(shift_hours: int) -> None:
+    """Moving all posts later by s hours makes the inferred local time zone s hours further west.
+
+    (From UTC+02:00, every whole hour within six is a civil offset.)
+    """
+    shift_quarters = 4 * shift_hours
     posts = synthetic_rhythm_posts(
         "office", 2.0, accounts=10, posts_per_account=10, rng=np.random.default_rng(99)
     )
@@ -512,3 +518,22 @@ def test_confinement_allows_half_an_hour_either_side_of_the_working_day() -> Non
     assert net.fit.utc_offset_hours == 0.0 and net.fit.working_week == "Mon-Fri"
     assert (net.accounts_telling, net.accounts_confined) == (6, 3)
     assert net.accounts_in_working_hours == 0  # the plain count keeps the 09:00-17:30 day
+
+
+def test_an_office_between_civil_offsets_is_read_at_the_nearest_that_fits() -> None:
+    """An office at 09:00 of UTC+07:45 (no zone keeps it) is reported at UTC+08:00, not +07:45.
+
+    Its day, 01:15-09:45 UTC, is 15 minutes from the template's day at +08:00 and 45 from
+    +07:00; no zone keeps +07:30 or +07:45.
+    """
+    posts = synthetic_rhythm_posts(
+        "office", 7.75, accounts=20, posts_per_account=10, rng=np.random.default_rng(3)
+    )
+    members = sorted(set(posts["account_id"].to_pylist()))
+    fit = network_rhythms(new_case(posts=posts).con, assignment({"n": members})).networks["n"].fit
+    assert fit.rhythm == "office"
+    assert fit.utc_offset_hours == 8.0
+    assert round(4 * 7.75) not in OFFSET_QUARTERS.tolist()
+    assert {round(4 * h) for h in (5.5, 5.75, -3.5, 13.75, -12, 14)} <= set(
+        OFFSET_QUARTERS.tolist()
+    )

@@ -20,10 +20,11 @@ stray posts cost a little likelihood instead of ruling a template out.
 
 **Model.** Time is cut into the 672 quarter-hours of a UTC week (Monday 00:00 first). Posts of
 one account in the same quarter-hour count once (a burst of reposts is one *event*: events are
-closer to independent than posts). Under template ``T`` and offset ``o`` (``local = UTC + o``, in
-quarter-hours from -12:00 to +14:00, 105 values) the events are a multinomial sample of the
-template shifted by ``o``; since the shift is over the whole week, a post at 23:30 UTC on Friday
-falls on Saturday morning at UTC+1 and is scored with the weekend part of the template. With
+closer to independent than posts). Under template ``T`` and offset ``o`` (``local = UTC + o``,
+one of the 40 offsets in civil use from -12:00 to +14:00, :data:`CIVIL_OFFSETS_HOURS`) the
+events are a multinomial sample of the template shifted by ``o``; since the shift is over the
+whole week, a post at 23:30 UTC on Friday falls on Saturday morning at UTC+1 and is scored with
+the weekend part of the template. With
 equal prior weight on the three templates and on every offset (the office's weight shared
 among its working weeks, half of it for Monday-Friday: :data:`WEEK_PRIOR`), the posterior
 over ``(template, week, offset)`` follows from the log-likelihoods (one matrix product for all
@@ -110,8 +111,18 @@ SyntheticRhythm = Literal["office", "leisure", "uniform"]
 
 QUARTERS_PER_DAY: Final = 96
 WEEK_BINS: Final = 7 * QUARTERS_PER_DAY
-#: Offsets tried, in quarter-hours: -12:00 ... +14:00.
-OFFSET_QUARTERS: Final = np.arange(-48, 57, dtype=np.int64)
+#: Offsets tried, in quarter-hours: the 40 offsets from UTC that the tz database's zones keep,
+#: standard or daylight (2025): every whole hour from -12:00 to +14:00 and -09:30 (Marquesas),
+#: -03:30 and -02:30 (Newfoundland), +03:30 (Iran), +04:30 (Afghanistan), +05:30 (India, Sri
+#: Lanka), +05:45 (Nepal), +06:30 (Myanmar), +08:45 (Eucla), +09:30 and +10:30 (South
+#: Australia, Lord Howe), +12:45 and +13:45 (Chatham). Local time is a civil time: a fit between
+#: them (an office keeping other hours than the template's) is read at the nearest of them
+#: that fits, not reported as a zone no one uses.
+CIVIL_OFFSETS_HOURS: Final = (
+    *range(-12, -9), -9.5, *range(-9, -3), -3.5, -3, -2.5, *range(-2, 4), 3.5, 4, 4.5, 5, 5.5,
+    5.75, 6, 6.5, 7, 8, 8.75, 9, 9.5, 10, 10.5, 11, 12, 12.75, 13, 13.75, 14,
+)  # fmt: skip
+OFFSET_QUARTERS: Final = np.array(sorted({round(4 * h) for h in CIVIL_OFFSETS_HOURS}), np.int64)
 #: 1970-01-01 (epoch quarter-hour 0) was a Thursday: three days after a Monday.
 _EPOCH_WEEK_SHIFT: Final = 3 * QUARTERS_PER_DAY
 _MINUTE_MS: Final = 60_000
@@ -538,7 +549,8 @@ def office_templates(noise: float = 0.05) -> dict[str, FloatArray]:
 def _shifted_log_templates(noise: float) -> dict[str, FloatArray]:
     """``L[m, b] = log T[(b + k_m) mod 672]``: the template read at UTC bin ``b``, offset ``m``.
 
-    ``office`` stacks the working weeks: row ``w * 105 + m`` is week ``w`` at offset ``m``."""
+    ``office`` stacks the working weeks: row ``w * len(OFFSET_QUARTERS) + m`` is week ``w`` at
+    offset ``m``."""
     bins = (np.arange(WEEK_BINS)[None, :] + OFFSET_QUARTERS[:, None]) % WEEK_BINS
     logs = {
         name: np.log(t)[bins] for name, t in rhythm_templates(noise).items() if name != "office"
@@ -570,7 +582,7 @@ def _fit(events: FloatArray, config: RhythmConfig) -> _Fits:
     logs = _shifted_log_templates(config.noise)
     n_offsets = len(OFFSET_QUARTERS)
     n_weeks = len(WORKING_WEEKS)
-    # log p(data, template, offset) with prior 1/3 per template and 1/105 per offset; the
+    # log p(data, template, offset) with prior 1/3 per template and 1/40 per offset; the
     # office's third is shared among its working weeks by WEEK_PRIOR
     week_log_prior = np.repeat(np.log(WEEK_PRIOR), n_offsets)
     joint_office = events @ logs["office"].T - np.log(3 * n_offsets) + week_log_prior[None, :]
@@ -583,7 +595,7 @@ def _fit(events: FloatArray, config: RhythmConfig) -> _Fits:
     label_prob = np.exp(marginal - evidence[:, None])
     winner = np.argmax(marginal, axis=1)
 
-    office_best = np.argmax(joint_office, axis=1)  # week * 105 + offset; ties: the first week
+    office_best = np.argmax(joint_office, axis=1)  # week * n_offsets + offset; ties: the first week
     week = np.where(winner == 0, office_best // n_offsets, 0).astype(np.int64)
     best = np.where(winner == 1, np.argmax(joint_leisure, axis=1), office_best % n_offsets)
     near = np.abs(OFFSET_QUARTERS[None, :] - OFFSET_QUARTERS[best][:, None]) <= round(
