@@ -272,6 +272,29 @@ def test_chinese_paraphrases_are_near_duplicates_on_two_character_shingles() -> 
     assert np.array_equal(sig, minhash_signatures(latin, cjk_shingle=None))
 
 
+_SCRIPTS = st.sampled_from(
+    ["a", "Z", " ", "\u3000", "\t", "日", "か", "한", "\U00020000", "é", "!"]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(st.lists(_SCRIPTS, max_size=12).map("".join), max_size=12))
+def test_cjk_texts_in_chunks_is_each_text_on_its_own(texts: list[str]) -> None:
+    """Whatever the chunking (here 7 characters), each text is judged by its own characters."""
+    import cibscan.traces as traces_module
+
+    def alone(text: str) -> bool:
+        shown = [c for c in text if c not in " \u3000\t"]
+        cjk = [c for c in shown if c in "日か한\U00020000"]
+        return 2 * len(cjk) >= max(len(shown), 1)
+
+    expected = [alone(t) for t in texts]
+    assert cjk_texts(texts).tolist() == expected
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(traces_module, "_CHUNK_CHARS", 7)
+        assert cjk_texts(texts).tolist() == expected
+
+
 def test_near_duplicate_clusters_of_nothing_and_of_distinct_texts() -> None:
     assert near_duplicate_clusters([]).tolist() == []
     assert near_duplicate_clusters(["one text here", "another thing"]).tolist() == [0, 1]

@@ -192,8 +192,9 @@ def _leiden(
     low, high = np.minimum(a, b), np.maximum(a, b)
     edge_order = np.lexsort((high, low))
     graph = ig.Graph(n=n, edges=np.column_stack([low, high])[edge_order].tolist(), directed=False)
-    graph.es["weight"] = np.asarray(weight, dtype=float)[edge_order].tolist()
-    graph.es["steps"] = _integer_weights(np.asarray(weight, dtype=float)[edge_order]).tolist()
+    ordered = np.asarray(weight, dtype=float)[edge_order]
+    graph.es["weight"] = ordered.tolist()
+    graph.es["steps"] = _integer_weights(ordered).tolist()
     partition = leidenalg.find_partition(
         graph,
         leidenalg.RBConfigurationVertexPartition,

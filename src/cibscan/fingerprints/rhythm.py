@@ -24,11 +24,10 @@ closer to independent than posts). Under template ``T`` and offset ``o`` (``loca
 one of the 40 offsets in civil use from -12:00 to +14:00, :data:`CIVIL_OFFSETS_HOURS`) the
 events are a multinomial sample of the template shifted by ``o``; since the shift is over the
 whole week, a post at 23:30 UTC on Friday falls on Saturday morning at UTC+1 and is scored with
-the weekend part of the template. With
-equal prior weight on the three templates and on every offset (the office's weight shared
-among its working weeks, half of it for Monday-Friday: :data:`WEEK_PRIOR`), the posterior
-over ``(template, week, offset)`` follows from the log-likelihoods (one matrix product for all
-networks).
+the weekend part of the template. With equal prior weight on the three templates and on every
+offset (the office's weight shared among its working weeks, half of it for Monday-Friday:
+:data:`WEEK_PRIOR`), the posterior over ``(template, week, offset)`` follows from the
+log-likelihoods (one matrix product for all networks).
 
 **Label.** The template with the largest posterior mass is the label, provided the entity has at
 least ``min_posts`` events (else ``unknown``). When ``uniform`` wins, the pattern is called
@@ -122,7 +121,7 @@ CIVIL_OFFSETS_HOURS: Final = (
     *range(-12, -9), -9.5, *range(-9, -3), -3.5, -3, -2.5, *range(-2, 4), 3.5, 4, 4.5, 5, 5.5,
     5.75, 6, 6.5, 7, 8, 8.75, 9, 9.5, 10, 10.5, 11, 12, 12.75, 13, 13.75, 14,
 )  # fmt: skip
-OFFSET_QUARTERS: Final = np.array(sorted({round(4 * h) for h in CIVIL_OFFSETS_HOURS}), np.int64)
+OFFSET_QUARTERS: Final = np.array([round(4 * h) for h in CIVIL_OFFSETS_HOURS], np.int64)
 #: 1970-01-01 (epoch quarter-hour 0) was a Thursday: three days after a Monday.
 _EPOCH_WEEK_SHIFT: Final = 3 * QUARTERS_PER_DAY
 _MINUTE_MS: Final = 60_000
