@@ -7,11 +7,17 @@ from itertools import combinations
 from typing import Any
 
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cibscan import open_case
-from cibscan.assessment import AssessmentConfig, assess_groups, enrichment_pvalue
+from cibscan.assessment import (
+    AssessmentConfig,
+    assess_groups,
+    declares_automation,
+    enrichment_pvalue,
+)
 from cibscan.case import Case
 from cibscan.detect import DetectConfig, _assess, _finish
 
@@ -144,12 +150,14 @@ def test_no_links_without_the_option() -> None:
 
 
 def test_round_the_clock_alone_does_not_flag_a_group() -> None:
-    """Three feeds posting every 20 minutes, day and night: automation, shown but not flagged."""
+    """Three feeds posting every 20 minutes, day and night: automation, shown but not flagged.
+    (Their bio does not declare automation, which would keep them unflagged whatever their
+    markers.)"""
     case = open_case()
     feeds = ["feed1", "feed2", "feed3"]
     case.con.executemany(
         "INSERT INTO accounts (account_id, kind, description, source)"
-        " VALUES (?, 'user', 'Automated headlines.', 'test')",
+        " VALUES (?, 'user', 'Headlines, day and night.', 'test')",
         [(a,) for a in feeds],
     )
     rows = [
@@ -384,3 +392,95 @@ def test_a_shared_bio_supports_a_flag_and_a_shared_name_raises_one() -> None:
     (marker,) = group.markers
     assert marker["fields"] == ["description", "display_name"]
     assert group.flagged(AssessmentConfig())
+
+
+def test_a_fleet_that_declares_it_is_automated_is_not_flagged() -> None:
+    """Eight headline bots of one operator (an outside reviewer's news bots): numbered handles,
+    one creation day, one bio. They show the markers of a batch, but they say what they are."""
+    bots = [f"b{i}" for i in range(8)]
+    organic = [f"o{i}" for i in range(600)]
+    rows = [
+        (a, f"newsbot{i}", f"新闻{i}", "news", "2015-05-05 00:00:00") for i, a in enumerate(bots)
+    ]
+    rows += [
+        (a, f"person_{i:03d}x", f"Person {i}", f"my own words {i}", f"2012-01-{1 + i % 28:02d}")
+        for i, a in enumerate(organic)
+    ]
+    case = open_case()
+    case.con.executemany(
+        "INSERT INTO accounts (account_id, kind, username, display_name, description, created_at,"
+        " source) VALUES (?, 'user', ?, ?, ?, ?::TIMESTAMPTZ, 'test')",
+        rows,
+    )
+    group = assess_groups(case.con, _assignment({"B": bots}))["B"]
+    # the fingerprint shows the batch; the markers, measured on the accounts that do not
+    # declare automation, do not
+    assert group.creation["bursts"] and group.creation["handle_templates"]
+    assert group.markers == []
+    assert group.declared == {
+        "accounts": 8,
+        "members": 8,
+        "fields": {"username": 8},
+        "examples": bots[:5],
+        "whole_group": True,
+    }
+    assert not group.flagged(AssessmentConfig())
+    assert group.flagged(AssessmentConfig(min_markers=0))  # a takedown archive: every group
+    # flag_declared: the bots' markers count like anyone's
+    loud = assess_groups(case.con, _assignment({"B": bots}), AssessmentConfig(flag_declared=True))
+    assert {"handle_template", "creation_burst"} <= {m["marker"] for m in loud["B"].markers}
+    assert loud["B"].flagged(AssessmentConfig(flag_declared=True))
+    assert DetectConfig(flag_declared=True).assessment_config().flag_declared
+    # two of the eight stop declaring: the group is no longer a declared fleet, but its markers
+    # are measured on those two, which are no batch of their own
+    case.con.execute(
+        "UPDATE accounts SET username = 'newsdesk_' || account_id WHERE account_id IN ('b6', 'b7')"
+    )
+    group = assess_groups(case.con, _assignment({"B": bots}))["B"]
+    assert group.declared is not None
+    assert (group.declared["accounts"], group.declared["whole_group"]) == (6, False)
+    assert not {"handle_template", "creation_burst"} & {m["marker"] for m in group.markers}
+    assert not group.flagged(AssessmentConfig())
+    # eight undeclared accounts of one batch beside the six bots: flagged on their own markers,
+    # counted over them
+    batch = [f"p{i}" for i in range(8)]
+    case.con.executemany(
+        "INSERT INTO accounts (account_id, kind, username, display_name, description, created_at,"
+        " source) VALUES (?, 'user', ?, ?, '', TIMESTAMPTZ '2023-06-01 10:00:00+00', 'test')",
+        [(a, f"patriot{1000 + i}", f"Patriot {i}") for i, a in enumerate(batch)],
+    )
+    group = assess_groups(case.con, _assignment({"B": bots + batch}))["B"]
+    assert group.declared is not None and not group.declared["whole_group"]
+    burst = next(m for m in group.markers if m["marker"] == "creation_burst")
+    assert (burst["count"], burst["known"]) == (8, 10)  # b6, b7 and the batch
+    template = next(m for m in group.markers if m["marker"] == "handle_template")
+    assert template["count"] == 8
+    assert group.flagged(AssessmentConfig())
+    # the fingerprints shown are the whole group's
+    assert group.creation["accounts"] == 16
+
+
+@pytest.mark.parametrize(
+    ("username", "name", "bio", "fields"),
+    [
+        ("newsbot7", "", "", ["username"]),
+        ("NewsBot", "", "", ["username"]),
+        ("quake_bot", "", "", ["username"]),
+        ("x", "Weather Bot 3", "", ["display_name"]),
+        ("x", "", "Automated headlines.", ["description"]),
+        ("x", "", "RSS feed of the Daily Times", ["description"]),
+        ("x", "", "Curated world news, auto-posted", ["description"]),
+        ("x", "", "Headlines for NYC. Not monitored.", ["description"]),
+        ("x", "", "自动发布新闻", ["description"]),
+        ("x", "", "هذا البوت ينشر الأخبار", ["description"]),
+        ("x", "", "Новостной бот", ["description"]),
+        # words that end in or begin with "bot" are not a declaration
+        ("jtalbot", "Jo Talbot", "robotics, abbots and botany", []),
+        ("Robot", "BOTANY", "", []),
+        (None, None, None, []),
+    ],
+)
+def test_declares_automation_reads_the_word_bot_not_words_with_it(
+    username: str | None, name: str | None, bio: str | None, fields: list[str]
+) -> None:
+    assert declares_automation(username, name, bio) == fields

@@ -67,23 +67,47 @@ says so, which is coordination without deceit. The marker is still reported, and
 towards ``min_markers`` once another marker shows that the accounts are not what they claim.
 An automated network that shows nothing else is listed among the coordinated groups without
 markers.
+
+**Declared automation.** An account can say that it is automated, in its handle or display name
+(the word ``bot``: ``news_bot``, ``NewsBot``, ``newsbot7``, ``Bot 3``) or in its bio (``bot``,
+``automated``, ``RSS``, ``auto-posted``, ``not monitored``, and the same words in Chinese,
+Arabic and Russian; :data:`DECLARED_PATTERNS`), as Twitter's rules for automated accounts ask.
+A fleet of headline, weather or alert bots run by one operator shows the markers of one: accounts
+created together, numbered handles, one bio, one server, posting day and night. What it does not
+do is pretend to be people, which is the deceit a takedown rests on; an operation's personas do
+not call themselves bots. So the creation, handle, profile and infrastructure markers are
+measured on the group's accounts that do *not* declare automation (a declaration excuses the
+accounts that make it, not their neighbours), and a group most of whose accounts declare it
+(``declared_share``, four in five, and at least three) is not flagged at all. Unless
+``flag_declared``: then declared accounts count like any other. The group's
+``declared_automation`` says how many accounts declare it, and where; its fingerprints are still
+measured on all of its accounts and reported.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import stats
 
 from cibscan.errors import ConfigError
 from cibscan.fingerprints.creation import creation_fingerprints
-from cibscan.fingerprints.infra import infra_fingerprints
+from cibscan.fingerprints.infra import InfraFingerprints, infra_fingerprints
 from cibscan.fingerprints.rhythm import account_rhythms, network_rhythms
 
-__all__ = ["AssessmentConfig", "GroupAssessment", "assess_groups", "enrichment_pvalue"]
+__all__ = [
+    "DECLARED_PATTERNS",
+    "AssessmentConfig",
+    "GroupAssessment",
+    "assess_groups",
+    "declares_automation",
+    "enrichment_pvalue",
+]
 
 
 @dataclass(frozen=True)
@@ -118,6 +142,12 @@ class AssessmentConfig:
     bio_alone
         Let a ``reused_profile`` marker whose reused values are all bios flag a group on its
         own (see the module documentation).
+    declared_share
+        Share of a group's accounts (at least three) that must declare automation for the group
+        to be an open automated fleet, not flagged (see the module documentation).
+    flag_declared
+        Count accounts that declare automation like any other: their markers count, and a
+        declared fleet is flagged on them.
     """
 
     min_markers: int = 1
@@ -131,6 +161,8 @@ class AssessmentConfig:
     automation_alone: bool = False
     office_alone: bool = False
     bio_alone: bool = False
+    declared_share: float = 0.8
+    flag_declared: bool = False
 
     def __post_init__(self) -> None:
         if self.min_markers < 0:
@@ -142,6 +174,7 @@ class AssessmentConfig:
             "share",
             "burst_own",
             "template_share",
+            "declared_share",
         ):
             value = getattr(self, name)
             if not 0 <= value <= 1:
@@ -161,6 +194,41 @@ SHARED_FIELDS: tuple[str, ...] = ("ip", "device_id", "user_agent")
 #: do not raise one on their own.
 _AUTOMATION_MARKERS: frozenset[str] = frozenset({"round_the_clock"})
 
+#: How an account declares that it is automated, by profile field. In a handle or display name:
+#: the word "bot" (``news_bot``, ``Bot 3``), "Bot" after a lowercase letter (``NewsBot``), or
+#: "bot" before final digits or underscores (``newsbot7``), but not a word ending in "bot"
+#: (``jtalbot``, ``Robot``). In a bio: the words bot, automated, automatic, RSS, auto-posted and
+#: "not monitored", and the same in Chinese (机器人, 自动), Arabic (بوت) and Russian (бот,
+#: автоматическ-).
+_NAME_DECLARES = r"(?i:(?<![a-z])bots?(?![a-z]))|(?<=[a-z])Bots?(?![a-z])|(?i:bots?[\d_]+$)"
+DECLARED_PATTERNS: dict[str, re.Pattern[str]] = {
+    "username": re.compile(_NAME_DECLARES),
+    "display_name": re.compile(_NAME_DECLARES + r"|机器人|\b(?:ال)?بوت\b|\bбот\b"),
+    "description": re.compile(
+        r"(?i)\bbots?\b|\bautomated\b|\bautomatic(?:ally)?\b|\brss\b|\bauto-?post"
+        r"|\bnot monitored\b"
+        r"|机器人|自动|\b(?:ال)?بوت\b|\bбот\b|автоматическ"
+    ),
+}
+
+
+def declares_automation(
+    username: str | None, display_name: str | None, bio: str | None
+) -> list[str]:
+    """The profile fields in which an account says it is automated (:data:`DECLARED_PATTERNS`).
+
+    Examples
+    --------
+    >>> declares_automation("newsbot7", "新闻7", "news")
+    ['username']
+    >>> declares_automation("CityAlerts", "City Alerts", "Automated alerts from the city.")
+    ['description']
+    >>> declares_automation("jtalbot", "Jo Talbot", "robotics, abbots and botany")
+    []
+    """
+    values = {"username": username, "display_name": display_name, "description": bio}
+    return [f for f, pattern in DECLARED_PATTERNS.items() if pattern.search(values[f] or "")]
+
 
 @dataclass
 class GroupAssessment:
@@ -171,6 +239,7 @@ class GroupAssessment:
     rhythm: dict[str, Any]
     creation: dict[str, Any]
     infra: dict[str, Any] | None
+    declared: dict[str, Any] | None = None
 
     def flagged(self, config: AssessmentConfig) -> bool:
         """Whether the group has enough markers to be reported as a network.
@@ -185,11 +254,16 @@ class GroupAssessment:
         >>> group.markers.append({"marker": "creation_burst"})
         >>> group.flagged(AssessmentConfig())
         True
+        >>> group.declared = {"accounts": 8, "members": 8, "whole_group": True}
+        >>> group.flagged(AssessmentConfig())
+        False
         """
         if len(self.markers) < config.min_markers:
             return False
         if config.min_markers == 0:
             return True
+        if self.declared and self.declared.get("whole_group") and not config.flag_declared:
+            return False
         return any(_raises_flag(m, config) for m in self.markers)
 
 
@@ -246,6 +320,41 @@ def _enrichment(
     p = enrichment_pvalue(count, case_count, n, population)
     # at most n // need values can each be held by `need` accounts of the group
     return p, min(1.0, p * max(1, n // need) * groups)
+
+
+def _declarations(con: duckdb.DuckDBPyConnection, assignment: pa.Table) -> dict[str, list[str]]:
+    """Account -> the profile fields in which it declares automation, for the assigned ones."""
+    con.register("_cib_declared", assignment.select(["account_id"]))
+    try:
+        rows = con.execute(
+            "SELECT account_id, username, display_name, description FROM accounts"
+            " WHERE account_id IN (SELECT account_id FROM _cib_declared)"
+        ).fetchall()
+    finally:
+        con.unregister("_cib_declared")
+    found = {str(r[0]): declares_automation(r[1], r[2], r[3]) for r in rows}
+    return {a: fields for a, fields in found.items() if fields}
+
+
+def _declared(
+    accounts: list[str], declarations: dict[str, list[str]], cfg: AssessmentConfig
+) -> dict[str, Any] | None:
+    """How many of the group's accounts declare automation, and whether enough do for the
+    group to be an open automated fleet (``whole_group``); ``None`` when none does."""
+    declaring = sorted(a for a in accounts if a in declarations)
+    if not declaring:
+        return None
+    fields: dict[str, int] = {}
+    for a in declaring:
+        for f in declarations[a]:
+            fields[f] = fields.get(f, 0) + 1
+    return {
+        "accounts": len(declaring),
+        "members": len(accounts),
+        "fields": dict(sorted(fields.items())),
+        "examples": declaring[:5],
+        "whole_group": len(declaring) >= _at_least(len(accounts), cfg.declared_share),
+    }
 
 
 def _denominators(con: duckdb.DuckDBPyConnection, assignment: pa.Table) -> dict[str, Any]:
@@ -332,11 +441,26 @@ def assess_groups(
     sizes: dict[str, int] = {}
     for nid in assignment.column("network_id").to_pylist():
         sizes[nid] = sizes.get(nid, 0) + 1
-    drawn = _denominators(con, assignment)
+    # the profile and infrastructure markers are measured on the accounts that do not declare
+    # automation: a declaration excuses the accounts that make it, not their neighbours
+    declarations = _declarations(con, assignment)
+    judged, judged_creations = assignment, creations
+    judged_infra: InfraFingerprints | None = infra
+    if declarations and not cfg.flag_declared:
+        undeclared = pc.invert(
+            pc.is_in(assignment.column("account_id"), value_set=pa.array(sorted(declarations)))
+        )
+        judged = assignment.filter(undeclared)
+        judged_creations = creation_fingerprints(con, judged).networks if judged.num_rows else {}
+        judged_infra = infra_fingerprints(con, judged) if judged.num_rows else None
+    judged_sizes: dict[str, int] = {}
+    for nid in judged.column("network_id").to_pylist():
+        judged_sizes[nid] = judged_sizes.get(nid, 0) + 1
+    drawn = _denominators(con, judged)
     # the groups assessed: the enrichment tests' multiplicity
     groups = max(len(sizes), tested_groups or 0)
     result: dict[str, GroupAssessment] = {}
-    for nid, size in sorted(sizes.items()):
+    for nid in sorted(sizes):
         markers: list[dict[str, Any]] = []
         rhythm = rhythms[nid].as_dict() if nid in rhythms else {}
         fit_label = rhythm.get("rhythm")
@@ -376,6 +500,12 @@ def assess_groups(
                     }
                 )
         creation = creations[nid].as_dict() if nid in creations else {}
+        judged_size = judged_sizes.get(nid, 0)
+        judged_creation = (
+            creation
+            if judged_creations is creations
+            else (judged_creations[nid].as_dict() if nid in judged_creations else {})
+        )
         # a burst must be significant and hold a share of the group's accounts of known
         # creation time: eleven partisans of 842 who joined in one post-election wave are a
         # cohort, not a batch the group was made from; and the group must hold at least half
@@ -383,7 +513,7 @@ def assess_groups(
         # day, among 300 of the case, are part of a wave, not its whole
         bursts = [
             {**b, "p_adjusted": min(1.0, b["p_value"] * groups)}
-            for b in creation.get("bursts", [])
+            for b in judged_creation.get("bursts", [])
             if b.get("p_value") is not None
             and b["p_value"] * groups <= cfg.burst_alpha
             and int(b.get("count") or 0) >= _at_least(int(b.get("known") or 0), cfg.share)
@@ -411,16 +541,23 @@ def assess_groups(
                 }
             )
 
-        need = _at_least(size, cfg.template_share)
+        need = _at_least(judged_size, cfg.template_share)
         templates = []
-        for t in creation.get("handle_templates", []):
+        for t in judged_creation.get("handle_templates", []):
             if (
                 t.get("count", 0) >= need
                 and (t.get("lift") or 0) >= cfg.template_lift
                 and (t.get("digits") or 0) >= 1  # name plus digits, not a naming habit
             ):
                 pv, adjusted = _enrichment(
-                    drawn, nid, size, groups, t["count"], t.get("case_count", 0), "username", need
+                    drawn,
+                    nid,
+                    judged_size,
+                    groups,
+                    t["count"],
+                    t.get("case_count", 0),
+                    "username",
+                    need,
                 )
                 if adjusted <= cfg.marker_alpha:
                     templates.append({**t, "p_value": pv, "p_adjusted": adjusted})
@@ -434,12 +571,19 @@ def assess_groups(
                     },
                 }
             )
-        need = _at_least(size, cfg.share)
+        need = _at_least(judged_size, cfg.share)
         reused = []
-        for r in creation.get("reused_fields", []):
+        for r in judged_creation.get("reused_fields", []):
             if r.get("count", 0) >= need and r.get("case_count", 0) <= 2 * r["count"]:
                 pv, adjusted = _enrichment(
-                    drawn, nid, size, groups, r["count"], r.get("case_count", 0), r["field"], need
+                    drawn,
+                    nid,
+                    judged_size,
+                    groups,
+                    r["count"],
+                    r.get("case_count", 0),
+                    r["field"],
+                    need,
                 )
                 if adjusted <= cfg.marker_alpha:
                     reused.append({**r, "p_value": pv, "p_adjusted": adjusted})
@@ -455,14 +599,30 @@ def assess_groups(
                 }
             )
         net_infra = infra.networks[nid].as_dict() if nid in infra.networks else None
-        if net_infra:
+        judged_net_infra = (
+            net_infra
+            if judged_infra is infra
+            else (
+                judged_infra.networks[nid].as_dict()
+                if judged_infra is not None and nid in judged_infra.networks
+                else None
+            )
+        )
+        if judged_net_infra:
             shared = []
             for field in SHARED_FIELDS:
-                for value in net_infra.get("shared", {}).get(field, []):
+                for value in judged_net_infra.get("shared", {}).get(field, []):
                     accounts, outside = value.get("accounts", 0), value.get("outside_accounts", 0)
                     if accounts >= need and outside < accounts:
                         pv, adjusted = _enrichment(
-                            drawn, nid, size, groups, accounts, accounts + outside, "infra", need
+                            drawn,
+                            nid,
+                            judged_size,
+                            groups,
+                            accounts,
+                            accounts + outside,
+                            "infra",
+                            need,
                         )
                         if adjusted <= cfg.marker_alpha:
                             shared.append(
@@ -482,6 +642,11 @@ def assess_groups(
                     }
                 )
         result[nid] = GroupAssessment(
-            group_id=nid, markers=markers, rhythm=rhythm, creation=creation, infra=net_infra
+            group_id=nid,
+            markers=markers,
+            rhythm=rhythm,
+            creation=creation,
+            infra=net_infra,
+            declared=_declared(members.get(nid, []), declarations, cfg),
         )
     return result

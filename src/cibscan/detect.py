@@ -126,6 +126,12 @@ class DetectConfig:
         Let a bio that a tenth of the group shares flag it on its own; by default a reused bio
         supports a flag (a fan club or a campaign declares itself in its bios), and a reused
         display name or profile image still flags.
+    flag_declared
+        Count accounts that declare that they are automated (``bot`` in the handle or name,
+        "automated" in the bio, ...) like any other. By default their markers do not count, and
+        a group most of whose accounts declare it (an open fleet of headline or alert bots) is
+        listed among the coordinated groups, with ``declared_automation``
+        (:mod:`cibscan.assessment`).
     attributed
         ``"yes"``: every account of the case was attributed to an operation by a platform (a
         takedown archive), so the question is the operation's structure, not whether it
@@ -166,6 +172,7 @@ class DetectConfig:
     automation_alone: bool = False
     office_alone: bool = False
     bio_alone: bool = False
+    flag_declared: bool = False
     attributed: str = "auto"
     group_test: bool = True
     attach_assets: bool = True
@@ -204,6 +211,7 @@ class DetectConfig:
             automation_alone=self.automation_alone,
             office_alone=self.office_alone,
             bio_alone=self.bio_alone,
+            flag_declared=self.flag_declared,
         )
 
     def cluster_config(self) -> ClusterConfig:
@@ -1312,6 +1320,8 @@ def _assess(
             g["creation"] = verdict.creation
             if verdict.infra is not None:
                 g["infra"] = verdict.infra
+            if verdict.declared is not None:
+                g["declared_automation"] = verdict.declared
         rhythm = g.get("rhythm", {})
         g["utc_offset_hours"] = rhythm.get("utc_offset_hours")
         g["utc_offset_confidence"] = rhythm.get("utc_offset_confidence", 0.0)

@@ -44,7 +44,7 @@ def _posts_at(times: list[tuple[str, dt.datetime]]) -> list[dict[str, object]]:
 
 def test_offsets_tried_are_the_civil_offsets_from_minus_12_to_plus_14() -> None:
     assert len(ALL_OFFSETS) == 40
-    assert ALL_OFFSETS == sorted(set(ALL_OFFSETS))
+    assert sorted(set(ALL_OFFSETS)) == ALL_OFFSETS
     assert ALL_OFFSETS[0] == -12.0 and ALL_OFFSETS[-1] == 14.0
     assert set(range(-12, 15)) <= set(ALL_OFFSETS)  # every whole hour
     assert {5.75, 3.5, 5.5, -9.5, -3.5, -2.5, 8.75, 12.75, 13.75} <= set(ALL_OFFSETS)

@@ -428,3 +428,32 @@ def test_a_batch_of_date_only_creation_times_is_one_day(
         lines = " ".join(explain(case, folder, first))
     assert "none outside it in the case" in lines
     assert "In all, 21 of its accounts were made in 3 such bursts of one hour each." in lines
+
+
+def test_a_declared_fleet_says_why_it_is_not_a_network(
+    clean_case: BuiltCase, tmp_path: Path
+) -> None:
+    folder = copy_detection(clean_case, tmp_path)
+    document = json.loads((folder / "networks.json").read_text(encoding="utf-8"))
+    first = document["networks"][0]
+    declared = {
+        "accounts": 7,
+        "members": 8,
+        "fields": {"description": 2, "username": 6},
+        "examples": ["b0"],
+        "whole_group": True,
+    }
+    document["coordinated_groups"] = [
+        {
+            **first,
+            "id": "G1",
+            "markers": [{"marker": "creation_burst"}],
+            "declared_automation": declared,
+        }
+    ]
+    (folder / "networks.json").write_text(json.dumps(document), encoding="utf-8")
+    with clean_case.open() as case:
+        out = render_report(case, folder, tmp_path / "declared.html", max_background_nodes=10)
+    html = out.read_text(encoding="utf-8")
+    assert "creation_burst<br>7 of 8 accounts declare automation (description, username)" in html
+    assert "<code>--flag-declared</code>" in html

@@ -18,6 +18,7 @@ from cibscan.cli.detect import (
     AttributedOption,
     AutomationAloneOption,
     BioAloneOption,
+    FlagDeclaredOption,
     MinMarkersOption,
     MinSizeOption,
     OfficeAloneOption,
@@ -84,6 +85,7 @@ def investigate_command(
     office_alone: OfficeAloneOption = DetectConfig.office_alone,
     automation_alone: AutomationAloneOption = DetectConfig.automation_alone,
     bio_alone: BioAloneOption = DetectConfig.bio_alone,
+    flag_declared: FlagDeclaredOption = DetectConfig.flag_declared,
     attributed: AttributedOption = DetectConfig.attributed,
     seed: SeedOption = 0,
     pseudonymize: Annotated[
@@ -148,6 +150,7 @@ def investigate_command(
             office_alone=office_alone,
             automation_alone=automation_alone,
             bio_alone=bio_alone,
+            flag_declared=flag_declared,
             attributed=attributed,
             seed=seed,
         ),

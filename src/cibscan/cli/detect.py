@@ -51,6 +51,15 @@ BioAloneOption = Annotated[
         "communities declare what they belong to in their bios).",
     ),
 ]
+FlagDeclaredOption = Annotated[
+    bool,
+    typer.Option(
+        "--flag-declared",
+        help="Count accounts that declare they are automated (bot in the handle or name, "
+        "automated in the bio) like any other; by default their markers do not count and a "
+        "group mostly of them is listed among the coordinated groups.",
+    ),
+]
 AutomationAloneOption = Annotated[
     bool,
     typer.Option(
@@ -82,6 +91,7 @@ def detect_command(
     office_alone: OfficeAloneOption = DetectConfig.office_alone,
     automation_alone: AutomationAloneOption = DetectConfig.automation_alone,
     bio_alone: BioAloneOption = DetectConfig.bio_alone,
+    flag_declared: FlagDeclaredOption = DetectConfig.flag_declared,
     attributed: AttributedOption = DetectConfig.attributed,
     seed: SeedOption = 0,
     engine: Annotated[
@@ -124,6 +134,7 @@ def detect_command(
         office_alone=office_alone,
         automation_alone=automation_alone,
         bio_alone=bio_alone,
+        flag_declared=flag_declared,
         attributed=attributed,
         seed=seed,
         engine=engine,

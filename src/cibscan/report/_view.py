@@ -507,11 +507,13 @@ UNFLAGGED_SHOWN: Final = 20
 
 
 def _unflagged_view(groups: list[Any]) -> list[dict[str, Any]]:
-    """The strongest coordinated groups that showed no marker: id, size, score, FDR, signals."""
+    """The strongest coordinated groups not flagged: id, size, score, FDR, signals, markers,
+    and the declaration of automation that kept a group with markers from being flagged."""
     rows = []
     for group in groups[:UNFLAGGED_SHOWN]:
         g = _dict(group)
         by_signal = _dict(g.get("edges_by_signal"))
+        declared = _dict(g.get("declared_automation"))
         rows.append(
             {
                 "id": str(g.get("id", "")),
@@ -520,6 +522,14 @@ def _unflagged_view(groups: list[Any]) -> list[dict[str, Any]]:
                 "estimated_fdr": _float(g.get("estimated_fdr")),
                 "group_test": group_test_summary(g),
                 "markers": [str(_dict(m).get("marker", "")) for m in _list(g.get("markers"))],
+                "declared": (
+                    f"{_int(declared.get('accounts')) or 0} of {_int(declared.get('members')) or 0}"
+                    " accounts declare automation ("
+                    + ", ".join(str(f) for f in _dict(declared.get("fields")))
+                    + ")"
+                    if declared
+                    else ""
+                ),
                 "signals": ", ".join(
                     f"{name} ({_int(n) or 0})"
                     for name, n in sorted(
