@@ -273,14 +273,33 @@ def test_evaluate_refuses_empty_labels_and_notes_accounts_not_in_the_case(tmp_pa
     assert "note: 1 of 2 labelled accounts are not in the detection's accounts.csv" in proc.stdout
 
 
+def test_evaluate_also_counts_the_coordinated_groups(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "accounts.csv").write_text(
+        "account_id,network_id,coordinated_group\na,N1,\nb,,G1\nc,,G1\nd,,\n"
+    )
+    labels = tmp_path / "labels.csv"
+    labels.write_text("account_id,label\na,op\nb,op\nc,organic\nd,op\n")
+    proc = run("evaluate", "--out", str(out), "--labels", str(labels))
+    assert proc.returncode == 0, proc.stderr
+    # networks only: a found, b and d missed; with the groups: a and b found, c organic
+    assert "precision 0.667, recall 0.667 (2 operation and 1 organic accounts)" in proc.stdout
+    document = json.loads((out / "evaluation.json").read_text())
+    assert (document["true_positives"], document["false_negatives"]) == (1, 2)
+    groups = document["with_coordinated_groups"]
+    assert (groups["true_positives"], groups["false_positives"]) == (2, 1)
+
+
 def test_detect_takes_the_marker_rules_and_records_them(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     src = tmp_path / "p.csv"
     src.write_text(HEADER + "1,a,2024-01-01T10:00:00Z,hi\n2,b,2024-01-01T10:00:05Z,hi\n")
     db, out = tmp_path / "c.duckdb", tmp_path / "out"
     assert main(["ingest", str(src), "--db", str(db)]) == 0
     args = ["detect", "--db", str(db), "--out", str(out), "--min-markers", "2"]
-    assert main([*args, "--office-alone", "--automation-alone"]) == 0
+    assert main([*args, "--office-alone", "--automation-alone", "--flag-declared"]) == 0
     config = json.loads((out / "networks.json").read_text())["config"]
+    assert config["flag_declared"] is True
     assert (config["min_markers"], config["office_alone"], config["automation_alone"]) == (
         2,
         True,

@@ -184,8 +184,12 @@ def _key_value(item: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-def read_assignment(path: Path) -> dict[str, str | None]:
-    """Read ``account_id, network_id`` from an ``accounts.csv`` written by ``detect``."""
+def read_assignment(path: Path, *, groups: bool = False) -> dict[str, str | None]:
+    """Read ``account_id, network_id`` from an ``accounts.csv`` written by ``detect``.
+
+    With ``groups``, an account in a coordinated group (column ``coordinated_group``) and no
+    network is assigned to its group.
+    """
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
@@ -199,7 +203,11 @@ def read_assignment(path: Path) -> dict[str, str | None]:
                 )
             # The cells were guarded against spreadsheet formulas; the ids are what they guard.
             return {
-                restore_formula(row["account_id"]): (restore_formula(row["network_id"]) or None)
+                restore_formula(row["account_id"]): (
+                    restore_formula(row["network_id"])
+                    or (restore_formula(row.get("coordinated_group") or "") if groups else "")
+                    or None
+                )
                 for row in reader
             }
     except FileNotFoundError as exc:
@@ -282,7 +290,9 @@ def evaluate_command(
 
     Prints and writes OUT/evaluation.json: account-level precision, recall and F1, recall per
     operation, organic confounders flagged per role (viral sharers, fans, news bots), and the
-    agreement of networks with operations (adjusted Rand index, NMI).
+    agreement of networks with operations (adjusted Rand index, NMI). The same scores counting
+    the coordinated groups without markers as found are printed on one line and written under
+    "with_coordinated_groups": what the co-action statistics found before the markers.
 
     With --baselines, also runs the baselines of `cibscan.baselines` on the case --db, prints a
     comparison with one row per method (the detection in OUT first, when given) and writes
@@ -314,8 +324,19 @@ def evaluate_command(
                 "accounts.csv (not in the case): they count as not flagged",
                 markup=False,
             )
+        # coordination without markers: how much of each operation the co-action statistics
+        # found, flagged or not, and what the markers then kept out
+        coordinated = evaluate_assignment(read_assignment(out / "accounts.csv", groups=True), truth)
+        console.print(
+            "Counting the coordinated groups too (networks and groups without markers): "
+            f"precision {coordinated.precision:.3f}, recall {coordinated.recall:.3f} "
+            f"({coordinated.true_positives} operation and {coordinated.false_positives} organic "
+            "accounts)",
+            markup=False,
+        )
         with atomic_path(out / "evaluation.json") as tmp:
-            tmp.write_text(json.dumps(ev.as_dict(), indent=2) + "\n", encoding="utf-8")
+            document = {**ev.as_dict(), "with_coordinated_groups": coordinated.as_dict()}
+            tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         rows["cibscan"] = (ev, None)
     if not baselines:
         return
