@@ -16,6 +16,7 @@ from cibscan.case import open_case
 from cibscan.errors import BadInputError, ConfigError
 from cibscan.fingerprints.narratives import (
     NarrativeConfig,
+    _unlabelled_languages,
     narratives,
     sentiment_languages,
     weighted_log_odds,
@@ -356,3 +357,44 @@ def test_one_angry_post_among_many_is_no_attack() -> None:
     rows.append({"account": "a", "text": "@delis is wonderful", "lang": "en"})
     praised, attacked = _praised_and_attacked(rows)
     assert attacked == ["@delis"]  # 3 negative, 1 positive signed mentions
+
+
+def test_stop_words_of_unlabelled_posts_come_from_their_own_language() -> None:
+    """Arabic posts with no language tag: their function words (كل, في, على) were kept as
+    terms when the stop words of unlabelled posts were English ones."""
+    background = [
+        "الطقس جميل في المدينة اليوم",
+        "مباراة رائعة على الملعب أمس",
+        "افتتاح مقهى جديد في الحي",
+    ]
+    network = ["كل الشكر للقائد على جهوده في خدمة الوطن", "كل التحية للقائد العظيم في كل مكان"]
+    rows: list[dict[str, object]] = [
+        {"account": f"o{k}", "text": background[k % 3], "lang": None} for k in range(60)
+    ]
+    rows += [{"account": f"n{k % 4}", "text": network[k % 2], "lang": None} for k in range(40)]
+    case = _case(rows)
+    try:
+        assert _unlabelled_languages(case.con) == ["ar"]
+        assignment = pa.table({"account_id": [f"n{k}" for k in range(4)], "network_id": ["N"] * 4})
+        terms = [t.item for t in narratives(case.con, assignment).networks["N"].terms]
+        assert "للقائد" in terms
+        assert not {"كل", "في", "على"} & set(terms)
+    finally:
+        case.close()
+
+
+def test_languages_of_unlabelled_posts() -> None:
+    spanish = "el gobierno de la ciudad dijo que no hay nada que hacer por ahora con el tráfico"
+    english = "the government of the city said that there is nothing to do for now with it"
+    for text, expected in ((spanish, "es"), (english, "en")):
+        case = _case([{"account": "a", "text": text, "lang": None}] * 5)
+        try:
+            assert expected in _unlabelled_languages(case.con)
+        finally:
+            case.close()
+    # every post labelled: nothing to tell
+    case = _case([{"account": "a", "text": spanish, "lang": "es"}] * 5)
+    try:
+        assert _unlabelled_languages(case.con) == []
+    finally:
+        case.close()

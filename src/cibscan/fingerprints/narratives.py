@@ -13,7 +13,9 @@ Per network, against the background (every other post of the case):
   ``a0`` defaults to the case's total count of that kind of item (the whole case is the prior).
   Terms are lower-cased Unicode word tokens (letters, marks, digits) of the texts without URLs,
   @mentions and #hashtags, with the stop words of the post's language removed (stopwordsiso,
-  58 languages); domains are the hosts of ``posts.urls`` without ``www.``.
+  58 languages; for posts without a language, those of the case's languages and of the
+  languages told from those posts' own stop words, :func:`_unlabelled_languages`); domains are
+  the hosts of ``posts.urls`` without ``www.``.
 * **Entities praised and attacked**: every @mention, #hashtag and capitalised name in a post
   is scored by the sentiment words within ``window`` words of it (a sentiment lexicon for the
   post's language; a negation up to three words before a sentiment word flips and damps it, as
@@ -324,7 +326,7 @@ def _stopword_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
         ).fetchall()
     ]
     known = sorted(lang for lang in set(langs) if stopwordsiso.has_lang(lang))
-    union_langs = known or ["en"]
+    union_langs = sorted(set(known) | set(_unlabelled_languages(con))) or ["en"]
     rows: list[tuple[str, str]] = []
     for lang in known:
         rows += [(lang, w) for w in sorted(stopwordsiso.stopwords(lang))]
@@ -332,6 +334,51 @@ def _stopword_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
     return pa.table(
         {"lang": [r[0] for r in rows], "word": [r[1].lower() for r in rows]},
     )
+
+
+#: Posts without a language whose words are sampled to tell the languages of such posts.
+LANGUAGE_SAMPLE: Final = 20_000
+
+
+def _unlabelled_languages(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The languages of the posts without a language tag, told from their stop words.
+
+    A sample of :data:`LANGUAGE_SAMPLE` such posts (the same every run) is cut into words, and
+    each of stopwordsiso's languages scores the share of those words that are its stop words
+    (running text is some 30-50% function words in its own language). The languages within
+    half of the best share, and at 10% or more, are returned: ``["ar"]`` for Arabic posts,
+    ``["es", "gl", ...]`` for Spanish ones, whose neighbours share its function words. None
+    for posts in a language without stop words there, or written without spaces.
+    """
+    import stopwordsiso
+
+    unlabelled = con.execute(
+        "SELECT count(*) FROM posts WHERE coalesce(lang, '') = '' AND text IS NOT NULL"
+    ).fetchall()
+    if not unlabelled or not unlabelled[0][0]:
+        return []
+    rows = [
+        (lang, w.lower())
+        for lang in sorted(stopwordsiso.langs())
+        for w in sorted(stopwordsiso.stopwords(lang))
+    ]
+    table = pa.table({"lang": [r[0] for r in rows], "word": [r[1] for r in rows]})
+    with _registered(con, table, "all_stopwords") as stop:
+        words = rf"""SELECT unnest(regexp_extract_all(lower(text),
+                            '[\p{{L}}\p{{M}}\p{{N}}_]+')) AS w
+                     FROM (SELECT text FROM posts WHERE coalesce(lang, '') = ''
+                           AND text IS NOT NULL ORDER BY hash(post_id), post_id
+                           LIMIT {LANGUAGE_SAMPLE})"""
+        found = con.execute(
+            f"""WITH t AS ({words}), n AS (SELECT count(*) AS total FROM t)
+                SELECT s.lang, count(*) / any_value(n.total) AS share
+                FROM t JOIN {stop} s ON s.word = t.w CROSS JOIN n
+                GROUP BY s.lang ORDER BY share DESC, s.lang"""
+        ).fetchall()
+    if not found:
+        return []
+    best = float(found[0][1])
+    return sorted(str(lang) for lang, share in found if share >= max(0.1, best / 2))
 
 
 def _distinctive(
