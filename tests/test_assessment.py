@@ -426,6 +426,10 @@ def test_a_fleet_that_declares_it_is_automated_is_not_flagged() -> None:
     }
     assert not group.flagged(AssessmentConfig())
     assert group.flagged(AssessmentConfig(min_markers=0))  # a takedown archive: every group
+    # a declared fleet stays unflagged even beside a marker that flags on its own
+    group.markers.append({"marker": "creation_burst"})
+    assert not group.flagged(AssessmentConfig())
+    group.markers.clear()
     # flag_declared: the bots' markers count like anyone's
     loud = assess_groups(case.con, _assignment({"B": bots}), AssessmentConfig(flag_declared=True))
     assert {"handle_template", "creation_burst"} <= {m["marker"] for m in loud["B"].markers}
@@ -474,7 +478,14 @@ def test_a_fleet_that_declares_it_is_automated_is_not_flagged() -> None:
         ("x", "", "自动发布新闻", ["description"]),
         ("x", "", "هذا البوت ينشر الأخبار", ["description"]),
         ("x", "", "Новостной бот", ["description"]),
+        # denials are no declaration
+        ("not_a_bot", "Not A Bot", "Proud patriot. Not a bot!", []),
+        ("x", "", "I report bots and trolls", []),
+        ("x", "", "Я не бот, я патриот", []),
+        ("x", "", "不是机器人", []),
+        ("x", "", "Semi-automatic rifle collector", []),
         # words that end in or begin with "bot" are not a declaration
+        ("talbot99", "", "", []),
         ("jtalbot", "Jo Talbot", "robotics, abbots and botany", []),
         ("Robot", "BOTANY", "", []),
         (None, None, None, []),

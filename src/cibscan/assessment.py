@@ -70,8 +70,9 @@ markers.
 
 **Declared automation.** An account can say that it is automated, in its handle or display name
 (the word ``bot``: ``news_bot``, ``NewsBot``, ``newsbot7``, ``Bot 3``) or in its bio (``bot``,
-``automated``, ``RSS``, ``auto-posted``, ``not monitored``, and the same words in Chinese,
-Arabic and Russian; :data:`DECLARED_PATTERNS`), as Twitter's rules for automated accounts ask.
+``automated``, ``RSS``, ``auto-posted``, ``not monitored``, and a few words in Chinese, Arabic
+and Russian; :data:`DECLARED_PATTERNS`), and not after a negation ("Not a bot", "I report
+bots"), as Twitter's rules for automated accounts ask.
 A fleet of headline, weather or alert bots run by one operator shows the markers of one: accounts
 created together, numbered handles, one bio, one server, posting day and night. What it does not
 do is pretend to be people, which is the deceit a takedown rests on; an operation's personas do
@@ -196,20 +197,34 @@ _AUTOMATION_MARKERS: frozenset[str] = frozenset({"round_the_clock"})
 
 #: How an account declares that it is automated, by profile field. In a handle or display name:
 #: the word "bot" (``news_bot``, ``Bot 3``), "Bot" after a lowercase letter (``NewsBot``), or
-#: "bot" before final digits or underscores (``newsbot7``), but not a word ending in "bot"
-#: (``jtalbot``, ``Robot``). In a bio: the words bot, automated, automatic, RSS, auto-posted and
-#: "not monitored", and the same in Chinese (机器人, 自动), Arabic (بوت) and Russian (бот,
-#: автоматическ-).
-_NAME_DECLARES = r"(?i:(?<![a-z])bots?(?![a-z]))|(?<=[a-z])Bots?(?![a-z])|(?i:bots?[\d_]+$)"
+#: "bot" after four letters and before final digits (``newsbot7``), but not a word ending in
+#: "bot" (``jtalbot``, ``Robot2000``). In a bio: the words bot, automated, RSS, auto-posted and
+#: "not monitored", and in Chinese 机器人账号 and 自动发布, in Arabic بوت, in Russian бот.
+#: A word preceded by a negation or an anti-bot verb (:data:`_DENIAL`) declares nothing.
+_NAME_DECLARES = (
+    r"(?i:(?<![a-z])bots?(?![a-z]))|(?<=[a-z])Bots?(?![a-z])|(?i:(?<=[a-z]{4})bots?\d+$)"
+)
 DECLARED_PATTERNS: dict[str, re.Pattern[str]] = {
     "username": re.compile(_NAME_DECLARES),
     "display_name": re.compile(_NAME_DECLARES + r"|机器人|\b(?:ال)?بوت\b|\bбот\b"),
     "description": re.compile(
-        r"(?i)\bbots?\b|\bautomated\b|\bautomatic(?:ally)?\b|\brss\b|\bauto-?post"
-        r"|\bnot monitored\b"
-        r"|机器人|自动|\b(?:ال)?بوت\b|\bбот\b|автоматическ"
+        r"(?i)\bbots?\b|\bautomated\b|\brss\b|\bauto-?post|\bnot monitored\b"
+        r"|机器人账号|自动发布|\b(?:ال)?بوت\b|\bбот\b"
     ),
 }
+#: "Not a bot", "I report bots", "anti-bot", "Я не бот", "不是机器人", "لست بوت": the words just
+#: before a match (up to 24 characters) that turn a declaration into a denial.
+_DENIAL = re.compile(
+    r"(?i)(?:(?<![^\W_])(?:not|no|never|anti|non|block\w*|report\w*|ban\w*|hate\w*|fight\w*|kill\w*)"
+    r"|n't|\bне|不是|不|非|لست|ليس|مش|مو|ضد)[\W_]*(?:[^\W_]+[\W_]+){0,2}$"
+)
+
+
+def _declares(pattern: re.Pattern[str], value: str) -> bool:
+    return any(
+        not _DENIAL.search(value[max(0, m.start() - 24) : m.start()])
+        for m in pattern.finditer(value)
+    )
 
 
 def declares_automation(
@@ -225,9 +240,11 @@ def declares_automation(
     ['description']
     >>> declares_automation("jtalbot", "Jo Talbot", "robotics, abbots and botany")
     []
+    >>> declares_automation("patriot1776", "Not A Bot", "Proud patriot. Not a bot!")
+    []
     """
     values = {"username": username, "display_name": display_name, "description": bio}
-    return [f for f, pattern in DECLARED_PATTERNS.items() if pattern.search(values[f] or "")]
+    return [f for f, pattern in DECLARED_PATTERNS.items() if _declares(pattern, values[f] or "")]
 
 
 @dataclass

@@ -449,7 +449,8 @@ def _account_lines(case: Case, out: Path, account: str, data: dict[str, Any]) ->
     elif row.get("coordinated_group"):
         lines.append(
             f"In coordinated group {row['coordinated_group']}, which showed no "
-            "inauthenticity marker and is not flagged."
+            "inauthenticity marker that flags a group on its own, or whose accounts declare "
+            "that they are automated, and is not flagged."
         )
     else:
         lines.append("In no network.")
@@ -496,9 +497,15 @@ def explain(case: Case, out: str | Path, subject: str) -> list[str]:
             lines = _network_lines(n, "Group")
             lines.insert(
                 1,
-                "A coordinated group without an inauthenticity marker that flags a group on "
-                "its own: not flagged as a network (ranked among such groups); "
-                "`--min-markers 0` reports it as one.",
+                (
+                    "A coordinated group whose accounts declare that they are automated: not "
+                    "flagged as a network (ranked among the coordinated groups); "
+                    "`--flag-declared` counts them like any other."
+                    if (n.get("declared_automation") or {}).get("whole_group")
+                    else "A coordinated group without an inauthenticity marker that flags a "
+                    "group on its own: not flagged as a network (ranked among such groups); "
+                    "`--min-markers 0` reports it as one."
+                ),
             )
             return lines
     return _account_lines(case, folder, subject, data)

@@ -367,7 +367,10 @@ def test_stop_words_of_unlabelled_posts_come_from_their_own_language() -> None:
         "مباراة رائعة على الملعب أمس",
         "افتتاح مقهى جديد في الحي",
     ]
-    network = ["كل الشكر للقائد على جهوده في خدمة الوطن", "كل التحية للقائد العظيم في كل مكان"]
+    network = [
+        "كل الشكر للقائد على جهوده في خدمة الوطن https://t.co/XyZ12 @bob",
+        "كل التحية للقائد العظيم في كل مكان https://t.co/AbC34",
+    ]  # the links' "https", "t" and "co" are no words of any language
     rows: list[dict[str, object]] = [
         {"account": f"o{k}", "text": background[k % 3], "lang": None} for k in range(60)
     ]

@@ -364,11 +364,17 @@ def _unlabelled_languages(con: duckdb.DuckDBPyConnection) -> list[str]:
     ]
     table = pa.table({"lang": [r[0] for r in rows], "word": [r[1] for r in rows]})
     with _registered(con, table, "all_stopwords") as stop:
-        words = rf"""SELECT unnest(regexp_extract_all(lower(text),
+        # the words as the terms are cut: no URLs ("https", "t", "co"), mentions or hashtags
+        words = rf"""SELECT w FROM (
+                        SELECT unnest(regexp_extract_all(
+                            regexp_replace(regexp_replace(lower(text),
+                                '(https?://|www\.)\S+', ' ', 'g'),
+                                '[@#\x{{FF03}}][\p{{L}}\p{{M}}\p{{N}}_]+', ' ', 'g'),
                             '[\p{{L}}\p{{M}}\p{{N}}_]+')) AS w
-                     FROM (SELECT text FROM posts WHERE coalesce(lang, '') = ''
-                           AND text IS NOT NULL ORDER BY hash(post_id), post_id
-                           LIMIT {LANGUAGE_SAMPLE})"""
+                        FROM (SELECT text FROM posts WHERE coalesce(lang, '') = ''
+                              AND text IS NOT NULL ORDER BY hash(post_id), post_id
+                              LIMIT {LANGUAGE_SAMPLE}))
+                     WHERE length(w) >= 2 AND NOT regexp_full_match(w, '[0-9_]+')"""
         found = con.execute(
             f"""WITH t AS ({words}), n AS (SELECT count(*) AS total FROM t)
                 SELECT s.lang, count(*) / any_value(n.total) AS share
