@@ -359,7 +359,8 @@ def test_one_angry_post_among_many_is_no_attack() -> None:
     assert attacked == ["@delis"]  # 3 negative, 1 positive signed mentions
 
 
-def test_stop_words_of_unlabelled_posts_come_from_their_own_language() -> None:
+@pytest.mark.parametrize("tag", [None, "und"])
+def test_stop_words_of_unlabelled_posts_come_from_their_own_language(tag: str | None) -> None:
     """Arabic posts with no language tag: their function words (كل, في, على) were kept as
     terms when the stop words of unlabelled posts were English ones."""
     background = [
@@ -372,12 +373,12 @@ def test_stop_words_of_unlabelled_posts_come_from_their_own_language() -> None:
         "كل التحية للقائد العظيم في كل مكان https://t.co/AbC34",
     ]  # the links' "https", "t" and "co" are no words of any language
     rows: list[dict[str, object]] = [
-        {"account": f"o{k}", "text": background[k % 3], "lang": None} for k in range(60)
+        {"account": f"o{k}", "text": background[k % 3], "lang": tag} for k in range(60)
     ]
-    rows += [{"account": f"n{k % 4}", "text": network[k % 2], "lang": None} for k in range(40)]
+    rows += [{"account": f"n{k % 4}", "text": network[k % 2], "lang": tag} for k in range(40)]
     case = _case(rows)
     try:
-        assert _unlabelled_languages(case.con) == ["ar"]
+        assert _unlabelled_languages(case.con, ["und"] if tag else []) == ["ar"]
         assignment = pa.table({"account_id": [f"n{k}" for k in range(4)], "network_id": ["N"] * 4})
         terms = [t.item for t in narratives(case.con, assignment).networks["N"].terms]
         assert "للقائد" in terms
@@ -395,6 +396,13 @@ def test_languages_of_unlabelled_posts() -> None:
             assert expected in _unlabelled_languages(case.con)
         finally:
             case.close()
+    # Twitter's "und" (undetermined) is no language: told like an untagged post
+    case = _case([{"account": "a", "text": spanish, "lang": "und"}] * 5)
+    try:
+        assert "es" in _unlabelled_languages(case.con, ["und"])
+        assert _unlabelled_languages(case.con) == []
+    finally:
+        case.close()
     # every post labelled: nothing to tell
     case = _case([{"account": "a", "text": spanish, "lang": "es"}] * 5)
     try:

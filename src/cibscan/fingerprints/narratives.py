@@ -326,11 +326,14 @@ def _stopword_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
         ).fetchall()
     ]
     known = sorted(lang for lang in set(langs) if stopwordsiso.has_lang(lang))
-    union_langs = sorted(set(known) | set(_unlabelled_languages(con))) or ["en"]
+    # tags without stop words ("und", "zxx", "qme", ...) are posts without a language
+    untagged = sorted(set(langs) - set(known))
+    union_langs = sorted(set(known) | set(_unlabelled_languages(con, untagged))) or ["en"]
     rows: list[tuple[str, str]] = []
     for lang in known:
         rows += [(lang, w) for w in sorted(stopwordsiso.stopwords(lang))]
-    rows += [("*", w) for w in sorted(stopwordsiso.stopwords(union_langs))]
+    for lang in ["*", *untagged]:
+        rows += [(lang, w) for w in sorted(stopwordsiso.stopwords(union_langs))]
     return pa.table(
         {"lang": [r[0] for r in rows], "word": [r[1].lower() for r in rows]},
     )
@@ -340,8 +343,15 @@ def _stopword_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
 LANGUAGE_SAMPLE: Final = 20_000
 
 
-def _unlabelled_languages(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The languages of the posts without a language tag, told from their stop words.
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _unlabelled_languages(
+    con: duckdb.DuckDBPyConnection, untagged: list[str] | None = None
+) -> list[str]:
+    """The languages of the posts without a language tag (or with one of ``untagged``, tags
+    without stop words such as ``und``), told from their stop words.
 
     A sample of :data:`LANGUAGE_SAMPLE` such posts (the same every run) is cut into words, and
     each of stopwordsiso's languages scores the share of those words that are its stop words
@@ -352,8 +362,10 @@ def _unlabelled_languages(con: duckdb.DuckDBPyConnection) -> list[str]:
     """
     import stopwordsiso
 
+    tags = ", ".join(["''", *(_sql_literal(t) for t in untagged or [])])
+    without = f"coalesce(split_part(lower(lang), '-', 1), '') IN ({tags})"
     unlabelled = con.execute(
-        "SELECT count(*) FROM posts WHERE coalesce(lang, '') = '' AND text IS NOT NULL"
+        f"SELECT count(*) FROM posts WHERE {without} AND text IS NOT NULL"
     ).fetchall()
     if not unlabelled or not unlabelled[0][0]:
         return []
@@ -371,7 +383,7 @@ def _unlabelled_languages(con: duckdb.DuckDBPyConnection) -> list[str]:
                                 '(https?://|www\.)\S+', ' ', 'g'),
                                 '[@#\x{{FF03}}][\p{{L}}\p{{M}}\p{{N}}_]+', ' ', 'g'),
                             '[\p{{L}}\p{{M}}\p{{N}}_]+')) AS w
-                        FROM (SELECT text FROM posts WHERE coalesce(lang, '') = ''
+                        FROM (SELECT text FROM posts WHERE {without}
                               AND text IS NOT NULL ORDER BY hash(post_id), post_id
                               LIMIT {LANGUAGE_SAMPLE}))
                      WHERE length(w) >= 2 AND NOT regexp_full_match(w, '[0-9_]+')"""
