@@ -282,6 +282,16 @@ def weighted_log_odds(
     return np.asarray(np.where(np.isfinite(z), z, 0.0), dtype=np.float64)
 
 
+#: The word tokens of ``text`` (one row each), lower-cased, without URLs, @mentions and
+#: #hashtags: the terms, and the words whose stop words tell an untagged post's language.
+_TEXT_WORDS: Final = r"""unnest(regexp_extract_all(
+    regexp_replace(regexp_replace(lower(text), '(https?://|www\.)\S+', ' ', 'g'),
+        '[@#\x{FF03}][\p{L}\p{M}\p{N}_]+', ' ', 'g'),
+    '[\p{L}\p{M}\p{N}_]+'))"""
+#: Words that can be terms: two characters or more, not only digits and underscores.
+_TERM_FILTER: Final = "length({word}) >= 2 AND NOT regexp_full_match({word}, '[0-9_]+')"
+
+
 def _item_counts_sql(kind: str, assignment: str, stopwords: str) -> str:
     """SQL of ``(network_id, item, n)`` counts; ``network_id`` NULL for the background."""
     if kind == "hashtag":
@@ -292,18 +302,14 @@ def _item_counts_sql(kind: str, assignment: str, stopwords: str) -> str:
                         '^www\.|:[0-9]+$|^[^@]*@', '', 'g') AS item
                     FROM (SELECT account_id, unnest(urls) AS url FROM posts)"""
     else:
-        items = rf"""SELECT account_id, item FROM (
-                        SELECT account_id, lang, unnest(regexp_extract_all(
-                            regexp_replace(regexp_replace(lower(text),
-                                '(https?://|www\.)\S+', ' ', 'g'),
-                                '[@#\x{{FF03}}][\p{{L}}\p{{M}}\p{{N}}_]+', ' ', 'g'),
-                            '[\p{{L}}\p{{M}}\p{{N}}_]+')) AS item
+        items = f"""SELECT account_id, item FROM (
+                        SELECT account_id, lang, {_TEXT_WORDS} AS item
                         FROM (SELECT account_id, text,
                                      coalesce(split_part(lower(nullif(lang, '')), '-', 1), '*')
                                          AS lang
                               FROM posts WHERE text IS NOT NULL)
                     ) t
-                    WHERE length(item) >= 2 AND NOT regexp_full_match(item, '[0-9_]+')
+                    WHERE {_TERM_FILTER.format(word="item")}
                       AND NOT EXISTS (SELECT 1 FROM {stopwords} s
                                       WHERE s.lang = t.lang AND s.word = t.item)"""
     return f"""
@@ -377,16 +383,12 @@ def _unlabelled_languages(
     table = pa.table({"lang": [r[0] for r in rows], "word": [r[1] for r in rows]})
     with _registered(con, table, "all_stopwords") as stop:
         # the words as the terms are cut: no URLs ("https", "t", "co"), mentions or hashtags
-        words = rf"""SELECT w FROM (
-                        SELECT unnest(regexp_extract_all(
-                            regexp_replace(regexp_replace(lower(text),
-                                '(https?://|www\.)\S+', ' ', 'g'),
-                                '[@#\x{{FF03}}][\p{{L}}\p{{M}}\p{{N}}_]+', ' ', 'g'),
-                            '[\p{{L}}\p{{M}}\p{{N}}_]+')) AS w
+        words = f"""SELECT w FROM (
+                        SELECT {_TEXT_WORDS} AS w
                         FROM (SELECT text FROM posts WHERE {without}
                               AND text IS NOT NULL ORDER BY hash(post_id), post_id
                               LIMIT {LANGUAGE_SAMPLE}))
-                     WHERE length(w) >= 2 AND NOT regexp_full_match(w, '[0-9_]+')"""
+                     WHERE {_TERM_FILTER.format(word="w")}"""
         found = con.execute(
             f"""WITH t AS ({words}), n AS (SELECT count(*) AS total FROM t)
                 SELECT s.lang, count(*) / any_value(n.total) AS share
