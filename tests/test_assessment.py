@@ -255,39 +255,51 @@ def test_an_app_only_the_group_posts_with_is_shared_infrastructure() -> None:
     assert marker["outside_accounts"] == 0 and marker["p_adjusted"] <= 0.01
 
 
-def test_shared_infrastructure_beside_declared_bots_is_counted_on_the_personas() -> None:
-    """Six declared headline bots and eight personas log in from one server; nobody else in
-    the case does. The marker is measured on the eight personas: they hold the value, the bots
-    count outside them (a declaration excuses the accounts that make it), and the draw is the
-    personas' eight among the case's infrastructure accounts."""
-    bots = [f"b{i}" for i in range(6)]
+def test_declared_bots_beside_personas_are_set_aside_not_counted_against_them() -> None:
+    """Nine declared headline bots and eight personas, all made in one hour and logging in from
+    one server that nobody else in the case uses (an outside reviewer's case). The markers are
+    measured on the eight personas, and the bots are set aside from the case: they are neither
+    the personas' background nor the accounts outside them, so the batch and the server still
+    show (counted as the background, nine bots outnumbered eight personas and hid both)."""
+    bots = [f"b{i}" for i in range(9)]
     personas = [f"p{i}" for i in range(8)]
     organic = [f"o{i}" for i in range(300)]
     case = open_case()
     case.con.executemany(
-        "INSERT INTO accounts (account_id, kind, username, source) VALUES (?, 'user', ?, 'test')",
-        [(a, f"headlinebot{i}") for i, a in enumerate(bots)]
-        + [(a, f"citizen_{a}") for a in personas + organic],
+        "INSERT INTO accounts (account_id, kind, username, created_at, source)"
+        " VALUES (?, 'user', ?, ?::TIMESTAMPTZ, 'test')",
+        [(a, f"headlinebot{i}", f"2023-06-01 10:{i:02d}:00+00") for i, a in enumerate(bots)]
+        + [(a, f"citizen_{a}", f"2023-06-01 10:{30 + i:02d}:00+00") for i, a in enumerate(personas)]
+        + [
+            (a, f"citizen_{a}", f"2020-01-{1 + i % 28:02d} {i % 24:02d}:00:00+00")
+            for i, a in enumerate(organic)
+        ],
     )
     rows = [(a, "198.51.100.7") for a in bots + personas]
     rows += [(a, f"203.0.113.{i % 250}") for i, a in enumerate(organic)]
     case.con.executemany("INSERT INTO infra (account_id, ip, source) VALUES (?, ?, 'test')", rows)
     group = assess_groups(case.con, _assignment({"G": bots + personas}))["G"]
     assert group.declared is not None
-    assert (group.declared["accounts"], group.declared["whole_group"]) == (6, False)
-    (marker,) = [m for m in group.markers if m["marker"] == "shared_infrastructure"]
-    assert (marker["value"], marker["accounts"], marker["outside_accounts"]) == (
-        "198.51.100.7",
-        8,
-        6,
-    )
-    # 8 of the 8 judged accounts with infrastructure, the value held by 14 of 314
-    p = enrichment_pvalue(8, 14, 8, 314)
-    assert math.isclose(marker["p_value"], p)
-    assert math.isclose(marker["p_adjusted"], min(1.0, p * (8 // 3)))  # at most 2 values of 3
+    assert (group.declared["accounts"], group.declared["whole_group"]) == (9, False)
+    (infra,) = [m for m in group.markers if m["marker"] == "shared_infrastructure"]
+    assert (infra["value"], infra["accounts"], infra["outside_accounts"]) == ("198.51.100.7", 8, 0)
+    # 8 of the 8 judged accounts with infrastructure; the value held by those 8 of the 308
+    # accounts left once the bots are set aside
+    p = enrichment_pvalue(8, 8, 8, 308)
+    assert math.isclose(infra["p_value"], p)
+    assert math.isclose(infra["p_adjusted"], min(1.0, p * (8 // 3)))  # at most 2 values of 3
+    (burst,) = [m for m in group.markers if m["marker"] == "creation_burst"]
+    assert (burst["count"], burst["known"], burst["case_count"]) == (8, 8, 8)
     assert group.flagged(AssessmentConfig())
-    # the whole group's fingerprint is what the report shows
-    assert group.infra is not None and group.infra["accounts"] == 14
+    # the whole group's fingerprints are what the report shows
+    assert group.infra is not None and group.infra["accounts"] == 17
+    assert group.creation["accounts"] == 17
+    # counting the bots as declared accounts like any other (flag_declared), the hour holds 17
+    loud = assess_groups(
+        case.con, _assignment({"G": bots + personas}), AssessmentConfig(flag_declared=True)
+    )
+    (burst,) = [m for m in loud["G"].markers if m["marker"] == "creation_burst"]
+    assert burst["count"] == 17
 
 
 def test_a_sunday_to_thursday_office_working_to_six_is_confined_to_work() -> None:

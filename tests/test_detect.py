@@ -699,3 +699,98 @@ def test_a_confirmed_group_joins_the_flagged_pieces_it_holds() -> None:
     assert merged["absorbed_groups"] == ["N1", "N2"] and merged["score"] == 50.0
     assert merged["size"] == 9
     assert [t["id"] for t in rest] == ["T2"]  # it found N3 again, and one account more
+
+
+def _crowd_rows(seed: int) -> pa.Table:
+    """A crowd of 60 accounts, five of whom share each of 300 items within two minutes."""
+    import datetime as dt
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    rows: list[tuple[str, str, dt.datetime]] = []
+    for j in range(300):
+        start = t0 + dt.timedelta(seconds=int(rng.integers(14 * 86400)))
+        for m in rng.choice(60, size=5, replace=False):
+            rows.append((f"c{m}", f"k{j}", start + dt.timedelta(seconds=int(rng.integers(120)))))
+    return pa.table(
+        {
+            "account": [r[0] for r in rows],
+            "item": [r[1] for r in rows],
+            "post": [f"x{k}" for k in range(len(rows))],
+            "time": pa.array([r[2] for r in rows], pa.timestamp("us", tz="UTC")),
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_a_confirmed_group_keeps_only_members_tied_to_it(seed: int) -> None:
+    """A member trimmed against a large proposed community (a crowd) is tested again against
+    the group it is reported in: three crowd accounts that co-act with the crowd, not with the
+    planted group, leave it; the planted members stay."""
+    from cibscan.case import connect
+    from cibscan.detect import _retrim, _store_halves
+
+    traces = pa.concat_tables([_weak_tie_traces(True, seed), _crowd_rows(seed)])
+    hot = pa.table({"signal": pa.array([], pa.string()), "item": pa.array([], pa.string())})
+    planted = {f"p{m}" for m in range(12)}
+    con = connect()
+    try:
+        nulls = _store_halves(con, {"share": traces}, hot, 600_000_000)
+        for half in (0, 1):
+            merged = [{"set": planted | {"c0", "c1", "c2"}, "tests": [0]}]
+            tried = [{a: {half} for a in merged[0]["set"]}]
+            (group,) = _retrim(con, ["share"], nulls, merged, tried, DetectConfig())
+            assert group["set"] <= planted and len(group["set"]) >= 10
+            assert group["retrimmed"] == 15 - len(group["set"])
+            # a group made only of the crowd is the crowd's own: its members stay
+            crowd = [{"set": {f"c{i}" for i in range(60)}, "tests": [0]}]
+            every = [{a: {half} for a in crowd[0]["set"]}]
+            (alone,) = _retrim(con, ["share"], nulls, crowd, every, DetectConfig())
+            assert len(alone["set"]) >= 55
+    finally:
+        con.close()
+
+
+def test_a_member_is_tested_again_on_the_half_that_kept_it() -> None:
+    """A member confirmed by a test on one half is tried again on that half only: an account
+    that joins the planted group only in half 1's blocks of time stays when half 1 kept it,
+    leaves when only half 0 did, and stays when both did (Bonferroni over the two)."""
+    import datetime as dt
+
+    from cibscan.case import connect
+    from cibscan.detect import _retrim, _store_halves, _time_halves, split_block_us
+
+    base = _weak_tie_traces(True, 3)
+    hot = pa.table({"signal": pa.array([], pa.string()), "item": pa.array([], pa.string())})
+    _, second = _time_halves(base, hot, split_block_us(600_000_000))  # half 1's traces
+    joined = second.filter(pa.compute.starts_with(second["account"], "p")).slice(0, 30)
+    follower = pa.table(
+        {
+            "account": ["q"] * joined.num_rows,
+            "item": joined["item"],
+            "post": [f"q{k}" for k in range(joined.num_rows)],
+            # one second later: the same block of time, hence the same half
+            "time": pa.array(
+                [t + dt.timedelta(seconds=1) for t in joined["time"].to_pylist()],
+                pa.timestamp("us", tz="UTC"),
+            ),
+        }
+    )
+    traces = pa.concat_tables([base, follower])
+    block = split_block_us(600_000_000)
+    assert _time_halves(follower, hot, block)[0].num_rows == 0  # q acts in half 1 only
+    planted = {f"p{m}" for m in range(12)}
+    con = connect()
+    try:
+        nulls = _store_halves(con, {"share": traces}, hot, 600_000_000)
+        kept = {}
+        for tried in ({1}, {0}, {0, 1}):
+            group = [{"set": planted | {"q"}}]
+            halves = [{a: ({1} if a != "q" else tried) for a in group[0]["set"]}]
+            (out,) = _retrim(con, ["share"], nulls, group, halves, DetectConfig())
+            kept[frozenset(tried)] = "q" in out["set"]
+        assert kept == {frozenset({1}): True, frozenset({0}): False, frozenset({0, 1}): True}
+    finally:
+        con.close()

@@ -78,7 +78,9 @@ created together, numbered handles, one bio, one server, posting day and night. 
 do is pretend to be people, which is the deceit a takedown rests on; an operation's personas do
 not call themselves bots. So the creation, handle, profile and infrastructure markers are
 measured on the group's accounts that do *not* declare automation (a declaration excuses the
-accounts that make it, not their neighbours), and a group most of whose accounts declare it
+accounts that make it, not their neighbours), with the declared accounts set aside from the
+case's creation times and infrastructure rows (neither the others' background nor outside
+them), and a group most of whose accounts declare it
 (``declared_share``, four in five, and at least three) is not flagged at all. Unless
 ``flag_declared``: then declared accounts count like any other. The group's
 ``declared_automation`` says how many accounts declare it, and where; its fingerprints are still
@@ -88,6 +90,7 @@ measured on all of its accounts and reported.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -374,9 +377,14 @@ def _declared(
     }
 
 
-def _denominators(con: duckdb.DuckDBPyConnection, assignment: pa.Table) -> dict[str, Any]:
-    """Accounts with a value, in the case and per group: the draws of the enrichment tests."""
+def _denominators(
+    con: duckdb.DuckDBPyConnection, assignment: pa.Table, aside: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Accounts with a value, in the case and per group: the draws of the enrichment tests
+    (``aside``: accounts left out of the infrastructure population, as the infrastructure
+    fingerprint leaves them out)."""
     con.register("_cib_assess", assignment.select(["account_id", "network_id"]))
+    con.register("_cib_aside", pa.table({"account_id": pa.array(list(aside), pa.string())}))
     try:
         fields = {
             "username": "coalesce(username, '') <> ''",
@@ -394,13 +402,17 @@ def _denominators(con: duckdb.DuckDBPyConnection, assignment: pa.Table) -> dict[
             f"SELECT a.network_id, {has} FROM accounts JOIN _cib_assess a USING (account_id)"
             " GROUP BY a.network_id"
         ).fetchall()
-        infra_case = con.execute("SELECT count(DISTINCT account_id) FROM infra").fetchall()[0]
+        infra_case = con.execute(
+            "SELECT count(DISTINCT account_id) FROM infra"
+            " WHERE account_id NOT IN (SELECT account_id FROM _cib_aside)"
+        ).fetchall()[0]
         infra_groups = con.execute(
             "SELECT a.network_id, count(DISTINCT i.account_id) FROM infra i"
             " JOIN _cib_assess a USING (account_id) GROUP BY a.network_id"
         ).fetchall()
     finally:
         con.unregister("_cib_assess")
+        con.unregister("_cib_aside")
     names = list(fields)
     return {
         "case": {
@@ -468,12 +480,19 @@ def assess_groups(
             pc.is_in(assignment.column("account_id"), value_set=pa.array(sorted(declarations)))
         )
         judged = assignment.filter(undeclared)
-        judged_creations = creation_fingerprints(con, judged).networks if judged.num_rows else {}
-        judged_infra = infra_fingerprints(con, judged) if judged.num_rows else None
+        # and the declared accounts are set aside from the case, not moved into its
+        # background: six bots made in the personas' hour, on their server, would otherwise
+        # count as the others created then and using it, and hide the personas' batch
+        aside = sorted(declarations)
+        judged_creations = (
+            creation_fingerprints(con, judged, exclude=aside).networks if judged.num_rows else {}
+        )
+        judged_infra = infra_fingerprints(con, judged, exclude=aside) if judged.num_rows else None
     judged_sizes: dict[str, int] = {}
     for nid in judged.column("network_id").to_pylist():
         judged_sizes[nid] = judged_sizes.get(nid, 0) + 1
-    drawn = _denominators(con, judged)
+    aside_draws = sorted(declarations) if judged is not assignment else []
+    drawn = _denominators(con, judged, aside=aside_draws)
     # the groups assessed: the enrichment tests' multiplicity
     groups = max(len(sizes), tested_groups or 0)
     result: dict[str, GroupAssessment] = {}

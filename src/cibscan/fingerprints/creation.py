@@ -33,6 +33,7 @@ stock pictures and bios. Per network this module reports (see ``docs/fingerprint
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
@@ -542,6 +543,7 @@ def creation_fingerprints(
     assignment: pa.Table,
     *,
     config: CreationConfig | None = None,
+    exclude: Collection[str] = (),
 ) -> CreationFingerprints:
     """Creation bursts, handle templates and reused profile fields of every network.
 
@@ -553,6 +555,10 @@ def creation_fingerprints(
         ``account_id, network_id``: one row per account.
     config
         Thresholds; :class:`CreationConfig` defaults when ``None``.
+    exclude
+        Accounts set aside from the creation bursts: not in the case's creation times, so
+        neither in a network's bursts nor in their background (the assessment sets aside the
+        accounts that declare automation). Handle and profile counts are unaffected.
 
     Examples
     --------
@@ -566,6 +572,9 @@ def creation_fingerprints(
     table = validated_assignment(assignment)
     networks = network_ids(table)
     created = account_creation_times(con)
+    if exclude:
+        aside = pc.is_in(created["account_id"], value_set=pa.array(sorted(exclude), pa.string()))
+        created = created.filter(pc.invert(aside))
     created = created.append_column("day_only", pa.array(day_only_times(created)))
     with (
         registered(con, table, "assignment") as assign,

@@ -23,6 +23,7 @@ proxies defeat all of this: a shared exit IP is evidence, a varied one is not co
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
@@ -158,10 +159,14 @@ class InfraFingerprints:
         }
 
 
-def _value_rows(con: duckdb.DuckDBPyConnection, assign: str, fields: dict[str, str]) -> pa.Table:
-    """Per network, field and value: accounts, rows and outside accounts."""
+def _value_rows(
+    con: duckdb.DuckDBPyConnection, assign: str, fields: dict[str, str], aside: str | None = None
+) -> pa.Table:
+    """Per network, field and value: accounts, rows and outside accounts (``aside``: a table
+    of ``account_id`` left out of the case)."""
+    where = f" WHERE account_id NOT IN (SELECT account_id FROM {aside})" if aside else ""
     parts = [
-        f"SELECT account_id, '{name}' AS field, {expr} AS value FROM infra"
+        f"SELECT account_id, '{name}' AS field, {expr} AS value FROM infra{where}"
         for name, expr in fields.items()
     ]
     return fetch_arrow(
@@ -192,6 +197,7 @@ def infra_fingerprints(
     assignment: pa.Table,
     *,
     config: InfraConfig | None = None,
+    exclude: Collection[str] = (),
 ) -> InfraFingerprints:
     """Shared IPs, ASNs, devices and user agents, and the countries, of every network.
 
@@ -203,6 +209,10 @@ def infra_fingerprints(
         ``account_id, network_id``: one row per account.
     config
         Thresholds; :class:`InfraConfig` defaults when ``None``.
+    exclude
+        Accounts left out of the case's infrastructure rows: they count neither in a network
+        nor among the ``outside_accounts`` (the assessment sets aside the accounts that declare
+        automation). Assign none of them.
 
     Examples
     --------
@@ -217,8 +227,17 @@ def infra_fingerprints(
     row = con.sql("SELECT count(*) FROM infra").fetchall()[0]
     if not row or not row[0]:
         return InfraFingerprints(available=False, networks={}, config=config)
-    with registered(con, table, "assignment") as assign:
-        values = _value_rows(con, assign, {**INFRA_FIELDS, "country": "upper(country)"})
+    aside = pa.table({"account_id": pa.array(sorted(exclude), pa.string())})
+    with (
+        registered(con, table, "assignment") as assign,
+        registered(con, aside, "aside") as aside_name,
+    ):
+        values = _value_rows(
+            con,
+            assign,
+            {**INFRA_FIELDS, "country": "upper(country)"},
+            aside_name if exclude else None,
+        )
         totals = fetch_arrow(
             con,
             f"""
