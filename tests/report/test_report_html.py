@@ -455,5 +455,21 @@ def test_a_declared_fleet_says_why_it_is_not_a_network(
     with clean_case.open() as case:
         out = render_report(case, folder, tmp_path / "declared.html", max_background_nodes=10)
     html = out.read_text(encoding="utf-8")
-    assert "creation_burst<br>7 of 8 accounts declare automation (description, username)" in html
+    assert (
+        "creation_burst<br>7 of 8 accounts declare automation (description, username):"
+        " an open automated fleet, not flagged" in html
+    )
     assert "<code>--flag-declared</code>" in html
+    # a group with a few declared accounts, unflagged for want of a marker: the declaration
+    # is not the reason, and the report says what it did
+    declared.update(accounts=2, fields={"username": 2}, whole_group=False)
+    document["coordinated_groups"][0]["markers"] = []
+    (folder / "networks.json").write_text(json.dumps(document), encoding="utf-8")
+    with clean_case.open() as case:
+        out = render_report(case, folder, tmp_path / "declared2.html", max_background_nodes=10)
+    html = out.read_text(encoding="utf-8")
+    assert (
+        "none<br>2 of 8 accounts declare automation (username); its markers are measured on"
+        " the other 6" in html
+    )
+    assert "open automated fleet" not in html

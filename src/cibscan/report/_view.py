@@ -522,14 +522,7 @@ def _unflagged_view(groups: list[Any]) -> list[dict[str, Any]]:
                 "estimated_fdr": _float(g.get("estimated_fdr")),
                 "group_test": group_test_summary(g),
                 "markers": [str(_dict(m).get("marker", "")) for m in _list(g.get("markers"))],
-                "declared": (
-                    f"{_int(declared.get('accounts')) or 0} of {_int(declared.get('members')) or 0}"
-                    " accounts declare automation ("
-                    + ", ".join(str(f) for f in _dict(declared.get("fields")))
-                    + ")"
-                    if declared
-                    else ""
-                ),
+                "declared": _declared_text(declared),
                 "signals": ", ".join(
                     f"{name} ({_int(n) or 0})"
                     for name, n in sorted(
@@ -539,6 +532,23 @@ def _unflagged_view(groups: list[Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _declared_text(declared: dict[str, Any]) -> str:
+    """What a group's declared automation did: kept a fleet unflagged, or set some accounts
+    aside from its markers."""
+    if not declared:
+        return ""
+    accounts = _int(declared.get("accounts")) or 0
+    members = _int(declared.get("members")) or 0
+    text = (
+        f"{accounts} of {members} accounts declare automation ("
+        + ", ".join(str(f) for f in _dict(declared.get("fields")))
+        + ")"
+    )
+    if declared.get("whole_group"):
+        return text + ": an open automated fleet, not flagged"
+    return text + f"; its markers are measured on the other {members - accounts}"
 
 
 def summary_view(
