@@ -268,8 +268,9 @@ def test_declared_bots_beside_personas_are_set_aside_not_counted_against_them() 
     case.con.executemany(
         "INSERT INTO accounts (account_id, kind, username, created_at, source)"
         " VALUES (?, 'user', ?, ?::TIMESTAMPTZ, 'test')",
-        [(a, f"headlinebot{i}", f"2023-06-01 10:{i:02d}:00+00") for i, a in enumerate(bots)]
-        + [(a, f"citizen_{a}", f"2023-06-01 10:{30 + i:02d}:00+00") for i, a in enumerate(personas)]
+        # the bots' and the personas' creations interleave within one hour
+        [(a, f"headlinebot{i}", f"2023-06-01 10:{2 * i + 1:02d}:00+00") for i, a in enumerate(bots)]
+        + [(a, f"citizen_{a}", f"2023-06-01 10:{2 * i:02d}:00+00") for i, a in enumerate(personas)]
         + [
             (a, f"citizen_{a}", f"2020-01-{1 + i % 28:02d} {i % 24:02d}:00:00+00")
             for i, a in enumerate(organic)
@@ -300,6 +301,15 @@ def test_declared_bots_beside_personas_are_set_aside_not_counted_against_them() 
     )
     (burst,) = [m for m in loud["G"].markers if m["marker"] == "creation_burst"]
     assert burst["count"] == 17
+    # only a group's own declared accounts are set aside: the eight personas as a group of
+    # their own, beside the bots as another group, are measured against the bots like anyone
+    # (the same markers as when the bots are in no group: nine of the hour's seventeen and of
+    # the server's seventeen are outside them)
+    alone = assess_groups(case.con, _assignment({"P": personas}))["P"]
+    beside = assess_groups(case.con, _assignment({"P": personas, "B": bots}))["P"]
+    kinds = {m["marker"] for m in alone.markers}
+    assert {m["marker"] for m in beside.markers} == kinds
+    assert not {"creation_burst", "shared_infrastructure"} & kinds
 
 
 def test_a_sunday_to_thursday_office_working_to_six_is_confined_to_work() -> None:

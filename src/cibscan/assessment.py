@@ -78,8 +78,8 @@ created together, numbered handles, one bio, one server, posting day and night. 
 do is pretend to be people, which is the deceit a takedown rests on; an operation's personas do
 not call themselves bots. So the creation, handle, profile and infrastructure markers are
 measured on the group's accounts that do *not* declare automation (a declaration excuses the
-accounts that make it, not their neighbours), with the declared accounts set aside from the
-case's creation times and infrastructure rows (neither the others' background nor outside
+accounts that make it, not their neighbours), with the group's declared accounts set aside
+from its creation times and infrastructure rows (neither the others' background nor outside
 them), and a group most of whose accounts declare it
 (``declared_share``, four in five, and at least three) is not flagged at all. Unless
 ``flag_declared``: then declared accounts count like any other. The group's
@@ -90,7 +90,6 @@ measured on all of its accounts and reported.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -334,7 +333,8 @@ def _enrichment(
 ) -> tuple[float, float]:
     """(p, Bonferroni-adjusted p) of a value held by ``count`` accounts of group ``nid``."""
     if attribute == "infra":
-        n, population = drawn["infra_groups"].get(nid, size), drawn["case"]["infra"]
+        n = drawn["infra_groups"].get(nid, size)
+        population = drawn["case"]["infra"] - drawn.get("infra_aside", {}).get(nid, 0)
     else:
         n, population = drawn["groups"].get(nid, {}).get(attribute, size), drawn["case"][attribute]
     p = enrichment_pvalue(count, case_count, n, population)
@@ -378,13 +378,20 @@ def _declared(
 
 
 def _denominators(
-    con: duckdb.DuckDBPyConnection, assignment: pa.Table, aside: Sequence[str] = ()
+    con: duckdb.DuckDBPyConnection, assignment: pa.Table, aside: pa.Table | None = None
 ) -> dict[str, Any]:
     """Accounts with a value, in the case and per group: the draws of the enrichment tests
-    (``aside``: accounts left out of the infrastructure population, as the infrastructure
-    fingerprint leaves them out)."""
+    (``aside``: ``account_id, network_id`` left out of their group's infrastructure
+    population, as the infrastructure fingerprint leaves them out)."""
     con.register("_cib_assess", assignment.select(["account_id", "network_id"]))
-    con.register("_cib_aside", pa.table({"account_id": pa.array(list(aside), pa.string())}))
+    con.register(
+        "_cib_aside",
+        aside.select(["account_id", "network_id"])
+        if aside is not None
+        else pa.table(
+            {"account_id": pa.array([], pa.string()), "network_id": pa.array([], pa.string())}
+        ),
+    )
     try:
         fields = {
             "username": "coalesce(username, '') <> ''",
@@ -402,10 +409,11 @@ def _denominators(
             f"SELECT a.network_id, {has} FROM accounts JOIN _cib_assess a USING (account_id)"
             " GROUP BY a.network_id"
         ).fetchall()
-        infra_case = con.execute(
-            "SELECT count(DISTINCT account_id) FROM infra"
-            " WHERE account_id NOT IN (SELECT account_id FROM _cib_aside)"
-        ).fetchall()[0]
+        infra_case = con.execute("SELECT count(DISTINCT account_id) FROM infra").fetchall()[0]
+        infra_aside = con.execute(
+            "SELECT x.network_id, count(DISTINCT i.account_id) FROM infra i"
+            " JOIN _cib_aside x USING (account_id) GROUP BY x.network_id"
+        ).fetchall()
         infra_groups = con.execute(
             "SELECT a.network_id, count(DISTINCT i.account_id) FROM infra i"
             " JOIN _cib_assess a USING (account_id) GROUP BY a.network_id"
@@ -421,6 +429,7 @@ def _denominators(
         },
         "groups": {str(r[0]): dict(zip(names, r[1:], strict=True)) for r in group_rows},
         "infra_groups": {str(r[0]): int(r[1]) for r in infra_groups},
+        "infra_aside": {str(r[0]): int(r[1]) for r in infra_aside},
     }
 
 
@@ -475,15 +484,17 @@ def assess_groups(
     declarations = _declarations(con, assignment)
     judged, judged_creations = assignment, creations
     judged_infra: InfraFingerprints | None = infra
+    aside: pa.Table | None = None
     if declarations and not cfg.flag_declared:
         undeclared = pc.invert(
             pc.is_in(assignment.column("account_id"), value_set=pa.array(sorted(declarations)))
         )
         judged = assignment.filter(undeclared)
-        # and the declared accounts are set aside from the case, not moved into its
-        # background: six bots made in the personas' hour, on their server, would otherwise
-        # count as the others created then and using it, and hide the personas' batch
-        aside = sorted(declarations)
+        # and a group's declared accounts are set aside from its measurement, not moved into
+        # its background: nine bots made in the personas' hour, on their server, would
+        # otherwise count as the others created then and using it, and hide the personas'
+        # batch. Only the group's own: another group's bots are the case like anyone else.
+        aside = assignment.filter(pc.invert(undeclared))
         judged_creations = (
             creation_fingerprints(con, judged, exclude=aside).networks if judged.num_rows else {}
         )
@@ -491,8 +502,7 @@ def assess_groups(
     judged_sizes: dict[str, int] = {}
     for nid in judged.column("network_id").to_pylist():
         judged_sizes[nid] = judged_sizes.get(nid, 0) + 1
-    aside_draws = sorted(declarations) if judged is not assignment else []
-    drawn = _denominators(con, judged, aside=aside_draws)
+    drawn = _denominators(con, judged, aside=aside)
     # the groups assessed: the enrichment tests' multiplicity
     groups = max(len(sizes), tested_groups or 0)
     result: dict[str, GroupAssessment] = {}

@@ -469,7 +469,16 @@ def test_a_declared_fleet_says_why_it_is_not_a_network(
         out = render_report(case, folder, tmp_path / "declared2.html", max_background_nodes=10)
     html = out.read_text(encoding="utf-8")
     assert (
-        "none<br>2 of 8 accounts declare automation (username); its markers are measured on"
-        " the other 6" in html
+        "none<br>2 of 8 accounts declare automation (username); its creation, handle, profile"
+        " and infrastructure markers are measured on the other 6" in html
     )
+    assert "open automated fleet" not in html
+    # under flag_declared the declaration did nothing, and the report says so
+    declared.update(whole_group=True)
+    document["config"]["flag_declared"] = True
+    (folder / "networks.json").write_text(json.dumps(document), encoding="utf-8")
+    with clean_case.open() as case:
+        out = render_report(case, folder, tmp_path / "declared3.html", max_background_nodes=10)
+    html = out.read_text(encoding="utf-8")
+    assert "2 of 8 accounts declare automation (username); counted like any other" in html
     assert "open automated fleet" not in html

@@ -33,7 +33,6 @@ stock pictures and bios. Per network this module reports (see ``docs/fingerprint
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
@@ -314,6 +313,36 @@ def _iso(ms: int) -> str:
     return str(np.datetime64(int(ms), "ms").astype("datetime64[s]").item().strftime(_ISO))
 
 
+_NO_TIMES: Final = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+
+
+def _aside_times(
+    con: duckdb.DuckDBPyConnection, created: pa.Table, exclude: pa.Table | None
+) -> dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]]:
+    """Per network, the sorted creation times of its accounts set aside: all, and those whose
+    time is more than a day."""
+    if exclude is None or exclude.num_rows == 0:
+        return {}
+    table = validated_assignment(exclude)
+    with registered(con, table, "aside") as aside, registered(con, created, "made") as made:
+        rows = fetch_arrow(
+            con,
+            f"""SELECT x.network_id, m.created_ms, coalesce(m.day_only, false) AS day_only
+                FROM {aside} x JOIN {made} m USING (account_id)
+                WHERE m.created_ms IS NOT NULL""",
+        ).to_pylist()
+    times: dict[str, tuple[list[int], list[int]]] = {}
+    for r in rows:
+        every, timed = times.setdefault(str(r["network_id"]), ([], []))
+        every.append(int(r["created_ms"]))
+        if not r["day_only"]:
+            timed.append(int(r["created_ms"]))
+    return {
+        nid: (np.sort(np.array(a, dtype=np.int64)), np.sort(np.array(t, dtype=np.int64)))
+        for nid, (a, t) in times.items()
+    }
+
+
 def _bursts(
     times: NDArray[np.int64],
     ids: NDArray[np.object_],
@@ -321,21 +350,25 @@ def _bursts(
     case_times: tuple[NDArray[np.int64], NDArray[np.int64]],
     span_ms: int,
     config: CreationConfig,
+    aside: tuple[NDArray[np.int64], NDArray[np.int64]] = _NO_TIMES,
 ) -> list[dict[str, Any]]:
     """Greedy densest windows of one network's sorted creation times.
 
     ``case_times`` are the sorted creation times of every account of the case, and of those
     whose time is more than a day (:func:`day_only_times`); the background of a window is those
-    minus the network's own. A window shorter than a day counts only the accounts whose time
-    is more than a day, in the network and in the background.
+    minus the network's own and minus ``aside`` (the same two arrays for the network's accounts
+    set aside). A window shorter than a day counts only the accounts whose time is more than a
+    day, in the network and in the background.
     """
     out: list[dict[str, Any]] = []
     for name, seconds in config.windows:
         width = seconds * 1000
         if seconds < _DAY_MS // 1000:
             times_w, ids_w, background = times[~day_only], ids[~day_only], case_times[1]
+            aside_w = aside[1]
         else:
             times_w, ids_w, background = times, ids, case_times[0]
+            aside_w = aside[0]
         n = len(times_w)
         alive = np.ones(n, dtype=np.bool_)
         windows = max(1.0, span_ms / width)
@@ -358,8 +391,8 @@ def _bursts(
                     - np.searchsorted(sorted_ms, lo, side="left")
                 )
 
-            m = max(0, in_window(background) - in_window(times_w))
-            p = (m + 1) / (max(0, len(background) - n) + 1)
+            m = max(0, in_window(background) - in_window(times_w) - in_window(aside_w))
+            p = (m + 1) / (max(0, len(background) - n - len(aside_w)) + 1)
             p_value = min(1.0, windows * float(stats.binom.sf(k - 1, n, p)))
             positions = np.flatnonzero(alive)[i : i + k]
             out.append(
@@ -543,7 +576,7 @@ def creation_fingerprints(
     assignment: pa.Table,
     *,
     config: CreationConfig | None = None,
-    exclude: Collection[str] = (),
+    exclude: pa.Table | None = None,
 ) -> CreationFingerprints:
     """Creation bursts, handle templates and reused profile fields of every network.
 
@@ -556,9 +589,10 @@ def creation_fingerprints(
     config
         Thresholds; :class:`CreationConfig` defaults when ``None``.
     exclude
-        Accounts set aside from the creation bursts: not in the case's creation times, so
-        neither in a network's bursts nor in their background (the assessment sets aside the
-        accounts that declare automation). Handle and profile counts are unaffected.
+        ``account_id, network_id``: accounts set aside from a network's creation bursts,
+        neither in the network nor in its background (the assessment sets aside a group's
+        accounts that declare automation when it measures the others). Other networks count
+        them as usual; handle and profile counts are unaffected.
 
     Examples
     --------
@@ -572,10 +606,8 @@ def creation_fingerprints(
     table = validated_assignment(assignment)
     networks = network_ids(table)
     created = account_creation_times(con)
-    if exclude:
-        aside = pc.is_in(created["account_id"], value_set=pa.array(sorted(exclude), pa.string()))
-        created = created.filter(pc.invert(aside))
     created = created.append_column("day_only", pa.array(day_only_times(created)))
+    aside = _aside_times(con, created, exclude)
     with (
         registered(con, table, "assignment") as assign,
         registered(con, created, "created") as made,
@@ -626,6 +658,7 @@ def creation_fingerprints(
                 (all_ms, timed_ms),
                 span_ms,
                 config,
+                aside.get(nid, _NO_TIMES),
             ),
             handle_templates=templates.get(nid, []),
             handle_stems=stems.get(nid, []),

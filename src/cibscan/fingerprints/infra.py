@@ -23,7 +23,6 @@ proxies defeat all of this: a shared exit IP is evidence, a varied one is not co
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
@@ -160,13 +159,12 @@ class InfraFingerprints:
 
 
 def _value_rows(
-    con: duckdb.DuckDBPyConnection, assign: str, fields: dict[str, str], aside: str | None = None
+    con: duckdb.DuckDBPyConnection, assign: str, fields: dict[str, str], aside: str
 ) -> pa.Table:
     """Per network, field and value: accounts, rows and outside accounts (``aside``: a table
-    of ``account_id`` left out of the case)."""
-    where = f" WHERE account_id NOT IN (SELECT account_id FROM {aside})" if aside else ""
+    of ``account_id, network_id`` that count neither in the network nor outside it)."""
     parts = [
-        f"SELECT account_id, '{name}' AS field, {expr} AS value FROM infra{where}"
+        f"SELECT account_id, '{name}' AS field, {expr} AS value FROM infra"
         for name, expr in fields.items()
     ]
     return fetch_arrow(
@@ -183,10 +181,15 @@ def _value_rows(
             SELECT a.network_id, v.field, v.value, count(DISTINCT v.account_id) AS accounts,
                    count(*) AS rows
             FROM vals v JOIN {assign} a USING (account_id) GROUP BY ALL
+        ),
+        set_aside AS (
+            SELECT x.network_id, v.field, v.value, count(DISTINCT v.account_id) AS aside
+            FROM vals v JOIN {aside} x USING (account_id) GROUP BY ALL
         )
-        SELECT net.*, c.case_accounts - net.accounts AS outside_accounts,
+        SELECT net.*, c.case_accounts - net.accounts - coalesce(x.aside, 0) AS outside_accounts,
                rows / sum(rows) OVER (PARTITION BY network_id, field) AS share
         FROM net JOIN case_counts c USING (field, value)
+        LEFT JOIN set_aside x USING (network_id, field, value)
         ORDER BY network_id, field, accounts DESC, rows DESC, value
         """,
     )
@@ -197,7 +200,7 @@ def infra_fingerprints(
     assignment: pa.Table,
     *,
     config: InfraConfig | None = None,
-    exclude: Collection[str] = (),
+    exclude: pa.Table | None = None,
 ) -> InfraFingerprints:
     """Shared IPs, ASNs, devices and user agents, and the countries, of every network.
 
@@ -210,9 +213,9 @@ def infra_fingerprints(
     config
         Thresholds; :class:`InfraConfig` defaults when ``None``.
     exclude
-        Accounts left out of the case's infrastructure rows: they count neither in a network
-        nor among the ``outside_accounts`` (the assessment sets aside the accounts that declare
-        automation). Assign none of them.
+        ``account_id, network_id``: accounts set aside for a network, counted neither in it nor
+        among its ``outside_accounts`` (the assessment sets aside a group's accounts that
+        declare automation when it measures the others). Other networks count them as usual.
 
     Examples
     --------
@@ -227,17 +230,18 @@ def infra_fingerprints(
     row = con.sql("SELECT count(*) FROM infra").fetchall()[0]
     if not row or not row[0]:
         return InfraFingerprints(available=False, networks={}, config=config)
-    aside = pa.table({"account_id": pa.array(sorted(exclude), pa.string())})
+    aside = (
+        validated_assignment(exclude)
+        if exclude is not None
+        else pa.table(
+            {"account_id": pa.array([], pa.string()), "network_id": pa.array([], pa.string())}
+        )
+    )
     with (
         registered(con, table, "assignment") as assign,
         registered(con, aside, "aside") as aside_name,
     ):
-        values = _value_rows(
-            con,
-            assign,
-            {**INFRA_FIELDS, "country": "upper(country)"},
-            aside_name if exclude else None,
-        )
+        values = _value_rows(con, assign, {**INFRA_FIELDS, "country": "upper(country)"}, aside_name)
         totals = fetch_arrow(
             con,
             f"""

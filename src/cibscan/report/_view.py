@@ -506,7 +506,7 @@ def _handle(facts: CaseFacts, account: str) -> str:
 UNFLAGGED_SHOWN: Final = 20
 
 
-def _unflagged_view(groups: list[Any]) -> list[dict[str, Any]]:
+def _unflagged_view(groups: list[Any], flag_declared: bool = False) -> list[dict[str, Any]]:
     """The strongest coordinated groups not flagged: id, size, score, FDR, signals, markers,
     and the declaration of automation that kept a group with markers from being flagged."""
     rows = []
@@ -522,7 +522,7 @@ def _unflagged_view(groups: list[Any]) -> list[dict[str, Any]]:
                 "estimated_fdr": _float(g.get("estimated_fdr")),
                 "group_test": group_test_summary(g),
                 "markers": [str(_dict(m).get("marker", "")) for m in _list(g.get("markers"))],
-                "declared": _declared_text(declared),
+                "declared": _declared_text(declared, flag_declared),
                 "signals": ", ".join(
                     f"{name} ({_int(n) or 0})"
                     for name, n in sorted(
@@ -534,9 +534,10 @@ def _unflagged_view(groups: list[Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _declared_text(declared: dict[str, Any]) -> str:
+def _declared_text(declared: dict[str, Any], flag_declared: bool = False) -> str:
     """What a group's declared automation did: kept a fleet unflagged, or set some accounts
-    aside from its markers."""
+    aside from its creation, handle, profile and infrastructure markers; nothing under
+    ``flag_declared``."""
     if not declared:
         return ""
     accounts = _int(declared.get("accounts")) or 0
@@ -546,9 +547,14 @@ def _declared_text(declared: dict[str, Any]) -> str:
         + ", ".join(str(f) for f in _dict(declared.get("fields")))
         + ")"
     )
+    if flag_declared:
+        return text + "; counted like any other (flag_declared)"
     if declared.get("whole_group"):
         return text + ": an open automated fleet, not flagged"
-    return text + f"; its markers are measured on the other {members - accounts}"
+    return (
+        text + "; its creation, handle, profile and infrastructure markers are measured on the"
+        f" other {members - accounts}"
+    )
 
 
 def summary_view(
@@ -573,7 +579,7 @@ def summary_view(
         "assets": sum(kinds.values()),
         "followers": followers if followers_known else None,
         "unflagged_groups": len(groups) if isinstance(groups, list) else None,
-        "unflagged": _unflagged_view(_list(groups)),
+        "unflagged": _unflagged_view(_list(groups), bool(config.get("flag_declared"))),
         "window": _float(config.get("window")),
         "alpha": _float(config.get("alpha")),
         "signals": [str(s) for s in _list(config.get("signals"))],
