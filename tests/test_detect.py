@@ -794,3 +794,47 @@ def test_a_member_is_tested_again_on_the_half_that_kept_it() -> None:
         assert kept == {frozenset({1}): True, frozenset({0}): False, frozenset({0, 1}): True}
     finally:
         con.close()
+
+
+def test_retrim_bonferroni_over_signals_members_and_halves_round_by_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The retrim's arithmetic, with the held-out tails given: a member stays when its best
+    tail over the halves that kept it, times those halves, the signals and the group's current
+    size, is at most ``alpha``; rounds repeat while members drop, ``retrimmed`` adds them up,
+    and a group left below ``min_size`` is not returned."""
+    import cibscan.detect as detect_module
+
+    # tail per (half, round, member); a member absent from a half's entry has tail 1
+    tails = {
+        (0, 1): {"a": 0.001, "b": 0.5, "d": 0.02, "e": 0.008, "f": 0.006, "x": 0.001, "z": 0.9},
+        (1, 1): {"b": 0.004, "c": 0.001, "f": 0.006, "y": 0.001},
+        (0, 2): {"a": 0.001, "b": 0.5, "e": 0.013, "x": 0.001},
+        (1, 2): {"b": 0.0055, "c": 0.001, "y": 0.001},
+        (0, 3): {"a": 0.001, "b": 0.5},
+        (1, 3): {"b": 0.0055, "c": 0.001},
+    }
+    calls: dict[int, int] = {0: 0, 1: 0}
+
+    def given_tails(con, signals, nulls, candidates):  # type: ignore[no-untyped-def]
+        half = candidates[0][1]
+        calls[half] += 1
+        table = tails[half, calls[half]]
+        return None, None, [np.array([table.get(a, 1.0) for a in c[0]]) for c in candidates]
+
+    monkeypatch.setattr(detect_module, "_held_out_sums", given_tails)
+    groups = [{"set": set("abcdef")}, {"set": {"x", "y", "z"}}]
+    halves = [
+        {"a": {0}, "b": {0, 1}, "c": {1}, "d": {0}, "e": {0}, "f": {0, 1}},
+        {"x": {0}, "y": {1}, "z": {0}},
+    ]
+    (out,) = detect_module._retrim(None, ["share"], [{}, {}], groups, halves, DetectConfig())
+    # round 1 (size 6): d 0.02 x 6 and f 0.006 x 2 halves x 6 exceed 0.05; e 0.008 x 6 does
+    # not. Round 2 (size 4): e 0.013 x 4 does; b 0.0055 x 2 x 4 = 0.044 does not. Round 3
+    # (size 3): nothing drops. x, y, z: z drops, and two are fewer than min_size.
+    assert out["set"] == {"a", "b", "c"} and out["retrimmed"] == 3
+    assert calls == {0: 3, 1: 3}
+    # two signals double every product: b (0.008 x 2 x 6 = 0.096) and e drop in round 1 too,
+    # leaving a and c, fewer than min_size
+    calls.update({0: 0, 1: 0})
+    assert detect_module._retrim(None, ["a", "b"], [{}, {}], groups, halves, DetectConfig()) == []
