@@ -838,3 +838,24 @@ def test_retrim_bonferroni_over_signals_members_and_halves_round_by_round(
     # leaving a and c, fewer than min_size
     calls.update({0: 0, 1: 0})
     assert detect_module._retrim(None, ["a", "b"], [{}, {}], groups, halves, DetectConfig()) == []
+
+
+def test_group_test_reports_the_members_its_retrim_removed() -> None:
+    """End to end on the planted group beside a crowd of 60 (seeds where Leiden proposes crowd
+    communities larger than what holds): no group mixes the two, the planted group is found
+    whole, and a group the retrim shrank says by how many."""
+    from cibscan.detect import group_test
+
+    hot = pa.table({"signal": pa.array([], pa.string()), "item": pa.array([], pa.string())})
+    planted = {f"p{m}" for m in range(12)}
+    shrunk = 0
+    for seed in (4, 5, 6):
+        traces = pa.concat_tables([_weak_tie_traces(True, seed), _crowd_rows(seed)])
+        groups = group_test({"share": traces}, hot, set(), DetectConfig())
+        assert any(set(g["accounts"]) == planted for g in groups)
+        for g in groups:
+            members = set(g["accounts"])
+            assert members <= planted or not members & planted
+            assert g.get("retrimmed", 1) >= 1  # written only when it removed someone
+        shrunk += sum(1 for g in groups if g.get("retrimmed"))
+    assert shrunk >= 3
