@@ -100,7 +100,7 @@ from scipy import stats
 
 from cibscan.errors import ConfigError
 from cibscan.fingerprints.creation import creation_fingerprints
-from cibscan.fingerprints.infra import InfraFingerprints, infra_fingerprints
+from cibscan.fingerprints.infra import infra_fingerprints
 from cibscan.fingerprints.rhythm import account_rhythms, network_rhythms
 
 __all__ = [
@@ -482,8 +482,7 @@ def assess_groups(
     # the profile and infrastructure markers are measured on the accounts that do not declare
     # automation: a declaration excuses the accounts that make it, not their neighbours
     declarations = _declarations(con, assignment)
-    judged, judged_creations = assignment, creations
-    judged_infra: InfraFingerprints | None = infra
+    judged, judged_creations, judged_infra = assignment, creations, infra.networks
     aside: pa.Table | None = None
     if declarations and not cfg.flag_declared:
         undeclared = pc.invert(
@@ -495,10 +494,22 @@ def assess_groups(
         # otherwise count as the others created then and using it, and hide the personas'
         # batch. Only the group's own: another group's bots are the case like anyone else.
         aside = assignment.filter(pc.invert(undeclared))
-        judged_creations = (
-            creation_fingerprints(con, judged, exclude=aside).networks if judged.num_rows else {}
+        # a group's fingerprints do not depend on the other groups assigned: only the groups
+        # with declared accounts are measured again (one whose accounts all declare it has
+        # nothing left to measure)
+        touched = set(aside.column("network_id").to_pylist())
+        again = judged.filter(
+            pc.is_in(
+                judged.column("network_id"),
+                value_set=pa.array(sorted(touched), judged.column("network_id").type),
+            )
         )
-        judged_infra = infra_fingerprints(con, judged, exclude=aside) if judged.num_rows else None
+        fresh = creation_fingerprints(con, again, exclude=aside).networks if again.num_rows else {}
+        judged_creations = {n: c for n, c in creations.items() if n not in touched} | fresh
+        fresh_infra = (
+            infra_fingerprints(con, again, exclude=aside).networks if again.num_rows else {}
+        )
+        judged_infra = {n: v for n, v in infra.networks.items() if n not in touched} | fresh_infra
     judged_sizes: dict[str, int] = {}
     for nid in judged.column("network_id").to_pylist():
         judged_sizes[nid] = judged_sizes.get(nid, 0) + 1
@@ -547,11 +558,7 @@ def assess_groups(
                 )
         creation = creations[nid].as_dict() if nid in creations else {}
         judged_size = judged_sizes.get(nid, 0)
-        judged_creation = (
-            creation
-            if judged_creations is creations
-            else (judged_creations[nid].as_dict() if nid in judged_creations else {})
-        )
+        judged_creation = judged_creations[nid].as_dict() if nid in judged_creations else {}
         # a burst must be significant and hold a share of the group's accounts of known
         # creation time: eleven partisans of 842 who joined in one post-election wave are a
         # cohort, not a batch the group was made from; and the group must hold at least half
@@ -645,15 +652,7 @@ def assess_groups(
                 }
             )
         net_infra = infra.networks[nid].as_dict() if nid in infra.networks else None
-        judged_net_infra = (
-            net_infra
-            if judged_infra is infra
-            else (
-                judged_infra.networks[nid].as_dict()
-                if judged_infra is not None and nid in judged_infra.networks
-                else None
-            )
-        )
+        judged_net_infra = judged_infra[nid].as_dict() if nid in judged_infra else None
         if judged_net_infra:
             shared = []
             for field in SHARED_FIELDS:

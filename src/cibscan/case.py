@@ -14,7 +14,26 @@ import duckdb
 from cibscan.errors import CaseStoreError, ConfigError
 from cibscan.schema import META_TABLES, SCHEMA_VERSION, TABLES, create_tables_sql
 
-__all__ = ["Case", "CaseInfo", "TimeResolution", "connect", "open_case", "time_resolution"]
+__all__ = [
+    "Case",
+    "CaseInfo",
+    "TimeResolution",
+    "connect",
+    "open_case",
+    "sql_literal",
+    "time_resolution",
+]
+
+
+def sql_literal(text: str) -> str:
+    """``text`` as a SQL string literal (single quotes doubled).
+
+    Examples
+    --------
+    >>> sql_literal("it's")
+    "'it''s'"
+    """
+    return "'" + text.replace("'", "''") + "'"
 
 
 def connect(

@@ -451,10 +451,14 @@ def test_a_declared_fleet_says_why_it_is_not_a_network(
             "declared_automation": declared,
         }
     ]
-    (folder / "networks.json").write_text(json.dumps(document), encoding="utf-8")
-    with clean_case.open() as case:
-        out = render_report(case, folder, tmp_path / "declared.html", max_background_nodes=10)
-    html = out.read_text(encoding="utf-8")
+
+    def rendered(name: str) -> str:
+        (folder / "networks.json").write_text(json.dumps(document), encoding="utf-8")
+        with clean_case.open() as case:
+            out = render_report(case, folder, tmp_path / f"{name}.html", max_background_nodes=10)
+        return out.read_text(encoding="utf-8")
+
+    html = rendered("declared")
     assert (
         "creation_burst<br>7 of 8 accounts declare automation (description, username):"
         " an open automated fleet, not flagged" in html
@@ -464,10 +468,7 @@ def test_a_declared_fleet_says_why_it_is_not_a_network(
     # is not the reason, and the report says what it did
     declared.update(accounts=2, fields={"username": 2}, whole_group=False)
     document["coordinated_groups"][0]["markers"] = []
-    (folder / "networks.json").write_text(json.dumps(document), encoding="utf-8")
-    with clean_case.open() as case:
-        out = render_report(case, folder, tmp_path / "declared2.html", max_background_nodes=10)
-    html = out.read_text(encoding="utf-8")
+    html = rendered("declared2")
     assert (
         "none<br>2 of 8 accounts declare automation (username); its creation, handle, profile"
         " and infrastructure markers are measured on the other 6" in html
@@ -476,9 +477,6 @@ def test_a_declared_fleet_says_why_it_is_not_a_network(
     # under flag_declared the declaration did nothing, and the report says so
     declared.update(whole_group=True)
     document["config"]["flag_declared"] = True
-    (folder / "networks.json").write_text(json.dumps(document), encoding="utf-8")
-    with clean_case.open() as case:
-        out = render_report(case, folder, tmp_path / "declared3.html", max_background_nodes=10)
-    html = out.read_text(encoding="utf-8")
+    html = rendered("declared3")
     assert "2 of 8 accounts declare automation (username); counted like any other" in html
     assert "open automated fleet" not in html

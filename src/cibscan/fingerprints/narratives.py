@@ -51,6 +51,7 @@ import pyarrow as pa
 from numpy.typing import NDArray
 from scipy import sparse
 
+from cibscan.case import sql_literal
 from cibscan.errors import ConfigError
 from cibscan.fingerprints._assignment import fetch_arrow as _fetch_arrow
 from cibscan.fingerprints._assignment import registered as _registered
@@ -349,10 +350,6 @@ def _stopword_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
 LANGUAGE_SAMPLE: Final = 20_000
 
 
-def _sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _unlabelled_languages(
     con: duckdb.DuckDBPyConnection, untagged: list[str] | None = None
 ) -> list[str]:
@@ -368,7 +365,7 @@ def _unlabelled_languages(
     """
     import stopwordsiso
 
-    tags = ", ".join(["''", *(_sql_literal(t) for t in untagged or [])])
+    tags = ", ".join(["''", *(sql_literal(t) for t in untagged or [])])
     without = f"coalesce(split_part(lower(lang), '-', 1), '') IN ({tags})"
     unlabelled = con.execute(
         f"SELECT count(*) FROM posts WHERE {without} AND text IS NOT NULL"

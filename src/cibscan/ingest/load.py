@@ -25,6 +25,7 @@ from typing import Final
 import duckdb
 import pyarrow as pa
 
+from cibscan.case import sql_literal as _lit
 from cibscan.config import DateOrder
 from cibscan.errors import BadInputError
 from cibscan.ingest.readers import COMMA_LISTS, ParseReject, RawBatch
@@ -123,10 +124,6 @@ _NOT_READ_ERRORS: Final = (
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _folded_tag(x: str) -> str:
