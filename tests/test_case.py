@@ -1,9 +1,11 @@
-"""The case store's connection settings: memory budget and threads from the environment."""
+"""The case store: connection settings from the environment, time resolution, reopening."""
 
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from cibscan.case import Case, TimeResolution, connect, open_case, time_resolution
@@ -86,3 +88,30 @@ def test_times_cut_to_the_minute_are_told_from_times_to_the_second() -> None:
     assert 0.15 < some.minute_cut < 0.25 and some.cut_to_minutes
     assert time_resolution(open_case().con) == TimeResolution(0, 0, 0)
     assert not TimeResolution(0, 0, 0).cut_to_minutes
+
+
+def test_a_reopened_case_leaves_its_connection_free(tmp_path: Path) -> None:
+    # DuckDB 2 keeps a result open after fetchone(); opening an existing case (its schema
+    # check) or counting a table must not then make register, sql or from_arrow refuse to run.
+    path = tmp_path / "case.duckdb"
+    open_case(path).close()
+    with open_case(path) as case:
+        case.con.register("extra", pa.table({"a": [1, 2]}))
+        assert case.count("posts") == 0
+        assert case.con.sql("SELECT sum(a) FROM extra").fetchall() == [(3,)]
+        case.info()
+        assert case.con.from_arrow(pa.table({"b": [5]})).fetchall() == [(5,)]
+
+
+def test_the_package_reads_no_result_with_fetchone() -> None:
+    # The reason is first_row's: keep it from coming back in new code.
+    import cibscan
+
+    root = Path(cibscan.__file__).parent
+    offenders = [
+        f"{path.relative_to(root)}:{n}"
+        for path in sorted(root.rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if ".fetchone()" in line and "``fetchone()``" not in line
+    ]
+    assert offenders == []

@@ -326,3 +326,81 @@ def test_a_no_break_space_does_not_make_a_copy_another_text() -> None:
         duckdb.execute(f"SELECT {normalise_text_sql('$1')}", [t]).fetchall()[0][0] for t in copies
     }
     assert got == {"join the rally"}
+
+
+def _normalised(*texts: str) -> list[str]:
+    import duckdb
+
+    sql = f"SELECT {normalise_text_sql('t')} FROM unnest($1::VARCHAR[]) u(t)"
+    return [row[0] for row in duckdb.connect().execute(sql, [list(texts)]).fetchall()]
+
+
+# Invisible characters, one of each kind: zero-width space, non-joiner and joiner, left-to-right
+# and right-to-left marks, soft hyphen, word joiner, byte order mark, variation selector 16,
+# combining grapheme joiner, Arabic letter mark, Hangul filler, a tag character, an embedding.
+_INVISIBLE = (
+    "\u200b\u200c\u200d\u200e\u200f\u00ad\u2060\ufeff\ufe0f\u034f\u061c\u3164\U000e0041\u202b"
+)
+
+
+def _styled_forms() -> dict[str, list[str]]:
+    """Every styled code point cibscan folds, by the ASCII character NFKC makes of it."""
+    import unicodedata
+
+    ranges = [(0xFF01, 0xFF5E), (0x24B6, 0x24E9), (0x1D400, 0x1D6A3), (0x1D7CE, 0x1D7FF)]
+    chars = [chr(c) for lo, hi in ranges for c in range(lo, hi + 1)]
+    chars += list("ℂℊℋℌℍℎℐℑℒℓℕℙℚℛℜℝℤℨℬℭℯℰℱℳℴ")
+    forms: dict[str, list[str]] = {}
+    for ch in chars:
+        if unicodedata.category(ch) != "Cn":
+            plain = unicodedata.normalize("NFKC", ch)
+            assert len(plain) == 1 and plain.isascii(), (hex(ord(ch)), plain)
+            forms.setdefault(plain, []).append(ch)
+    return forms
+
+
+_STYLED_FORMS = _styled_forms()
+
+
+def test_invisible_characters_do_not_make_a_copy_another_text() -> None:
+    plain = "vote for them now"
+    copies = [plain[:4] + ch + plain[4:] for ch in _INVISIBLE]
+    copies.append("".join(c + _INVISIBLE[i % len(_INVISIBLE)] for i, c in enumerate(plain)))
+    assert set(_normalised(plain, *copies)) == {plain}
+    # Arabic stretched with tatweel and pointed with harakat reads as the same words.
+    assert set(_normalised("الحكومة كاذبة", "الـحكـومة كَاذِبَةٌ")) == {"الحكومة كاذبة"}
+    # Visible differences stay differences.
+    assert len(set(_normalised(plain, "vote for them n0w", "vote for thém now"))) == 3
+
+
+def test_every_styled_character_normalises_as_its_nfkc_form() -> None:
+    # All 870-odd assigned code points of the folded ranges, against Python's Unicode data.
+    styled = [f"x{ch}y" for chars in _STYLED_FORMS.values() for ch in chars]
+    assert len(styled) > 850
+    plain = [f"x{plain}y" for plain, chars in _STYLED_FORMS.items() for _ in chars]
+    assert _normalised(*styled) == _normalised(*plain)
+    assert _normalised("𝐕𝐨𝐭𝐞 𝕱𝖔𝖗 Ｔｈｅｍ Ⓝⓞⓦ 𝟚𝟘𝟚𝟜") == ["vote for them now 2024"]
+    # Letters outside the folded ranges are other letters: Cyrillic а, Greek ο, math Greek α.
+    assert _normalised("vote а", "vote ο", "vote 𝛂") == ["vote а", "vote ο", "vote 𝛂"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(sorted(_STYLED_FORMS)), st.integers(0, 40), st.sampled_from(_INVISIBLE)
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_styling_and_invisible_characters_never_change_a_text(
+    draws: list[tuple[str, int, str]],
+) -> None:
+    # A copy restyled letter by letter and sprinkled with invisible characters is the same text.
+    plain = "".join(c for c, _, _ in draws)
+    copy = "".join(
+        (_STYLED_FORMS[c][k % len(_STYLED_FORMS[c])] if k % 3 else c) + (mark if k % 2 else "")
+        for c, k, mark in draws
+    )
+    assert _normalised(copy) == _normalised(plain)

@@ -19,6 +19,7 @@ __all__ = [
     "CaseInfo",
     "TimeResolution",
     "connect",
+    "first_row",
     "open_case",
     "sql_literal",
     "time_resolution",
@@ -34,6 +35,23 @@ def sql_literal(text: str) -> str:
     "'it''s'"
     """
     return "'" + text.replace("'", "''") + "'"
+
+
+def first_row(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
+    """The first row of an executed statement (``None`` when it has none), read to the end.
+
+    DuckDB 2 keeps a result open until a fetch returns no rows: after ``fetchone()`` on a
+    one-row result the connection refuses ``register``, ``sql`` and ``from_arrow``
+    (``ResourceInUseException``). Read single-row results with this instead.
+
+    Examples
+    --------
+    >>> con = duckdb.connect()
+    >>> first_row(con.execute("SELECT 1, 'a'"))
+    (1, 'a')
+    """
+    rows = result.fetchall()
+    return rows[0] if rows else None
 
 
 def connect(
@@ -241,17 +259,19 @@ class Case:
 
     def count(self, name: str) -> int:
         """Return the number of rows of a table."""
-        row = self.con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+        row = first_row(self.con.execute(f'SELECT count(*) FROM "{name}"'))
         return int(row[0]) if row else 0
 
     def info(self) -> CaseInfo:
         """Summarise the case: counts per table, time span, platforms, kinds and rejects."""
         con = self.con
         counts = {name: self.count(name) for name in TABLES}
-        span = con.execute(
-            "SELECT strftime(min(timestamp), '%Y-%m-%dT%H:%M:%SZ'),"
-            " strftime(max(timestamp), '%Y-%m-%dT%H:%M:%SZ') FROM posts"
-        ).fetchone()
+        span = first_row(
+            con.execute(
+                "SELECT strftime(min(timestamp), '%Y-%m-%dT%H:%M:%SZ'),"
+                " strftime(max(timestamp), '%Y-%m-%dT%H:%M:%SZ') FROM posts"
+            )
+        )
 
         def tally(sql: str) -> dict[str, int]:
             return {str(k): int(v) for k, v in con.execute(sql).fetchall()}
@@ -288,7 +308,7 @@ class Case:
 
 
 def _check_version(con: duckdb.DuckDBPyConnection, path: object) -> None:
-    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    row = first_row(con.execute("SELECT value FROM meta WHERE key = 'schema_version'"))
     if row is None:
         con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
     elif row[0] != str(SCHEMA_VERSION):

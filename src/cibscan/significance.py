@@ -51,7 +51,7 @@ import numpy as np
 import pyarrow as pa
 from scipy import stats
 
-from cibscan.case import connect
+from cibscan.case import connect, first_row
 
 __all__ = [
     "EDGE_MIN_WEIGHT",
@@ -183,9 +183,9 @@ def signal_null(
             GROUP BY f.account ORDER BY f.account
             """
         ).to_arrow_table()
-        row = con.execute(
-            "SELECT coalesce(sum(close_pairs ORDER BY item), 0) FROM items"
-        ).fetchone()
+        row = first_row(
+            con.execute("SELECT coalesce(sum(close_pairs ORDER BY item), 0) FROM items")
+        )
         pair_mass = float(row[0]) if row else 0.0
     finally:
         con.close()

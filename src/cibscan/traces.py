@@ -99,11 +99,61 @@ _ODD_SPACE: Final = (
     r"[\t-\r\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]"
 )
 
+# Characters that show as nothing: Unicode's Default_Ignorable_Code_Point (zero-width space and
+# joiners, soft hyphen, direction marks, word joiner, byte order mark, variation selectors,
+# Hangul fillers, tag characters), with the Arabic tatweel and harakat, which stretch or point a
+# word without changing it. Sprinkling them into a post makes a copy differ byte for byte while
+# it reads the same, so the text signals drop them; Persian's zero-width non-joiner, typed or
+# not by habit, is dropped too.
+_IGNORABLE: Final = (
+    r"[\x{AD}\x{34F}\x{61C}\x{115F}\x{1160}\x{17B4}\x{17B5}\x{180B}-\x{180F}\x{200B}-\x{200F}"
+    r"\x{202A}-\x{202E}\x{2060}-\x{206F}\x{3164}\x{FE00}-\x{FE0F}\x{FEFF}\x{FFA0}"
+    r"\x{FFF0}-\x{FFF8}\x{1BCA0}-\x{1BCA3}\x{1D173}-\x{1D17A}\x{E0000}-\x{E0FFF}"
+    r"\x{640}\x{64B}-\x{65F}\x{670}]"
+)
+# Styled letters and digits, as "fancy text" generators write them, folded to the ASCII
+# character that NFKC gives: fullwidth forms, circled Latin letters, the mathematical
+# alphanumeric letters and digits (bold, italic, script, fraktur, double-struck, sans-serif,
+# monospace) and the letterlike symbols that stand in the gaps of that block. DuckDB has no
+# NFKC, and a translate() over its whole table costs about 100 s per million texts; this runs
+# the per-character mapping only on the few texts that hold such a character.
+_LETTERLIKE: Final = ("ℂℊℋℌℍℎℐℑℒℓℕℙℚℛℜℝℤℨℬℭℯℰℱℳℴ", "CgHHHhIILlNPQRRRZZBCeEFMo")
+_STYLED: Final = (
+    r"[\x{FF01}-\x{FF5E}\x{24B6}-\x{24E9}\x{1D400}-\x{1D6A3}\x{1D7CE}-\x{1D7FF}"
+    + _LETTERLIKE[0]
+    + "]"
+)
+_FOLD_CHAR: Final = (
+    "CASE WHEN unicode(c) < 9398 THEN c "
+    "WHEN unicode(c) BETWEEN 65281 AND 65374 THEN chr(unicode(c) - 65248) "
+    "WHEN unicode(c) BETWEEN 9398 AND 9423 THEN chr(unicode(c) - 9333) "
+    "WHEN unicode(c) BETWEEN 9424 AND 9449 THEN chr(unicode(c) - 9327) "
+    # 13 styles of A-Z then a-z from U+1D400 to U+1D6A3 (the Greek styles follow: not folded).
+    "WHEN unicode(c) BETWEEN 119808 AND 120483 THEN chr((unicode(c) - 119808) % 52 "
+    "+ CASE WHEN (unicode(c) - 119808) % 52 < 26 THEN 65 ELSE 71 END) "
+    # 5 styles of 0-9 from U+1D7CE to U+1D7FF.
+    "WHEN unicode(c) BETWEEN 120782 AND 120831 THEN chr((unicode(c) - 120782) % 10 + 48) "
+    "ELSE c END"
+)
+
+
+def _plain_text_sql(column: str) -> str:
+    """``column`` without ignorable characters and with styled letters and digits folded."""
+    bare = f"regexp_replace({column}, '{_IGNORABLE}', '', 'g')"
+    folded = (
+        f"translate(array_to_string(list_transform(string_split({bare}, ''), "
+        f"lambda c: {_FOLD_CHAR}), ''), '{_LETTERLIKE[0]}', '{_LETTERLIKE[1]}')"
+    )
+    return f"CASE WHEN regexp_matches({bare}, '{_STYLED}') THEN {folded} ELSE {bare} END"
+
 
 def normalise_text_sql(column: str) -> str:
     """Return a DuckDB expression for cibscan's text normalisation of ``column``.
 
-    Lowercase, drop URLs and @mentions, collapse runs of whitespace to one space, trim. Two posts
+    Drop characters that show as nothing (zero-width spaces and joiners, direction marks,
+    variation selectors, Arabic tatweel and harakat), fold styled letters and digits (fullwidth,
+    circled, mathematical bold, italic, script and the like) to the ASCII character NFKC gives,
+    lowercase, drop URLs and @mentions, collapse runs of whitespace to one space, trim. Two posts
     whose normalised texts are equal are copies of one another for the ``text`` signal.
 
     Examples
@@ -113,7 +163,7 @@ def normalise_text_sql(column: str) -> str:
     >>> duckdb.sql(f"SELECT {sql}").fetchall()[0][0]
     'rt hello world'
     """
-    lowered = f"lower({column})"
+    lowered = f"lower({_plain_text_sql(column)})"
     no_urls = rf"regexp_replace({lowered}, '(https?://|www\.){_NOT_SPACE}+', ' ', 'g')"
     no_mentions = rf"regexp_replace({no_urls}, '@{_NOT_SPACE}+', ' ', 'g')"
     # Replacing only runs of two or more and lone characters other than the space gives the

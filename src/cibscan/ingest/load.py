@@ -25,6 +25,7 @@ from typing import Final
 import duckdb
 import pyarrow as pa
 
+from cibscan.case import first_row
 from cibscan.case import sql_literal as _lit
 from cibscan.config import DateOrder
 from cibscan.errors import BadInputError
@@ -241,7 +242,7 @@ def zone_fallbacks(tz: str) -> tuple[dt.timedelta, ...]:
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
+    row = first_row(con.execute(sql))
     return int(row[0]) if row else 0
 
 
@@ -734,13 +735,15 @@ class TableLoader:
         # the first row (and its column) holding the example: the error names where it is
         where = "struct_pack(s := s, col := col, r := r)"
         with self._read_errors():
-            row = self.con.execute(
-                f"SELECT max(a), max(b), arg_max(s, a), arg_max({where}, b),"
-                f" arg_min({where}, struct_pack(r, col)) FROM ("
-                f" SELECT s, col, r, CAST(regexp_extract(s, {pattern}, 1) AS INTEGER) AS a,"
-                f" CAST(regexp_extract(s, {pattern}, 2) AS INTEGER) AS b FROM ({values})"
-                f" WHERE contains(s, '/') AND regexp_matches(s, {pattern}))"
-            ).fetchone()
+            row = first_row(
+                self.con.execute(
+                    f"SELECT max(a), max(b), arg_max(s, a), arg_max({where}, b),"
+                    f" arg_min({where}, struct_pack(r, col)) FROM ("
+                    f" SELECT s, col, r, CAST(regexp_extract(s, {pattern}, 1) AS INTEGER) AS a,"
+                    f" CAST(regexp_extract(s, {pattern}, 2) AS INTEGER) AS b FROM ({values})"
+                    f" WHERE contains(s, '/') AND regexp_matches(s, {pattern}))"
+                )
+            )
         if row is None or row[4] is None:
             return "dmy"
         first, second, day_first, month_first, example = row
@@ -948,11 +951,13 @@ class TableLoader:
                 f"DELETE FROM {_q(self.table)} WHERE {_GIVES_WAY.format(source='source')}"
                 f" AND {k} IN (SELECT {self._final(key[0])} FROM ({self._checked_sql()}) {where})"
             )
-        inserted = con.execute(
-            f"INSERT INTO {_q(self.table)} ({content}, source) SELECT {content}, ?"
-            f" {new_rows}{order}",
-            [self.file_label],
-        ).fetchone()
+        inserted = first_row(
+            con.execute(
+                f"INSERT INTO {_q(self.table)} ({content}, source) SELECT {content}, ?"
+                f" {new_rows}{order}",
+                [self.file_label],
+            )
+        )
         self.counts.ingested = int(inserted[0]) if inserted else 0
         # The new rows' keys (a superset does no harm: a key in the set is only a candidate).
         con.execute(f"INSERT INTO {keyset} SELECT _kh FROM _keys WHERE _reject IS NULL")
@@ -1223,10 +1228,12 @@ def derive_accounts(con: duckdb.DuckDBPyConnection) -> int:
     Returns the number of accounts added. Such rows carry ``source = 'derived:posts'`` and give
     way to real account rows ingested later.
     """
-    row = con.execute(
-        "INSERT INTO accounts (account_id, kind, platform, source)"
-        " SELECT account_id, 'user', min(platform), 'derived:posts' FROM posts p"
-        " WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = p.account_id)"
-        " GROUP BY account_id ORDER BY account_id"
-    ).fetchone()
+    row = first_row(
+        con.execute(
+            "INSERT INTO accounts (account_id, kind, platform, source)"
+            " SELECT account_id, 'user', min(platform), 'derived:posts' FROM posts p"
+            " WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = p.account_id)"
+            " GROUP BY account_id ORDER BY account_id"
+        )
+    )
     return int(row[0]) if row else 0
