@@ -59,6 +59,7 @@ __all__ = [
     "minhash_signatures",
     "near_duplicate_clusters",
     "normalise_text_sql",
+    "plain_text_sql",
     "trace_sql",
     "traces",
 ]
@@ -137,8 +138,20 @@ _FOLD_CHAR: Final = (
 )
 
 
-def _plain_text_sql(column: str) -> str:
-    """``column`` without ignorable characters and with styled letters and digits folded."""
+def plain_text_sql(column: str) -> str:
+    """Return a DuckDB expression for ``column`` without invisible characters, styles folded.
+
+    The first two steps of :func:`normalise_text_sql`, for other readers of post texts (the
+    narratives' terms): characters that show as nothing (Unicode's Default_Ignorable_Code_Point,
+    Arabic tatweel and harakat) are dropped; fullwidth, circled and mathematical letters and
+    digits and the letterlike symbols become the ASCII character NFKC gives. Case is kept.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> duckdb.sql(f"SELECT {plain_text_sql(chr(39) + '𝗩o\u200bte' + chr(39))}").fetchall()[0][0]
+    'Vote'
+    """
     bare = f"regexp_replace({column}, '{_IGNORABLE}', '', 'g')"
     folded = (
         f"translate(array_to_string(list_transform(string_split({bare}, ''), "
@@ -163,7 +176,7 @@ def normalise_text_sql(column: str) -> str:
     >>> duckdb.sql(f"SELECT {sql}").fetchall()[0][0]
     'rt hello world'
     """
-    lowered = f"lower({_plain_text_sql(column)})"
+    lowered = f"lower({plain_text_sql(column)})"
     no_urls = rf"regexp_replace({lowered}, '(https?://|www\.){_NOT_SPACE}+', ' ', 'g')"
     no_mentions = rf"regexp_replace({no_urls}, '@{_NOT_SPACE}+', ' ', 'g')"
     # Replacing only runs of two or more and lone characters other than the space gives the

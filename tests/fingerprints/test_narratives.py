@@ -409,3 +409,29 @@ def test_languages_of_unlabelled_posts() -> None:
         assert _unlabelled_languages(case.con) == []
     finally:
         case.close()
+
+
+def test_stretched_pointed_and_styled_words_are_one_term() -> None:
+    # The same slogan plain, stretched with tatweel, pointed with harakat, split by a zero-width
+    # space and (its Latin word) in mathematical bold: one set of terms, counted together.
+    variants = [
+        "الشكر للقائد العظيم Leader",
+        "الشـكر للقـائد العظـيم Leader",
+        "الشُّكْر لِلقائد العَظيم Leader",
+        "الش\u200bكر للقائد\u200c العظيم "
+        "\U0001d5df\U0001d5f2\U0001d5ee\U0001d5f1\U0001d5f2\U0001d5ff",
+    ]
+    background = ["الطقس جميل في المدينة اليوم", "مباراة رائعة على الملعب أمس"]
+    rows: list[dict[str, object]] = [
+        {"account": f"o{k}", "text": background[k % 2], "lang": "ar"} for k in range(40)
+    ]
+    rows += [{"account": f"n{k % 4}", "text": variants[k % 4], "lang": "ar"} for k in range(40)]
+    case = _case(rows)
+    try:
+        assignment = pa.table({"account_id": [f"n{k}" for k in range(4)], "network_id": ["N"] * 4})
+        terms = {t.item: t for t in narratives(case.con, assignment).networks["N"].terms}
+        assert {"الشكر", "للقائد", "العظيم", "leader"} <= set(terms)
+        assert all(not set(term) & set("\u0640\u064e\u064f\u0650\u0651\u0652") for term in terms)
+        assert terms["للقائد"].count == terms["leader"].count == 40
+    finally:
+        case.close()

@@ -57,6 +57,7 @@ from cibscan.fingerprints._assignment import fetch_arrow as _fetch_arrow
 from cibscan.fingerprints._assignment import registered as _registered
 from cibscan.fingerprints._assignment import validated_assignment as _validated_assignment
 from cibscan.fingerprints.style import char_ngram_counts
+from cibscan.traces import plain_text_sql
 
 # ``regex`` (a dependency, untyped) for the Unicode classes \p{L} and \p{M} that ``re`` lacks.
 _rx: Any = importlib.import_module("regex")
@@ -285,10 +286,17 @@ def weighted_log_odds(
 
 #: The word tokens of ``text`` (one row each), lower-cased, without URLs, @mentions and
 #: #hashtags: the terms, and the words whose stop words tell an untagged post's language.
-_TEXT_WORDS: Final = r"""unnest(regexp_extract_all(
-    regexp_replace(regexp_replace(lower(text), '(https?://|www\.)\S+', ' ', 'g'),
+#: Invisible characters are dropped and styled letters folded first (``plain_text_sql``): a
+#: word stretched with tatweel, pointed with harakat or split by a zero-width space is the
+#: same term.
+_TEXT_WORDS: Final = (
+    r"""unnest(regexp_extract_all(
+    regexp_replace(regexp_replace(lower("""
+    + plain_text_sql("text")
+    + r"""), '(https?://|www\.)\S+', ' ', 'g'),
         '[@#\x{FF03}][\p{L}\p{M}\p{N}_]+', ' ', 'g'),
     '[\p{L}\p{M}\p{N}_]+'))"""
+)
 #: Words that can be terms: two characters or more, not only digits and underscores.
 _TERM_FILTER: Final = "length({word}) >= 2 AND NOT regexp_full_match({word}, '[0-9_]+')"
 
