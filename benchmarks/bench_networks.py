@@ -21,6 +21,9 @@ Usage::
 
     python benchmarks/bench_networks.py --rows 2000000 --out docs/benchmarks-networks.md
 
+One step alone (prints JSON): ``--step near_text N CASE`` (``near_text`` on N synthetic posts
+in a new case file), ``--step normalise N`` (the text normalisation on N texts).
+
 Not part of the test run.
 """
 
@@ -471,6 +474,46 @@ def step_near_text(n: int, db: str) -> dict[str, Any]:
     return {"near_text": time.perf_counter() - t0, "near_text_edges": result.edges.num_rows}
 
 
+def step_normalise(n: int) -> dict[str, Any]:
+    """Median of three timings of the text normalisation on ``n`` texts of about 100 characters.
+
+    Latin and Arabic texts, and the Latin ones with every hundredth text styled and sprinkled
+    with zero-width spaces; for each, the whole ``normalise_text_sql`` and its first two steps
+    alone (``plain_text_sql``: invisible characters dropped, styled letters folded).
+    """
+    import statistics
+
+    import duckdb
+
+    from cibscan import traces
+
+    # Without plain_text_sql (cibscan before it existed, on PYTHONPATH) only the whole is timed.
+    parts = {"whole": traces.normalise_text_sql("text")}
+    if hasattr(traces, "plain_text_sql"):
+        parts["plain"] = traces.plain_text_sql("text")
+    con = duckdb.connect()
+    latin = (
+        "'Breaking: the minister said ' || (i % 5000)::VARCHAR || ' things about @user' ||"
+        " (i % 77)::VARCHAR || ' https://t.co/abc' || i::VARCHAR || ' and more words here'"
+    )
+    arabic = (
+        "'عاجل: قال الوزير ' || (i % 5000)::VARCHAR || ' أشياء عن @user' || (i % 77)::VARCHAR"
+        " || ' https://t.co/abc' || i::VARCHAR || ' وكلمات أخرى هنا لجعلها طويلة'"
+    )
+    styled = f"CASE WHEN i % 100 = 0 THEN '𝗕𝗿𝗲𝗮𝗸𝗶𝗻𝗴\u200b ' || {latin} ELSE {latin} END"
+    out: dict[str, Any] = {}
+    for name, text in (("latin", latin), ("arabic", arabic), ("styled", styled)):
+        con.execute(f"CREATE OR REPLACE TABLE t AS SELECT {text} AS text FROM range({n}) r(i)")
+        for part, sql in parts.items():
+            runs = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                con.execute(f"SELECT count(DISTINCT {sql}) FROM t").fetchall()
+                runs.append(time.perf_counter() - t0)
+            out[f"{name}_{part}"] = statistics.median(runs)
+    return out
+
+
 def step_hot(n: int, db: str) -> dict[str, Any]:
     from cibscan.case import open_case
     from cibscan.networks import networks
@@ -651,6 +694,8 @@ def main() -> None:
             out = step_scale_signal(rest[0], rest[1], rest[2], int(rest[3]))
         elif name == "near_text":
             out = step_near_text(int(rest[0]), rest[1])
+        elif name == "normalise":
+            out = step_normalise(int(rest[0]))
         else:
             out = step_hot(int(rest[0]), rest[1])
         print(json.dumps(out))

@@ -1228,12 +1228,10 @@ def derive_accounts(con: duckdb.DuckDBPyConnection) -> int:
     Returns the number of accounts added. Such rows carry ``source = 'derived:posts'`` and give
     way to real account rows ingested later.
     """
-    row = first_row(
-        con.execute(
-            "INSERT INTO accounts (account_id, kind, platform, source)"
-            " SELECT account_id, 'user', min(platform), 'derived:posts' FROM posts p"
-            " WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = p.account_id)"
-            " GROUP BY account_id ORDER BY account_id"
-        )
+    return _scalar(
+        con,
+        "INSERT INTO accounts (account_id, kind, platform, source)"
+        " SELECT account_id, 'user', min(platform), 'derived:posts' FROM posts p"
+        " WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = p.account_id)"
+        " GROUP BY account_id ORDER BY account_id",
     )
-    return int(row[0]) if row else 0
